@@ -1,0 +1,133 @@
+"""The finding model: what was found, where, and what later stages learned about it.
+
+Every stage after detection hands these values on; none of them carries a printable full secret
+(``Finding.secret`` is excluded from ``repr`` so a stray log line or traceback cannot leak it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+def fingerprint_of(secret: str) -> str:
+    """Stable identifier of a secret value, safe to print and to share between runs."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def redact(secret: str) -> str:
+    """Show just enough of a secret to recognise it: first 4 and last 2 characters."""
+    if len(secret) >= 12:
+        return f"{secret[:4]}…{secret[-2:]}"
+    if len(secret) >= 6:
+        return f"{secret[:2]}…"
+    return "…"
+
+
+@dataclass(frozen=True)
+class Location:
+    """One place a secret occurs: a file line, or a blob seen in a commit."""
+
+    path: str
+    line: int
+    column: int  # 1-based, of the first character of the secret
+    end_column: int  # 1-based, exclusive
+    source: str = "file"  # file | history | staged | stdin | range
+    commit: str | None = None
+    author: str | None = None
+    email: str | None = None
+    date: str | None = None  # ISO 8601 author date
+    in_head: bool | None = None
+    blob: str | None = None
+    repo: str | None = None
+
+    def sort_key(self) -> tuple:
+        return (self.repo or "", self.path, self.line, self.column, self.date or "", self.commit or "")
+
+
+@dataclass
+class Verification:
+    """Outcome of the who-am-i check. Only ``live`` and ``invalid`` are proofs."""
+
+    status: str  # live | invalid | unknown | not_verified
+    reason: str | None = None
+    jenkins_url: str | None = None
+    user: str | None = None
+    authenticated_as: str | None = None
+    authorities: list[str] = field(default_factory=list)
+    jenkins_version: str | None = None
+    checked_at: str | None = None
+
+
+@dataclass
+class Revocation:
+    """Outcome of a revocation attempt."""
+
+    status: str  # revoked | already_invalid | needs_manual | failed | planned | skipped
+    reason: str | None = None
+    token_uuid: str | None = None
+    token_name: str | None = None
+    actor: str | None = None  # self | admin
+    manual_url: str | None = None
+    at: str | None = None
+
+
+@dataclass
+class Finding:
+    """A unique secret (per rule) with every place it was found."""
+
+    rule_id: str
+    title: str
+    severity: str
+    secret: str = field(repr=False)
+    user: str | None = None
+    jenkins_url: str | None = None
+    locations: list[Location] = field(default_factory=list)
+    confidence: str = "high"  # high | medium
+    remediation: str | None = None
+    verification: Verification | None = None
+    revocation: Revocation | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint_of(self.secret)
+
+    @property
+    def redacted(self) -> str:
+        return redact(self.secret)
+
+    @property
+    def in_head(self) -> bool | None:
+        """True if any occurrence is still in HEAD / the working tree, None if unknown."""
+        flags = [loc.in_head for loc in self.locations if loc.in_head is not None]
+        if not flags:
+            return None
+        return any(flags)
+
+    def display_secret(self, show_secrets: bool) -> str:
+        return self.secret if show_secrets else self.redacted
+
+
+@dataclass
+class ScanStats:
+    files: int = 0
+    blobs: int = 0
+    bytes: int = 0
+    skipped_binary: int = 0
+    skipped_large: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Report:
+    """Everything a report renderer needs; renderers never compute findings themselves."""
+
+    findings: list[Finding]
+    targets: list[str] = field(default_factory=list)
+    mode: str = "files"  # files | history | staged | stdin | range | sweep
+    warnings: list[str] = field(default_factory=list)
+    stats: ScanStats = field(default_factory=ScanStats)
+    repository: dict | None = None  # e.g. {"path":..., "shallow": bool, "bare": bool, "head": sha}
+    tool_version: str = "0.1.0"
