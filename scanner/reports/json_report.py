@@ -1,0 +1,247 @@
+"""JSON and JSONL reports, and loading a JSON report back into a ``Report``.
+
+The JSON layout is versioned (``schema_version``) and described by ``report-schema.json`` next
+to this module. Every key is always present (``null`` when unknown) so consumers can rely on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from scanner.findings import (
+    SEVERITIES,
+    Finding,
+    Location,
+    Report,
+    Revocation,
+    ScanStats,
+    Verification,
+)
+from scanner.reports import (
+    REVOCATION_STATUSES,
+    TOOL_NAME,
+    VERIFICATION_STATUSES,
+    count_by,
+    finding_id,
+    has_full_secret,
+    public_repository,
+    scrub_tree,
+    secret_scrubber,
+    shown_secret,
+    sorted_findings,
+    sorted_locations,
+    verification_status,
+)
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_PATH = Path(__file__).with_name("report-schema.json")
+
+_LOCATION_KEYS = tuple(f.name for f in fields(Location))
+_VERIFICATION_KEYS = tuple(f.name for f in fields(Verification))
+_REVOCATION_KEYS = tuple(f.name for f in fields(Revocation))
+_STATS_KEYS = tuple(f.name for f in fields(ScanStats))
+
+
+@dataclass(repr=False)
+class RedactedFinding(Finding):
+    """A finding read from a report written without ``--show-secrets``.
+
+    ``secret`` holds only the redacted form, so it cannot be verified or revoked; the real
+    fingerprint comes from the report because it cannot be recomputed from the redacted text.
+    """
+
+    known_fingerprint: str = ""
+    secret_redacted: bool = True
+
+    @property
+    def fingerprint(self) -> str:
+        return self.known_fingerprint
+
+    @property
+    def redacted(self) -> str:
+        return self.secret
+
+    def __repr__(self) -> str:  # the generated repr would not show it is a redacted finding
+        return f"RedactedFinding(rule_id={self.rule_id!r}, fingerprint={self.known_fingerprint[:12]!r})"
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_json(report: Report, *, show_secrets: bool = False) -> str:
+    return json.dumps(report_to_dict(report, show_secrets=show_secrets), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_jsonl(report: Report, *, show_secrets: bool = False) -> str:
+    """One finding object per line, exactly as in ``findings[]`` of the JSON report."""
+    scrub = secret_scrubber(report, show_secrets)
+    lines = [
+        json.dumps(scrub_tree(finding_to_dict(f, show_secrets=show_secrets), scrub), ensure_ascii=False)
+        for f in sorted_findings(report.findings)
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+def report_to_dict(report: Report, *, show_secrets: bool = False) -> dict[str, Any]:
+    findings = sorted_findings(report.findings)
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": TOOL_NAME, "version": report.tool_version},
+        "mode": report.mode,
+        "targets": list(report.targets),
+        "repository": public_repository(report.repository),
+        "stats": {key: getattr(report.stats, key) for key in _STATS_KEYS},
+        "warnings": list(report.warnings),
+        "summary": summary_of(findings),
+        "findings": [finding_to_dict(f, show_secrets=show_secrets) for f in findings],
+    }
+    return scrub_tree(data, secret_scrubber(report, show_secrets))
+
+
+def summary_of(findings: list[Finding]) -> dict[str, Any]:
+    return {
+        "findings": len(findings),
+        "by_rule": dict(sorted(count_by(f.rule_id for f in findings).items())),
+        "by_severity": count_by((f.severity for f in findings), SEVERITIES),
+        "verification": count_by((verification_status(f) for f in findings), VERIFICATION_STATUSES),
+        "revocation": count_by(
+            (f.revocation.status if f.revocation else "not_attempted" for f in findings),
+            (*REVOCATION_STATUSES, "not_attempted"),
+        ),
+    }
+
+
+def finding_to_dict(finding: Finding, *, show_secrets: bool = False) -> dict[str, Any]:
+    secret, is_redacted = shown_secret(finding, show_secrets)
+    return {
+        "id": finding_id(finding),
+        "rule_id": finding.rule_id,
+        "title": finding.title,
+        "severity": finding.severity,
+        "confidence": finding.confidence,
+        "secret": secret,
+        "secret_redacted": is_redacted,
+        "fingerprint": finding.fingerprint,
+        "user": finding.user,
+        "jenkins_url": finding.jenkins_url,
+        "in_head": finding.in_head,
+        "remediation": finding.remediation,
+        "locations": [asdict(loc) for loc in sorted_locations(finding)],
+        "verification": _verification_dict(finding.verification),
+        "revocation": asdict(finding.revocation) if finding.revocation else None,
+    }
+
+
+def _verification_dict(verification: Verification | None) -> dict[str, Any]:
+    # Unverified findings still get every key, so consumers never need to test for presence.
+    data = asdict(verification or Verification(status="not_verified"))
+    data["authorities"] = list(data["authorities"])
+    return data
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_report(source: str | os.PathLike[str]) -> Report:
+    """Read a JSON report (or a JSONL findings stream) back into a ``Report``.
+
+    ``source`` is the JSON text or a path to it. Findings written without full secrets come
+    back as ``RedactedFinding`` (see ``findings_without_secret``); the others are plain
+    ``Finding`` values with the full secret, ready to verify or revoke.
+    """
+    text = _read_source(source)
+    stripped = text.lstrip()
+    try:
+        data = json.loads(stripped) if stripped else None
+    except json.JSONDecodeError:
+        data = None
+    if isinstance(data, dict) and "schema_version" in data:
+        return _report_from_dict(data)
+    if isinstance(data, dict) and "rule_id" in data:
+        return Report(findings=[finding_from_dict(data)])
+    return _report_from_jsonl(stripped)
+
+
+def findings_without_secret(report: Report) -> list[Finding]:
+    """Findings that carry only a redacted secret, so cannot be verified or revoked."""
+    return [f for f in report.findings if not has_full_secret(f)]
+
+
+def _read_source(source: str | os.PathLike[str]) -> str:
+    if isinstance(source, str) and source.lstrip().startswith("{"):
+        return source
+    return Path(source).read_text(encoding="utf-8")
+
+
+def _report_from_jsonl(text: str) -> Report:
+    findings = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            findings.append(finding_from_dict(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a jts JSON/JSONL report (line {number}: {exc})") from exc
+    return Report(findings=findings)
+
+
+def _report_from_dict(data: dict[str, Any]) -> Report:
+    version = str(data.get("schema_version", ""))
+    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise ValueError(f"unsupported report schema_version {version!r} (expected {SCHEMA_VERSION})")
+    stats = data.get("stats") or {}
+    tool = data.get("tool") or {}
+    report = Report(
+        findings=[finding_from_dict(f) for f in data.get("findings") or []],
+        targets=list(data.get("targets") or []),
+        mode=data.get("mode") or "files",
+        warnings=list(data.get("warnings") or []),
+        stats=ScanStats(**{k: stats[k] for k in _STATS_KEYS if stats.get(k) is not None}),
+        repository=data.get("repository"),
+    )
+    if tool.get("version"):
+        report.tool_version = tool["version"]
+    return report
+
+
+def finding_from_dict(data: dict[str, Any]) -> Finding:
+    """Rebuild one finding from its JSON object (as in ``findings[]`` or a JSONL line)."""
+    common = {
+        "rule_id": data["rule_id"],
+        "title": data.get("title") or data["rule_id"],
+        "severity": data.get("severity") or "medium",
+        "secret": data["secret"],
+        "user": data.get("user"),
+        "jenkins_url": data.get("jenkins_url"),
+        "locations": [_location_from_dict(loc) for loc in data.get("locations") or []],
+        "confidence": data.get("confidence") or "high",
+        "remediation": data.get("remediation"),
+        "verification": _verification_from_dict(data.get("verification")),
+        "revocation": _pick(Revocation, _REVOCATION_KEYS, data.get("revocation")),
+    }
+    if data.get("secret_redacted", True):
+        return RedactedFinding(**common, known_fingerprint=data.get("fingerprint") or "")
+    return Finding(**common)
+
+
+def _location_from_dict(data: dict[str, Any]) -> Location:
+    return Location(**{k: data[k] for k in _LOCATION_KEYS if k in data})
+
+
+def _verification_from_dict(data: dict[str, Any] | None) -> Verification | None:
+    # A bare "not_verified" is how the JSON spells "no verification"; keep the model's None for it.
+    if not data or (data.get("status") == "not_verified" and not any(v for k, v in data.items() if k != "status")):
+        return None
+    verification = _pick(Verification, _VERIFICATION_KEYS, data)
+    verification.authorities = list(verification.authorities or [])
+    return verification
+
+
+def _pick(cls, keys: tuple[str, ...], data: dict[str, Any] | None):
+    if not data:
+        return None
+    return cls(**{k: data[k] for k in keys if k in data})

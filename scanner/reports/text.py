@@ -1,0 +1,199 @@
+"""Human-readable report: one block per finding, then a summary line.
+
+Secrets are redacted unless asked; ``color=True`` adds ANSI styles through ``click.style``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import click
+
+from scanner.findings import SEVERITIES, Finding, Location, Report, Revocation, Verification
+from scanner.reports import (
+    DEFAULT_REMEDIATION,
+    VERIFICATION_STATUSES,
+    count_by,
+    secret_scrubber,
+    shown_secret,
+    sorted_findings,
+    sorted_locations,
+    verification_status,
+)
+
+Style = Callable[..., str]
+
+SEVERITY_STYLE: dict[str, dict] = {
+    "critical": {"fg": "red", "bold": True},
+    "high": {"fg": "red"},
+    "medium": {"fg": "yellow"},
+    "low": {"fg": "cyan"},
+    "info": {"fg": "blue"},
+}
+VERIFICATION_STYLE: dict[str, dict] = {
+    "live": {"fg": "red", "bold": True},
+    "invalid": {"fg": "green"},
+    "unknown": {"fg": "yellow"},
+    "not_verified": {"dim": True},
+}
+REVOCATION_STYLE: dict[str, dict] = {
+    "revoked": {"fg": "green"},
+    "already_invalid": {"fg": "green"},
+    "planned": {"fg": "cyan"},
+    "needs_manual": {"fg": "yellow", "bold": True},
+    "failed": {"fg": "red", "bold": True},
+    "skipped": {"dim": True},
+}
+
+
+def render_text(report: Report, *, show_secrets: bool = False, color: bool = False) -> str:
+    style = _styler(color)
+    findings = sorted_findings(report.findings)
+    lines: list[str] = []
+    if not findings:
+        lines.append(style("No Jenkins credentials found.", fg="green", bold=True))
+    for finding in findings:
+        lines.extend(finding_lines(finding, style, show_secrets))
+        lines.append("")
+    lines.extend(summary_lines(report, findings))
+    scrub = secret_scrubber(report, show_secrets)
+    return "".join(scrub(line) + "\n" for line in lines)
+
+
+def _styler(color: bool) -> Style:
+    if color:
+        return click.style
+    return lambda text, **_: text
+
+
+# --------------------------------------------------------------------------- one finding
+
+
+def finding_lines(finding: Finding, style: Style, show_secrets: bool) -> list[str]:
+    lines = [header_line(finding, style, show_secrets)]
+    if finding.verification:
+        lines.extend(verification_lines(finding.verification, style))
+    if finding.revocation:
+        lines.append(revocation_line(finding.revocation, style))
+    for loc in sorted_locations(finding):
+        lines.append("  " + location_text(loc))
+    remediation = " ".join((finding.remediation or DEFAULT_REMEDIATION).split())
+    lines.append(f"  Remediation: {remediation}")
+    return lines
+
+
+def header_line(finding: Finding, style: Style, show_secrets: bool) -> str:
+    secret, _ = shown_secret(finding, show_secrets)
+    label = style(f"[{finding.severity.upper()}]", **SEVERITY_STYLE.get(finding.severity, {}))
+    parts = [label, style(finding.title, bold=True), secret]
+    owner = _owner(finding)
+    if owner:
+        parts.append(owner)
+    if finding.verification:
+        status = verification_status(finding)
+        parts.append(style(_status_word(status), **VERIFICATION_STYLE.get(status, {})))
+    return " ".join(parts)
+
+
+def _owner(finding: Finding) -> str | None:
+    if finding.user and finding.jenkins_url:
+        return f"{finding.user}@{finding.jenkins_url}"
+    return finding.user or finding.jenkins_url
+
+
+def _status_word(status: str) -> str:
+    return status.upper() if status == "live" else status.replace("_", " ")
+
+
+def verification_lines(v: Verification, style: Style) -> list[str]:
+    """Details under the header's verdict: why, which Jenkins, and who the token acts as."""
+    details = [d for d in (v.reason, f"Jenkins {v.jenkins_version}" if v.jenkins_version else None) if d]
+    if v.checked_at:
+        details.append(f"checked {v.checked_at}")
+    lines = []
+    if details:
+        verdict = style(_status_word(v.status), **VERIFICATION_STYLE.get(v.status, {}))
+        lines.append(f"  Verification: {verdict} ({', '.join(details)})")
+    if v.status == "live":
+        # Same wording as Jenkins' own `who-am-i` CLI command, which operators already know.
+        lines.append(f"    Authenticated as: {v.authenticated_as or v.user or '?'}")
+        lines.append("    Authorities:")
+        lines.extend(f"      {authority}" for authority in v.authorities)
+    return lines
+
+
+def revocation_line(r: Revocation, style: Style) -> str:
+    line = f"  Revocation: {style(r.status.replace('_', ' '), **REVOCATION_STYLE.get(r.status, {}))}"
+    details = []
+    if r.token_name or r.token_uuid:
+        details.append(f"token {r.token_name or ''}{f' [{r.token_uuid}]' if r.token_uuid else ''}".rstrip())
+    if r.actor:
+        details.append(f"by {r.actor}")
+    if r.at:
+        details.append(f"at {r.at}")
+    if r.reason:
+        details.append(r.reason)
+    if details:
+        line += f" ({', '.join(details)})"
+    if r.manual_url:
+        line += f"; revoke by hand at {r.manual_url}"
+    return line
+
+
+def location_text(loc: Location) -> str:
+    place = f"{loc.path}:{loc.line}:{loc.column}"
+    if loc.repo:
+        place = f"{loc.repo}: {place}"
+    parts = [place]
+    if loc.commit:
+        who = loc.author or "?"
+        if loc.email:
+            who += f" <{loc.email}>"
+        parts.append(f"commit {loc.commit[:10]} {who}")
+        if loc.date:
+            parts.append(loc.date)
+    elif loc.source not in ("file", "history"):
+        parts.append(f"({loc.source})")
+    if loc.in_head is True:
+        parts.append("(in HEAD)")
+    elif loc.in_head is False:
+        parts.append("(history only)")
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def summary_lines(report: Report, findings: list[Finding]) -> list[str]:
+    stats = report.stats
+    scanned = f"{stats.files} file{'s' if stats.files != 1 else ''}"
+    if stats.blobs:
+        scanned += f" / {stats.blobs} blob{'s' if stats.blobs != 1 else ''}"
+    timing = f"{stats.seconds:.2f} s"
+    if findings:
+        severities = count_by((f.severity for f in findings), SEVERITIES)
+        breakdown = ", ".join(f"{n} {sev}" for sev, n in severities.items() if n)
+        noun = "finding" if len(findings) == 1 else "findings"
+        lines = [f"{len(findings)} {noun} ({breakdown}) in {scanned}, {timing}"]
+        verified = count_by((verification_status(f) for f in findings), VERIFICATION_STATUSES)
+        if verified["not_verified"] != len(findings):
+            lines.append("Verification: " + ", ".join(f"{n} {_status_word(s)}" for s, n in verified.items() if n))
+    else:
+        lines = [f"Scanned {scanned} ({_size(stats.bytes)}) in {timing}"]
+    skipped = [
+        f"{n} {what}" for n, what in ((stats.skipped_binary, "binary"), (stats.skipped_large, "too large")) if n
+    ]
+    if skipped:
+        lines.append(f"Skipped: {', '.join(skipped)}")
+    if report.warnings:
+        lines.append(f"{len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}")
+    return lines
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
