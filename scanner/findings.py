@@ -7,6 +7,7 @@ Every stage after detection hands these values on; none of them carries a printa
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -24,6 +25,14 @@ def redact(secret: str) -> str:
     if len(secret) >= 6:
         return f"{secret[:2]}…"
     return "…"
+
+
+HEX_RUN = re.compile(r"[0-9a-fA-F]{24,}")
+
+
+def scrub(text: str) -> str:
+    """Redact anything token-shaped in free text (error messages, warnings) before printing it."""
+    return HEX_RUN.sub(lambda m: redact(m.group(0)), text)
 
 
 @dataclass(frozen=True)

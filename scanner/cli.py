@@ -1,0 +1,292 @@
+"""Command line: parse options, run the stages, pick the report. No detection logic lives here."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from scanner import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UserError(click.ClickException):
+    """An expected failure: one line on stderr, exit 2, never a traceback."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo(f"jts: error: {self.format_message()}", err=True)
+
+
+def _known_errors() -> tuple[type[Exception], ...]:
+    from scanner.config import ConfigError
+    from scanner.rules import RuleError
+    from scanner.sources.files import SourceError
+
+    errors: list[type[Exception]] = [ConfigError, RuleError, SourceError]
+    try:
+        from scanner.sources.git import GitSourceError
+        errors.append(GitSourceError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+class Progress:
+    """A one-line progress display on stderr, only when stderr is a terminal."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label = label
+        self.enabled = enabled and sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if done < total and now - self.last < 0.2:
+            return
+        self.last = now
+        width = 30
+        filled = int(width * done / total) if total else width
+        click.echo(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", err=True, nl=False)
+        if done >= total:
+            click.echo("\r" + " " * (width + len(self.label) + 30) + "\r", err=True, nl=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="jts")
+@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """jts: find, verify and revoke leaked Jenkins credentials."""
+    ctx.obj = {"debug": debug}
+
+
+@dataclass
+class ScanOutput:
+    report: object
+    rules: list
+
+
+def _load_settings(config_file: str | None, first_target: Path):
+    from scanner.config import find_config, load_config
+
+    path = Path(config_file) if config_file else find_config(first_target)
+    return load_config(path)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--history", is_flag=True, help="Scan every blob reachable from all refs of the repository at PATH.")
+@click.option("--staged", is_flag=True, help="Scan exactly what is staged in the index (pre-commit).")
+@click.option("--range", "rev_range", metavar="BASE..HEAD", help="Scan only what the commits in a range added.")
+@click.option("--since-ref", metavar="REF", help="Same as --range REF..HEAD.")
+@click.option("--stdin", "use_stdin", is_flag=True, help="Scan content piped on standard input.")
+@click.option("--stdin-name", default="<stdin>", show_default=True, help="Path to report for --stdin content.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "sarif"]), default="text",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--show-secrets", is_flag=True, help="Print full secret values (redacted by default).")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rules directory.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this gitignore-style glob.")
+@click.option("--no-gitignore", is_flag=True, help="Scan files .gitignore would exclude.")
+@click.option("--jobs", "-j", type=click.IntRange(0, 64), default=None, help="Worker processes for --history (0 = all cores).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Settings file (default: nearest .jts.toml / pyproject.toml).")
+@click.option("--fail-on", type=click.Choice(["any", "live", "unknown", "none"]), default=None,
+              help="Which findings make the exit code 1 (default any).")
+@click.option("--no-progress", is_flag=True, help="No progress display on stderr.")
+@click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
+def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | None, since_ref: str | None,
+         use_stdin: bool, stdin_name: str, fmt: str, output: Path | None, show_secrets: bool,
+         rule_dirs: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, jobs: int | None,
+         config_file: str | None, fail_on: str | None, no_progress: bool, color: bool | None) -> None:
+    """Scan files, a repository's history, the index or stdin for Jenkins credentials.
+
+    Exit codes: 0 nothing found, 1 findings (see --fail-on), 2 usage or runtime error.
+    """
+    from scanner.aggregate import build_findings
+    from scanner.detect import DetectorSpec
+    from scanner.findings import Report, ScanStats
+
+    modes = [m for m, on in (("--history", history), ("--staged", staged), ("--range", bool(rev_range or since_ref)),
+                              ("--stdin", use_stdin)) if on]
+    if len(modes) > 1:
+        raise click.UsageError(f"choose one of {', '.join(modes)}")
+    if use_stdin and paths:
+        raise click.UsageError("--stdin takes no PATH")
+    if (history or staged or rev_range or since_ref) and len(paths) > 1:
+        raise click.UsageError(f"{modes[0]} takes one repository PATH")
+    targets = list(paths) or [Path(".")]
+    settings = _load_settings(config_file, targets[0])
+    spec = DetectorSpec(extra_rule_dirs=tuple(settings.rules) + tuple(rule_dirs))
+    detector = spec.build()
+    job_count = jobs if jobs is not None else settings.jobs
+    started = time.monotonic()
+    stats = ScanStats()
+    warnings: list[str] = []
+    repository = None
+    progress = Progress("scanning", not no_progress)
+
+    if use_stdin:
+        from scanner.sources.files import scan_stdin_bytes
+
+        result = scan_stdin_bytes(detector, sys.stdin.buffer.read(), stdin_name)
+        pairs, mode = result.hits, "stdin"
+        stats.files, stats.bytes = result.files, result.bytes
+    elif history or staged or rev_range or since_ref:
+        from scanner.sources import git as gitsrc
+
+        repo_path = targets[0]
+        if not repo_path.exists():
+            raise UserError(f"{repo_path}: no such file or directory")
+        if history:
+            result = gitsrc.scan_history(repo_path, spec, jobs=job_count, progress=progress)
+            mode = "history"
+        elif staged:
+            result = gitsrc.scan_staged(repo_path, spec)
+            mode = "staged"
+        else:
+            rng = rev_range or gitsrc.since_ref_range(repo_path, since_ref)
+            result = gitsrc.scan_range(repo_path, spec, rng)
+            mode = "range"
+        pairs = result.hits
+        stats.blobs, stats.bytes = result.blobs, result.bytes
+        stats.skipped_large, stats.skipped_binary = result.skipped_large, result.skipped_binary
+        warnings.extend(result.warnings)
+        info = result.repo
+        repository = {"path": info.path, "bare": info.bare, "shallow": info.shallow, "head": info.head,
+                      "refs": info.refs}
+    else:
+        from scanner.sources.files import scan_paths
+
+        result = scan_paths(detector, targets, use_gitignore=settings.gitignore and not no_gitignore,
+                            excludes=list(settings.exclude) + list(exclude), progress=progress)
+        pairs, mode = result.hits, "files"
+        stats.files, stats.bytes, stats.skipped_binary = result.files, result.bytes, result.skipped_binary
+        warnings.extend(result.warnings)
+
+    findings = build_findings(pairs, detector.rules)
+    stats.seconds = round(time.monotonic() - started, 3)
+    report = Report(findings=findings, targets=[str(t) for t in targets] if not use_stdin else [stdin_name],
+                    mode=mode, warnings=warnings, stats=stats, repository=repository, tool_version=__version__)
+    _emit(report, fmt, output, show_secrets, color)
+    ctx = click.get_current_context()
+    ctx.exit(exit_code(findings, fail_on or settings.fail_on))
+
+
+def exit_code(findings: list, fail_on: str) -> int:
+    """0 clean, 1 when a finding matches the gate: any, live only, or live + unknown."""
+    if fail_on == "none":
+        return EXIT_CLEAN
+    for finding in findings:
+        status = finding.verification.status if finding.verification else "not_verified"
+        if fail_on == "any":
+            return EXIT_FINDINGS
+        if fail_on == "live" and status == "live":
+            return EXIT_FINDINGS
+        if fail_on == "unknown" and status in ("live", "unknown", "not_verified"):
+            return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _emit(report, fmt: str, output: Path | None, show_secrets: bool, color: bool | None) -> None:
+    from scanner.reports import render
+
+    use_color = (output is None and sys.stdout.isatty()) if color is None else color
+    text = render(report, fmt, show_secrets=show_secrets, color=use_color and fmt == "text")
+    for warning in report.warnings:
+        click.echo(f"jts: warning: {warning}", err=True)
+    if output:
+        try:
+            output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"{output}: cannot write report: {exc.strerror or exc}") from None
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+@cli.group()
+def rules() -> None:
+    """List and check detection rules."""
+
+
+@rules.command("list")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rules directory.")
+def rules_list(rule_dirs: tuple[str, ...]) -> None:
+    """Show every rule: id, severity, verifiable, title."""
+    from scanner.rules import load_rules
+
+    loaded = load_rules(rule_dirs)
+    width = max(len(r.id) for r in loaded)
+    click.echo(f"{'ID'.ljust(width)}  SEVERITY  VERIFY  TITLE")
+    for rule in loaded:
+        click.echo(f"{rule.id.ljust(width)}  {rule.severity.ljust(8)}  {('yes' if rule.verifiable else 'no').ljust(6)}  {rule.title}")
+
+
+@rules.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+def rules_check(directory: Path | None) -> None:
+    """Validate every rule file in DIRECTORY (default: the shipped rules) and run its examples."""
+    from scanner.rulecheck import check_rules
+    from scanner.rules import load_rules
+
+    loaded = load_rules([str(directory)], include_builtin=False) if directory else load_rules()
+    if not loaded:
+        raise UserError(f"{directory}: no *.toml rule files")
+    results = check_rules(loaded)
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        click.echo(f"FAIL {r.rule_id} {r.kind} example {r.index}: {r.problem}")
+    click.echo(f"{len(loaded)} rules, {len(results)} examples: {len(results) - len(failed)} passed, {len(failed)} failed")
+    click.get_current_context().exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+@cli.command()
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="Build the demo repository here and keep it.")
+def demo(keep: Path | None) -> None:
+    """Run the main job end to end on a throw-away repository with planted tokens (offline)."""
+    from scanner.demo import run_demo
+
+    ctx = click.get_current_context()
+    ctx.exit(run_demo(keep))
+
+
+def main() -> None:
+    from scanner.findings import scrub
+
+    debug = "--debug" in sys.argv[1:]
+    known = _known_errors()
+    try:
+        # standalone_mode=False hands ctx.exit() codes back as the return value.
+        code = cli.main(prog_name="jts", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code if exc.exit_code != 1 else EXIT_ERROR)
+    except click.exceptions.Abort:
+        click.echo("jts: aborted", err=True)
+        sys.exit(130)
+    except known as exc:
+        if debug:
+            raise
+        click.echo(f"jts: error: {scrub(str(exc))}", err=True)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        click.echo("jts: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        os._exit(EXIT_ERROR)
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback by default
+        if debug:
+            raise
+        click.echo(f"jts: internal error: {type(exc).__name__}: {scrub(str(exc))} (run with --debug for details)", err=True)
+        sys.exit(EXIT_ERROR)
+    sys.exit(code if isinstance(code, int) else EXIT_CLEAN)

@@ -1,0 +1,250 @@
+"""Context around a candidate secret: who it belongs to and which Jenkins it is for.
+
+Each extractor is a plain function over a ``TextView`` (the decoded content with line offsets),
+returning what it could prove from the text. Rules choose which extractors apply.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from urllib.parse import urlsplit
+
+URL_RE = re.compile(r"""https?://[^\s'"<>`\\|^{}]+""")
+# Paths under a Jenkins root that are never part of the root itself.
+JENKINS_PATH_MARKERS = re.compile(
+    r"/(?:job|view|user|me|whoAmI|api|crumbIssuer|computer|cli|jnlpJars|login|manage|script|scriptText|"
+    r"queue|descriptorByName|createItem|pluginManager|buildByToken|securityRealm|configureSecurity|"
+    r"tcpSlaveAgentListener|asynchPeople|people|blue|credentials|restart|safeRestart|configure)(?:[/?#]|$)"
+)
+JENKINS_WORD = re.compile(r"(?i)jenkins|hudson")
+USER_RE = r"[A-Za-z0-9][A-Za-z0-9._@+\-]{0,63}"
+
+CREDENTIAL_KEY = re.compile(r"(?i)(token|passw(?:or)?d|pwd|secret|api[_\-.]?key|auth|credential|pass$)")
+NOT_CREDENTIAL_KEY = re.compile(r"(?i)(crumb|hash|sha\d*|md5|checksum|digest|uuid|fingerprint|integrity|nonce|salt)")
+USER_KEY = re.compile(r"(?i)^(?:jenkins|jjb|hudson)?[_\-.]?(?:user(?:[_\-.]?(?:name|id))?|login|username)$")
+URL_KEY = re.compile(r"(?i)^(?:jenkins|jjb|hudson)?[_\-.]?(?:url|host|server|base[_\-.]?url|endpoint|root[_\-.]?url|master|uri)$")
+
+ASSIGN_RES = (
+    # key = value, key: value, "key": "value", key => 'value', export KEY=value (also JSON-escaped quotes)
+    re.compile(
+        r"""(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)\\?["']?[ \t]*(?::=|=>|=|:)[ \t]*(?:\\?["'])?(?P<value>[^\s"'\\,;)}\]>]+)"""
+    ),
+    # <key>value</key>
+    re.compile(r"<(?P<key>[A-Za-z_][\w.\-]*)>\s*(?P<value>[^<\s]+)\s*</(?P=key)>"),
+    # Dockerfile: ENV KEY value
+    re.compile(r"^\s*ENV\s+(?P<key>[A-Za-z_]\w*)\s+[\"']?(?P<value>[^\s\"']+)", re.M),
+)
+# Kubernetes / compose env lists: "- name: KEY" followed by "value: ..."
+K8S_ENV_RE = re.compile(
+    r"""name:\s*["']?(?P<key>[A-Za-z_]\w*)["']?\s*\n\s*value:\s*["']?(?P<value>[^\s"']+)"""
+)
+PLACEHOLDER_VALUE = re.compile(
+    r"^(?:\$|%|\{|<|@\{|#\{)|(?:\}|>)$|^(?i:your|xxx|changeme|example|<)|^(?i:user(?:name)?|null|none|true|false|undefined)$"
+)
+
+
+@dataclass
+class TextView:
+    """Decoded content plus lazily built line index; shared by all rules for one blob."""
+
+    text: str
+    path: str
+
+    @cached_property
+    def line_starts(self) -> list[int]:
+        starts = [0]
+        find = self.text.find
+        pos = find("\n")
+        while pos != -1:
+            starts.append(pos + 1)
+            pos = find("\n", pos + 1)
+        return starts
+
+    def line_of(self, offset: int) -> int:
+        """0-based line index of a character offset."""
+        return bisect.bisect_right(self.line_starts, offset) - 1
+
+    def line_text(self, index: int) -> str:
+        starts = self.line_starts
+        end = starts[index + 1] - 1 if index + 1 < len(starts) else len(self.text)
+        return self.text[starts[index]:end]
+
+    def span_text(self, first: int, last: int) -> str:
+        first = max(first, 0)
+        last = min(last, len(self.line_starts) - 1)
+        starts = self.line_starts
+        end = starts[last + 1] - 1 if last + 1 < len(starts) else len(self.text)
+        return self.text[starts[first]:end]
+
+    def logical_span(self, index: int) -> tuple[int, int]:
+        """Lines joined by trailing backslashes (shell continuations) around line ``index``."""
+        first = index
+        while first > 0 and self.line_text(first - 1).rstrip().endswith("\\"):
+            first -= 1
+        last = index
+        count = len(self.line_starts)
+        while last + 1 < count and self.line_text(last).rstrip().endswith("\\") and last - index < 30:
+            last += 1
+        return first, last
+
+    @cached_property
+    def assignments(self) -> list[tuple[int, str, str]]:
+        """(line, key, value) for every key/value pair in the content, computed once per blob."""
+        found: list[tuple[int, str, str]] = []
+        for regex in ASSIGN_RES:
+            for m in regex.finditer(self.text):
+                found.append((self.line_of(m.start("value")), m.group("key"), m.group("value")))
+        for m in K8S_ENV_RE.finditer(self.text):
+            found.append((self.line_of(m.start("value")), m.group("key"), m.group("value")))
+        found.sort()
+        return found
+
+
+@dataclass
+class Context:
+    user: str | None = None
+    url: str | None = None
+    credential_position: bool = False
+    jenkins_key: bool = False  # the secret sits under a key that names Jenkins
+    notes: list[str] = field(default_factory=list)
+
+
+def jenkins_base_url(url: str) -> str | None:
+    """Reduce a URL found in content to the Jenkins root it most likely belongs to."""
+    url = url.rstrip(".,;:)]}'\"")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname
+    if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", host) or "$" in url or "{" in url:
+        return None
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    path = parts.path
+    marker = JENKINS_PATH_MARKERS.search(path)
+    if marker:
+        path = path[:marker.start()]
+    return f"{parts.scheme}://{netloc}{path.rstrip('/')}"
+
+
+def looks_like_jenkins_url(url: str) -> bool:
+    return bool(JENKINS_WORD.search(url) or JENKINS_PATH_MARKERS.search(urlsplit(url).path or ""))
+
+
+def clean_value(value: str) -> str | None:
+    value = value.strip().strip("\"'`")
+    if not value or PLACEHOLDER_VALUE.search(value):
+        return None
+    return value
+
+
+def _nearest(entries: list[tuple[int, str, str]], line: int, window: int, key_re: re.Pattern[str],
+             value_ok) -> tuple[str, str] | None:
+    best: tuple[int, str, str] | None = None
+    for entry_line, key, value in entries:
+        distance = abs(entry_line - line)
+        jenkins_named = bool(JENKINS_WORD.search(key))
+        if distance > window and not jenkins_named:
+            continue
+        if not key_re.search(key) or not value_ok(value):
+            continue
+        score = distance - (1000 if jenkins_named else 0)
+        if best is None or score < best[0]:
+            best = (score, key, value)
+    return (best[1], best[2]) if best else None
+
+
+def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple[str, ...], window: int) -> Context:
+    """Find the user and Jenkins URL that go with the secret at [start, end)."""
+    ctx = Context()
+    line = view.line_of(start)
+    first, last = view.logical_span(line)
+    logical = view.span_text(first, last)
+    esc = re.escape(secret)
+
+    if "userinfo" in extractors:
+        m = re.search(rf"(?P<scheme>https?)://(?P<user>{USER_RE}):{esc}@(?P<rest>[^\s'\"<>`\\]+)", logical)
+        if m:
+            ctx.user = clean_value(m.group("user"))
+            ctx.url = jenkins_base_url(f"{m.group('scheme')}://{m.group('rest')}")
+            ctx.credential_position = True
+    if "user_colon_secret" in extractors and not ctx.credential_position:
+        m = re.search(rf"(?<![A-Za-z0-9._@+\-/]){'(?P<user>' + USER_RE + ')'}:{esc}(?![A-Za-z0-9+/=])", logical)
+        if m:
+            ctx.user = clean_value(m.group("user"))
+            ctx.credential_position = True
+    if "auth_tuple" in extractors and not ctx.credential_position:
+        m = re.search(rf"""\(\s*\\?["'](?P<user>{USER_RE})\\?["']\s*,\s*\\?["']{esc}\\?["']\s*\)""", logical)
+        if m:
+            ctx.user = clean_value(m.group("user"))
+            ctx.credential_position = True
+    if "netrc" in extractors and not ctx.credential_position:
+        block = view.span_text(line - 3, line + 3)
+        m = re.search(rf"machine\s+(?P<host>\S+)(?:\s+login\s+(?P<user>\S+))?\s+password\s+{esc}", block)
+        if not m:
+            m = re.search(rf"machine\s+(?P<host>\S+)\s+password\s+{esc}\s+login\s+(?P<user>\S+)", block)
+        if m:
+            ctx.user = clean_value(m.group("user") or "")
+            host = m.group("host")
+            ctx.url = jenkins_base_url(host if "://" in host else f"https://{host}")
+            ctx.credential_position = True
+    if "assignments" in extractors:
+        own = [a for a in view.assignments if a[0] == line and a[2].find(secret) != -1]
+        for _, key, _value in own:
+            if CREDENTIAL_KEY.search(key) and not NOT_CREDENTIAL_KEY.search(key):
+                ctx.credential_position = True
+                ctx.jenkins_key = ctx.jenkins_key or bool(JENKINS_WORD.search(key))
+        if ctx.user is None:
+            hit = _nearest(view.assignments, line, window, USER_KEY, lambda v: clean_value(v) is not None and secret not in v)
+            if hit:
+                ctx.user = clean_value(hit[1])
+        if ctx.url is None:
+            hit = _nearest(view.assignments, line, max(window, 20), URL_KEY,
+                           lambda v: jenkins_base_url(v) is not None)
+            if hit:
+                ctx.url = jenkins_base_url(hit[1])
+    if ctx.url is None and "cli_url" in extractors:
+        m = re.search(r"""(?:^|\s)(?:-s|--url|-url|-jnlpUrl|--server|--jenkins-url)[\s=]+["']?(https?://[^\s'"]+)""", logical)
+        if m:
+            ctx.url = jenkins_base_url(m.group(1))
+    if ctx.url is None:
+        urls = [u.group(0) for u in URL_RE.finditer(logical)]
+        if not urls:
+            urls = [u.group(0) for u in URL_RE.finditer(view.span_text(line - window, line + window))
+                    if looks_like_jenkins_url(u.group(0))]
+        for candidate in urls:
+            base = jenkins_base_url(candidate)
+            if base:
+                ctx.url = base
+                break
+    return ctx
+
+
+BASIC_RE = re.compile(r"(?i)\bbasic\s+(?P<b64>[A-Za-z0-9+/]{8,}={0,2})")
+
+
+def decode_basic(b64: str) -> tuple[str, str] | None:
+    """``Authorization: Basic base64(user:secret)`` -> (user, secret), as Jenkins splits it."""
+    try:
+        raw = base64.b64decode(b64 + "=" * (-len(b64) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    user, sep, secret = raw.partition(":")
+    if not sep or not secret or not user.isprintable() or not secret.isprintable():
+        return None
+    return user, secret
+
+
+def has_jenkins_context(view: TextView, line: int, window: int, ctx: Context) -> bool:
+    if ctx.jenkins_key or JENKINS_WORD.search(view.path):
+        return True
+    if ctx.url and looks_like_jenkins_url(ctx.url):
+        return True
+    return bool(JENKINS_WORD.search(view.span_text(line - window, line + window)))

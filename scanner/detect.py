@@ -1,0 +1,182 @@
+"""The detection engine: cheap prefilter, rule patterns, filters and context -> ``Hit``.
+
+One ``Detector`` is built per process from a picklable ``DetectorSpec`` and then fed raw bytes
+(a file, a git blob, stdin), so every source shares exactly the same detection.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from scanner.context import BASIC_RE, TextView, decode_basic, extract, has_jenkins_context
+from scanner.placeholders import is_placeholder
+from scanner.rules import Rule, load_rules
+
+# Lowercase hex -> "x", everything else -> " ": a long hex run becomes a plain substring search.
+HEX_TABLE = bytes(ord("x") if chr(i) in "0123456789abcdef" else ord(" ") for i in range(256))
+ALLOW_MARKERS = ("jts:allow", "pragma: allowlist secret")
+ALLOW_NEXT_MARKER = "pragma: allowlist nextline secret"
+BINARY_SNIFF = 8192
+
+
+@dataclass
+class Hit:
+    """One secret match inside one blob or file."""
+
+    rule_id: str
+    secret: str = field(repr=False)
+    line: int  # 1-based
+    column: int  # 1-based
+    end_column: int
+    user: str | None = None
+    jenkins_url: str | None = None
+    confidence: str = "high"
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """Picklable recipe for a Detector, so worker processes can build their own."""
+
+    extra_rule_dirs: tuple[str, ...] = ()
+    only_rules: tuple[str, ...] = ()
+
+    def build(self) -> Detector:
+        rules = load_rules(self.extra_rule_dirs)
+        if self.only_rules:
+            rules = [r for r in rules if r.id in self.only_rules]
+        return Detector(rules)
+
+
+def path_matches(path: str, globs: tuple[str, ...]) -> bool:
+    path = path.replace("\\", "/")
+    return any(fnmatchcase(path, g) or fnmatchcase(path, "*/" + g) for g in globs)
+
+
+def is_binary(data: bytes) -> bool:
+    return b"\x00" in data[:BINARY_SNIFF]
+
+
+class Detector:
+    def __init__(self, rules: list[Rule]):
+        self.rules = rules
+        self.hex_runs = sorted({r.prefilter_hex_run for r in rules if r.prefilter_hex_run})
+        self.basic_rules = [r for r in rules if "basic_auth" in r.extract]
+
+    def candidate_rules(self, path: str, data: bytes, binary: bool) -> list[Rule]:
+        """Rules worth running on this content; most blobs get none."""
+        hex_hits: dict[int, bool] = {}
+        if self.hex_runs:
+            translated = data.translate(HEX_TABLE)
+            for run in self.hex_runs:
+                hex_hits[run] = (b"x" * run) in translated
+        chosen = []
+        for rule in self.rules:
+            if binary and not rule.binary:
+                continue
+            if rule.exclude_paths and path_matches(path, rule.exclude_paths):
+                continue
+            on_path = bool(rule.paths) and path_matches(path, rule.paths)
+            if rule.path_only:
+                if on_path:
+                    chosen.append(rule)
+                continue
+            if on_path or (rule.prefilter_hex_run and hex_hits.get(rule.prefilter_hex_run)) or any(
+                k in data for k in rule.prefilter_keywords
+            ):
+                chosen.append(rule)
+        return chosen
+
+    def scan_blob(self, path: str, data: bytes, line_offset: int = 0) -> list[Hit]:
+        binary = is_binary(data)
+        rules = self.candidate_rules(path, data, binary)
+        has_basic = bool(self.basic_rules) and not binary and (b"asic " in data or b"ASIC " in data)
+        if not rules and not has_basic:
+            return []
+        text = data.hex() if binary else data.decode("utf-8", "replace")
+        view = TextView(text, path)
+        hits: list[Hit] = []
+        for rule in rules:
+            for pattern in rule.patterns:
+                for m in pattern.finditer(text):
+                    hit = self._check(rule, view, m.group("secret"), m.start("secret"), m.end("secret"))
+                    if hit:
+                        hits.append(hit)
+        if has_basic:
+            hits.extend(self._basic_auth_hits(view))
+        return _dedupe(hits, line_offset)
+
+    def _basic_auth_hits(self, view: TextView) -> list[Hit]:
+        """Decode ``Basic base64(user:token)`` and hand the decoded pair to the rules that want it."""
+        hits = []
+        for m in BASIC_RE.finditer(view.text):
+            pair = decode_basic(m.group("b64"))
+            if not pair:
+                continue
+            user, secret = pair
+            for rule in self.basic_rules:
+                if not any(_fullmatch_secret(p, secret) for p in rule.patterns):
+                    continue
+                hit = self._check(rule, view, secret, m.start("b64"), m.end("b64"), basic_user=user)
+                if hit:
+                    hits.append(hit)
+        return hits
+
+    def _check(self, rule: Rule, view: TextView, secret: str, start: int, end: int,
+               basic_user: str | None = None) -> Hit | None:
+        line = view.line_of(start)
+        line_text = view.line_text(line)
+        if any(marker in line_text for marker in ALLOW_MARKERS):
+            return None
+        if line > 0 and ALLOW_NEXT_MARKER in view.line_text(line - 1):
+            return None
+        if any(p.search(line_text) for p in rule.exclude_line):
+            return None
+        if any(p.search(secret) for p in rule.exclude_secret):
+            return None
+        if rule.placeholders and is_placeholder(secret, rule.min_distinct_chars):
+            return None
+        on_path = bool(rule.paths) and path_matches(view.path, rule.paths)
+        if rule.nearby and not on_path:
+            around = view.span_text(line - rule.window, line + rule.window)
+            if not any(p.search(around) for p in rule.nearby):
+                return None
+        ctx = extract(view, start, end, secret, rule.extract, rule.window)
+        if basic_user is not None:
+            ctx.user = basic_user
+            ctx.credential_position = True
+        if rule.credential_position and not ctx.credential_position:
+            return None
+        if rule.jenkins_context and not has_jenkins_context(view, line, rule.window, ctx):
+            return None
+        column = start - view.line_starts[line] + 1
+        return Hit(
+            rule_id=rule.id,
+            secret=secret,
+            line=line + 1,
+            column=column,
+            end_column=column + (end - start),
+            user=ctx.user or rule.default_user,
+            jenkins_url=ctx.url,
+            confidence="high" if (ctx.credential_position or ctx.user or ctx.url or on_path) else "medium",
+        )
+
+
+def _fullmatch_secret(pattern: re.Pattern[str], secret: str) -> bool:
+    m = pattern.search(secret)
+    return bool(m and m.group("secret") == secret)
+
+
+def _dedupe(hits: list[Hit], line_offset: int) -> list[Hit]:
+    seen: set[tuple] = set()
+    out = []
+    for hit in hits:
+        key = (hit.rule_id, hit.secret, hit.line, hit.column)
+        if key in seen:
+            continue
+        seen.add(key)
+        if line_offset:
+            hit.line += line_offset
+        out.append(hit)
+    return out

@@ -1,0 +1,221 @@
+"""Load and validate detection rules from ``rules/*.toml``.
+
+Rules are data: what a credential looks like, where it may appear and what context it needs.
+The engine in ``detect.py`` is the only code that interprets them.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scanner.findings import SEVERITIES
+
+CONTEXT_EXTRACTORS = ("userinfo", "user_colon_secret", "basic_auth", "netrc", "assignments", "auth_tuple", "cli_url")
+TOP_KEYS = {"id", "title", "severity", "description", "remediation", "verifiable", "detect", "filters", "examples"}
+DETECT_KEYS = {
+    "patterns", "prefilter_hex_run", "prefilter_keywords", "paths", "path_only", "nearby", "window",
+    "credential_position", "jenkins_context", "extract", "default_user", "binary",
+}
+FILTER_KEYS = {"placeholders", "min_distinct_chars", "exclude_line", "exclude_secret", "exclude_paths"}
+
+
+class RuleError(Exception):
+    """A rule file is invalid; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    user: str | None = None
+    jenkins_url: str | None = None
+    path: str = "example.txt"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    description: str
+    remediation: str
+    verifiable: bool
+    patterns: tuple[re.Pattern[str], ...]
+    prefilter_hex_run: int  # 0 = no hex-run prefilter
+    prefilter_keywords: tuple[bytes, ...]
+    paths: tuple[str, ...]
+    path_only: bool
+    nearby: tuple[re.Pattern[str], ...]
+    window: int
+    credential_position: bool
+    jenkins_context: bool
+    extract: tuple[str, ...]
+    default_user: str | None
+    binary: bool
+    placeholders: bool
+    min_distinct_chars: int
+    exclude_line: tuple[re.Pattern[str], ...]
+    exclude_secret: tuple[re.Pattern[str], ...]
+    exclude_paths: tuple[str, ...]
+    positive: tuple[Example, ...] = field(default=())
+    negative: tuple[Example, ...] = field(default=())
+    source: str = ""
+
+
+def builtin_rules_dir() -> Path:
+    """The shipped rules: ``rules/`` in a source checkout, ``scanner/builtin_rules`` in a wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "builtin_rules", here.parent / "rules"):
+        if candidate.is_dir():
+            return candidate
+    raise RuleError("built-in rules directory not found (broken installation)")
+
+
+def load_rules(extra_dirs: tuple[str, ...] | list[str] = (), include_builtin: bool = True) -> list[Rule]:
+    dirs = ([builtin_rules_dir()] if include_builtin else []) + [Path(d) for d in extra_dirs]
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for directory in dirs:
+        if not directory.is_dir():
+            raise RuleError(f"{directory}: rules directory does not exist")
+        for path in sorted(directory.glob("*.toml")):
+            rule = load_rule_file(path)
+            if rule.id in seen:
+                raise RuleError(f"{path}: id: duplicate rule id {rule.id!r} (also in {seen[rule.id]})")
+            seen[rule.id] = str(path)
+            rules.append(rule)
+    return rules
+
+
+def load_rule_file(path: Path) -> Rule:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"{path}: invalid TOML: {exc}") from None
+    return parse_rule(data, str(path))
+
+
+def _field(src: str, name: str, value: object, kind: type | tuple[type, ...], required: bool = True) -> object:
+    if value is None:
+        if required:
+            raise RuleError(f"{src}: {name}: missing required field")
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise RuleError(f"{src}: {name}: expected {expected}, got {type(value).__name__}")
+    return value
+
+
+def _str_list(src: str, name: str, value: object) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RuleError(f"{src}: {name}: expected a list of strings")
+    return list(value)
+
+
+def _regexes(src: str, name: str, values: list[str]) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for i, text in enumerate(values):
+        try:
+            compiled.append(re.compile(text))
+        except re.error as exc:
+            raise RuleError(f"{src}: {name}[{i}]: invalid regex: {exc}") from None
+    return tuple(compiled)
+
+
+def _unknown(src: str, section: str, table: dict, allowed: set[str]) -> None:
+    extra = sorted(set(table) - allowed)
+    if extra:
+        raise RuleError(f"{src}: {section}{extra[0]}: unknown field")
+
+
+def _examples(src: str, name: str, value: object) -> tuple[Example, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise RuleError(f"{src}: {name}: expected an array of tables")
+    out = []
+    for i, item in enumerate(value):
+        where = f"{name}[{i}]"
+        if not isinstance(item, dict):
+            raise RuleError(f"{src}: {where}: expected a table")
+        _unknown(src, f"{where}.", item, {"text", "user", "jenkins_url", "path"})
+        out.append(Example(
+            text=str(_field(src, f"{where}.text", item.get("text"), str)),
+            user=_field(src, f"{where}.user", item.get("user"), str, required=False),  # type: ignore[arg-type]
+            jenkins_url=_field(src, f"{where}.jenkins_url", item.get("jenkins_url"), str, required=False),  # type: ignore[arg-type]
+            path=str(_field(src, f"{where}.path", item.get("path", "example.txt"), str)),
+        ))
+    return tuple(out)
+
+
+def parse_rule(data: dict, src: str) -> Rule:
+    _unknown(src, "", data, TOP_KEYS)
+    rule_id = str(_field(src, "id", data.get("id"), str))
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", rule_id):
+        raise RuleError(f"{src}: id: must be lowercase letters, digits and underscores")
+    severity = str(_field(src, "severity", data.get("severity"), str))
+    if severity not in SEVERITIES:
+        raise RuleError(f"{src}: severity: must be one of {', '.join(SEVERITIES)}")
+    detect = _field(src, "detect", data.get("detect"), dict)
+    assert isinstance(detect, dict)
+    _unknown(src, "detect.", detect, DETECT_KEYS)
+    filters = _field(src, "filters", data.get("filters", {}), dict)
+    assert isinstance(filters, dict)
+    _unknown(src, "filters.", filters, FILTER_KEYS)
+    examples = _field(src, "examples", data.get("examples", {}), dict)
+    assert isinstance(examples, dict)
+    _unknown(src, "examples.", examples, {"positive", "negative"})
+
+    patterns = _regexes(src, "detect.patterns", _str_list(src, "detect.patterns", detect.get("patterns")))
+    if not patterns:
+        raise RuleError(f"{src}: detect.patterns: at least one pattern is required")
+    for i, pattern in enumerate(patterns):
+        if "secret" not in pattern.groupindex:
+            raise RuleError(f"{src}: detect.patterns[{i}]: needs a named group (?P<secret>...)")
+    extract = _str_list(src, "detect.extract", detect.get("extract"))
+    for name in extract:
+        if name not in CONTEXT_EXTRACTORS:
+            raise RuleError(f"{src}: detect.extract: unknown extractor {name!r} (known: {', '.join(CONTEXT_EXTRACTORS)})")
+    hex_run = int(_field(src, "detect.prefilter_hex_run", detect.get("prefilter_hex_run", 0), int))  # type: ignore[arg-type]
+    keywords = _str_list(src, "detect.prefilter_keywords", detect.get("prefilter_keywords"))
+    paths = _str_list(src, "detect.paths", detect.get("paths"))
+    if not hex_run and not keywords and not paths:
+        raise RuleError(f"{src}: detect: needs a prefilter (prefilter_hex_run, prefilter_keywords or paths)")
+    path_only = bool(_field(src, "detect.path_only", detect.get("path_only", False), bool))
+    if path_only and not paths:
+        raise RuleError(f"{src}: detect.path_only: requires detect.paths")
+
+    return Rule(
+        id=rule_id,
+        title=str(_field(src, "title", data.get("title"), str)),
+        severity=severity,
+        description=str(_field(src, "description", data.get("description", ""), str)),
+        remediation=str(_field(src, "remediation", data.get("remediation"), str)),
+        verifiable=bool(_field(src, "verifiable", data.get("verifiable", False), bool)),
+        patterns=patterns,
+        prefilter_hex_run=hex_run,
+        prefilter_keywords=tuple(k.encode() for k in keywords),
+        paths=tuple(paths),
+        path_only=path_only,
+        nearby=_regexes(src, "detect.nearby", _str_list(src, "detect.nearby", detect.get("nearby"))),
+        window=int(_field(src, "detect.window", detect.get("window", 10), int)),  # type: ignore[arg-type]
+        credential_position=bool(_field(src, "detect.credential_position", detect.get("credential_position", False), bool)),
+        jenkins_context=bool(_field(src, "detect.jenkins_context", detect.get("jenkins_context", False), bool)),
+        extract=tuple(extract),
+        default_user=_field(src, "detect.default_user", detect.get("default_user"), str, required=False),  # type: ignore[arg-type]
+        binary=bool(_field(src, "detect.binary", detect.get("binary", False), bool)),
+        placeholders=bool(_field(src, "filters.placeholders", filters.get("placeholders", True), bool)),
+        min_distinct_chars=int(_field(src, "filters.min_distinct_chars", filters.get("min_distinct_chars", 0), int)),  # type: ignore[arg-type]
+        exclude_line=_regexes(src, "filters.exclude_line", _str_list(src, "filters.exclude_line", filters.get("exclude_line"))),
+        exclude_secret=_regexes(src, "filters.exclude_secret", _str_list(src, "filters.exclude_secret", filters.get("exclude_secret"))),
+        exclude_paths=tuple(_str_list(src, "filters.exclude_paths", filters.get("exclude_paths"))),
+        positive=_examples(src, "examples.positive", examples.get("positive")),
+        negative=_examples(src, "examples.negative", examples.get("negative")),
+        source=src,
+    )

@@ -1,0 +1,182 @@
+"""Working-tree source: which files to read, and reading them safely.
+
+Inside a git work tree the file list comes from ``git ls-files`` (tracked + untracked, minus what
+.gitignore excludes), which is exactly git's own ignore semantics; elsewhere a plain walk.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from scanner.detect import Detector, Hit, is_binary
+from scanner.findings import Location
+
+CHUNK_BYTES = 16 * 2**20  # large files are scanned in line-aligned chunks of this size
+
+
+class SourceError(Exception):
+    """A target cannot be scanned at all (missing path, unreadable root)."""
+
+
+@dataclass
+class FileScanResult:
+    hits: list[tuple[Hit, Location]] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    skipped_binary: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def git_toplevel(path: Path) -> Path | None:
+    directory = path if path.is_dir() else path.parent
+    try:
+        out = subprocess.run(["git", "-C", str(directory), "rev-parse", "--show-toplevel"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0 or not out.stdout.strip():
+        return None
+    return Path(out.stdout.strip())
+
+
+def git_listed_files(top: Path, target: Path) -> list[Path]:
+    """Tracked and untracked-but-not-ignored files under ``target``, per git's ignore rules."""
+    out = subprocess.run(
+        ["git", "-C", str(top), "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--",
+         str(target.resolve())],
+        capture_output=True, timeout=600,
+    )
+    if out.returncode != 0:
+        raise SourceError(f"{target}: git ls-files failed: {out.stderr.decode(errors='replace').strip()}")
+    seen: set[str] = set()
+    files = []
+    for raw in out.stdout.split(b"\0"):
+        if raw and raw not in seen:
+            seen.add(raw)
+            files.append(top / os.fsdecode(raw))
+    return files
+
+
+def walk_files(target: Path) -> Iterator[Path]:
+    for root, dirs, names in os.walk(target, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d != ".git")
+        for name in sorted(names):
+            yield Path(root) / name
+
+
+def list_files(targets: list[Path], use_gitignore: bool, excludes: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """(file, root it was found under) pairs for the targets, plus warnings."""
+    spec = pathspec.PathSpec.from_lines("gitwildmatch", excludes) if excludes else None
+    warnings: list[str] = []
+    out: list[tuple[Path, Path]] = []
+    for target in targets:
+        if not target.exists() and not target.is_symlink():
+            raise SourceError(f"{target}: no such file or directory")
+        if target.is_file():
+            out.append((target, target.parent))
+            continue
+        if not target.is_dir():
+            warnings.append(f"{target}: not a regular file or directory, skipped")
+            continue
+        top = git_toplevel(target) if use_gitignore else None
+        files = git_listed_files(top, target) if top else list(walk_files(target))
+        base = top or target
+        for path in files:
+            rel = _relative(path, base)
+            if spec and spec.match_file(rel):
+                continue
+            out.append((path, base))
+    return out, warnings
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def scan_file(detector: Detector, path: Path, display: str, result: FileScanResult) -> None:
+    """Scan one file in line-aligned chunks so a multi-GB file never sits in memory whole."""
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        result.warnings.append(f"{display}: cannot read: {exc.strerror or exc}")
+        return
+    result.files += 1
+    line_offset = 0
+    first = True
+    carry = b""
+    try:
+        with handle:
+            while True:
+                block = handle.read(CHUNK_BYTES)
+                if not block and not carry:
+                    break
+                data = carry + block
+                if block:
+                    cut = data.rfind(b"\n") + 1
+                    if cut == 0 and len(data) < 4 * CHUNK_BYTES:
+                        carry = data  # a very long line: keep reading until it ends (bounded)
+                        continue
+                    cut = cut or len(data)
+                    data, carry = data[:cut], data[cut:]
+                else:
+                    carry = b""
+                if first and is_binary(data):
+                    result.skipped_binary += 1
+                first = False
+                result.bytes += len(data)
+                for hit in detector.scan_blob(display, data, line_offset):
+                    result.hits.append((hit, Location(path=display, line=hit.line, column=hit.column,
+                                                      end_column=hit.end_column, source="file", in_head=None)))
+                line_offset += data.count(b"\n")
+                if not block:
+                    break
+    except OSError as exc:
+        result.warnings.append(f"{display}: read error after {result.bytes} bytes: {exc.strerror or exc}")
+
+
+def scan_paths(detector: Detector, targets: list[Path], *, use_gitignore: bool = True,
+               excludes: list[str] | None = None,
+               progress: Callable[[int, int], None] | None = None) -> FileScanResult:
+    result = FileScanResult()
+    files, warnings = list_files(targets, use_gitignore, excludes or [])
+    result.warnings.extend(warnings)
+    cwd = Path.cwd()
+    for index, (path, root) in enumerate(files):
+        if progress:
+            progress(index, len(files))
+        if path.is_symlink():
+            # Follow a link only when it stays inside the tree being scanned.
+            if not _inside(path, root) or path.is_dir():
+                continue
+        elif not path.is_file():
+            continue
+        display = _relative(path, cwd) if path.is_absolute() else path.as_posix()
+        scan_file(detector, path, display, result)
+    if progress:
+        progress(len(files), len(files))
+    return result
+
+
+def scan_stdin_bytes(detector: Detector, data: bytes, name: str = "<stdin>") -> FileScanResult:
+    result = FileScanResult(files=1, bytes=len(data))
+    for hit in detector.scan_blob(name, data):
+        result.hits.append((hit, Location(path=name, line=hit.line, column=hit.column,
+                                          end_column=hit.end_column, source="stdin")))
+    return result
