@@ -90,7 +90,7 @@ def _load_settings(config_file: str | None, first_target: Path):
 @click.option("--since-ref", metavar="REF", help="Same as --range REF..HEAD.")
 @click.option("--stdin", "use_stdin", is_flag=True, help="Scan content piped on standard input.")
 @click.option("--stdin-name", default="<stdin>", show_default=True, help="Path to report for --stdin content.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "sarif"]), default="text",
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "sarif", "gitlab"]), default="text",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 @click.option("--show-secrets", is_flag=True, help="Print full secret values (redacted by default).")
@@ -101,12 +101,15 @@ def _load_settings(config_file: str | None, first_target: Path):
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Settings file (default: nearest .jts.toml / pyproject.toml).")
 @click.option("--fail-on", type=click.Choice(["any", "live", "unknown", "none"]), default=None,
               help="Which findings make the exit code 1 (default any).")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Suppress findings recorded in this baseline (detect-secrets .secrets.baseline format).")
 @click.option("--no-progress", is_flag=True, help="No progress display on stderr.")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
 def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | None, since_ref: str | None,
          use_stdin: bool, stdin_name: str, fmt: str, output: Path | None, show_secrets: bool,
          rule_dirs: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, jobs: int | None,
-         config_file: str | None, fail_on: str | None, no_progress: bool, color: bool | None) -> None:
+         config_file: str | None, fail_on: str | None, baseline_file: Path | None, no_progress: bool,
+         color: bool | None) -> None:
     """Scan files, a repository's history, the index or stdin for Jenkins credentials.
 
     Exit codes: 0 nothing found, 1 findings (see --fail-on), 2 usage or runtime error.
@@ -173,6 +176,10 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         warnings.extend(result.warnings)
 
     findings = build_findings(pairs, detector.rules)
+    if baseline_file:
+        from scanner.baseline import apply_baseline
+
+        findings = apply_baseline(findings, baseline_file)
     stats.seconds = round(time.monotonic() - started, 3)
     report = Report(findings=findings, targets=[str(t) for t in targets] if not use_stdin else [stdin_name],
                     mode=mode, warnings=warnings, stats=stats, repository=repository, tool_version=__version__)
@@ -256,6 +263,10 @@ def demo(keep: Path | None) -> None:
 
     ctx = click.get_current_context()
     ctx.exit(run_demo(keep))
+
+
+# Commands that live in their own modules are registered here, one line each.
+# (end of command registrations)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from scanner.findings import SEVERITIES, Finding, Location, Report, redact
 
-FORMATS = ("text", "json", "jsonl", "sarif")
+FORMATS = ("text", "json", "jsonl", "sarif", "gitlab")
 
 TOOL_NAME = "jenkins-token-scanner"
 
@@ -48,6 +48,10 @@ def render(report: Report, fmt: str, *, show_secrets: bool = False, color: bool 
         from scanner.reports import sarif
 
         return sarif.render_sarif(report, show_secrets=show_secrets)
+    if fmt == "gitlab":
+        from scanner.reports import gitlab
+
+        return gitlab.render_gitlab(report, show_secrets=show_secrets)
     raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
