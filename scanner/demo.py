@@ -1,0 +1,84 @@
+"""`jts demo`: the main job end to end on a throw-away repository, offline.
+
+Builds a small git repository whose history leaks Jenkins credentials (values generated now),
+then runs the real CLI on it, printing each command as a user would type it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Dana Developer", "GIT_AUTHOR_EMAIL": "dana@example.com",
+    "GIT_COMMITTER_NAME": "Dana Developer", "GIT_COMMITTER_EMAIL": "dana@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+
+def _git(repo: Path, *args: str, date: str | None = None) -> None:
+    env = {**os.environ, **GIT_ENV}
+    if date:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
+    subprocess.run(["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *args],
+                   cwd=repo, env=env, check=True, capture_output=True)
+
+
+def _commit(repo: Path, files: dict[str, str | None], message: str, date: str) -> None:
+    for name, content in files.items():
+        path = repo / name
+        if content is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", message, date=date)
+
+
+def build_demo_repo(repo: Path, jenkins_url: str, user: str, token: str) -> None:
+    """A repository whose history, not its HEAD, still holds the token."""
+    repo.mkdir(parents=True, exist_ok=True)
+    _git(repo, "init", "-q")
+    _commit(repo, {"README.md": "# deploy scripts\n"}, "Initial commit", "2026-01-05T10:00:00+00:00")
+    _commit(repo, {"deploy.sh": f"#!/bin/sh\ncurl -X POST -u {user}:{token} \\\n  {jenkins_url}job/deploy/build\n"},
+            "Add deploy trigger", "2026-02-10T09:30:00+00:00")
+    _commit(repo, {"deploy.sh": "#!/bin/sh\ncurl -X POST -u \"$JENKINS_USER:$JENKINS_API_TOKEN\" \\\n"
+                                f"  {jenkins_url}job/deploy/build\n"},
+            "Read the token from the environment", "2026-02-11T08:00:00+00:00")
+    agent_secret = secrets.token_hex(32)
+    _commit(repo, {"agents/start.sh": f"java -jar agent.jar -url {jenkins_url} -secret {agent_secret} -name build-01\n"},
+            "Add agent start script", "2026-03-01T12:00:00+00:00")
+
+
+def _run(args: list[str], show: str) -> int:
+    click.secho(f"$ {show}", bold=True)
+    done = subprocess.run([sys.executable, "-m", "scanner", *args], text=True, capture_output=True)
+    click.echo(done.stdout.rstrip())
+    if done.stderr.strip():
+        click.echo(done.stderr.rstrip(), err=True)
+    click.echo(f"(exit code {done.returncode})\n")
+    return done.returncode
+
+
+def run_demo(keep: Path | None) -> int:
+    token = "11" + secrets.token_hex(16)
+    jenkins_url = "https://jenkins.example.com/"
+    with tempfile.TemporaryDirectory(prefix="jts-demo-") as tmp:
+        repo = keep or Path(tmp) / "demo-repo"
+        click.secho("== jenkins-token-scanner demo ==", bold=True)
+        click.echo(f"Building a throw-away repository at {repo}: a deploy script leaked an API token for\n"
+                   f"user 'alice' in one commit and removed it in the next; an agent secret is still in HEAD.\n")
+        build_demo_repo(repo, jenkins_url, "alice", token)
+        _run(["scan", str(repo)], f"jts scan {shlex.quote(str(repo))}")
+        code = _run(["scan", "--history", str(repo)], f"jts scan --history {shlex.quote(str(repo))}")
+        click.echo("The working-tree scan sees only the agent secret; the history scan also finds the API token\n"
+                   "that was 'removed', with the commit, author and date that introduced it.")
+        return 0 if code == 1 else 1

@@ -1,0 +1,245 @@
+"""`jts scan` and `jts rules` through the CLI, as a user calls them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.corpus import evaluate
+from tests.helpers import ROOT, commit, git, init_repo, jts, new_token
+
+
+def test_shipped_rules_check_passes():
+    run = jts("rules", "check")
+    assert run.code == 0, run.output
+    assert "0 failed" in run.stdout
+
+
+def test_rules_list_shows_every_kind():
+    run = jts("rules", "list")
+    assert run.code == 0
+    for rule_id in ("api_token", "legacy_api_token", "agent_secret", "build_trigger_token",
+                    "jenkins_secret_store", "initial_admin_password"):
+        assert rule_id in run.stdout
+
+
+def test_rules_check_names_file_and_field(tmp_path):
+    (tmp_path / "bad.toml").write_text('id = "bad"\ntitle = "x"\nseverity = "urgent"\nremediation = "r"\n'
+                                       '[detect]\npatterns = ["(?P<secret>x)"]\nprefilter_keywords = ["x"]\n')
+    run = jts("rules", "check", str(tmp_path))
+    assert run.code == 2
+    assert "bad.toml: severity:" in run.stderr
+    assert "Traceback" not in run.output
+
+
+def test_rules_check_reports_failing_example(tmp_path):
+    (tmp_path / "mine.toml").write_text(
+        'id = "mine"\ntitle = "Mine"\nseverity = "low"\nremediation = "r"\n'
+        "[detect]\npatterns = ['MYTOK-(?P<secret>[0-9]{8})']\nprefilter_keywords = [\"MYTOK-\"]\n"
+        '[[examples.positive]]\ntext = "nothing here"\n')
+    run = jts("rules", "check", str(tmp_path))
+    assert run.code == 1
+    assert "FAIL mine positive example 0" in run.stdout
+
+
+def test_extra_rules_dir_adds_a_rule(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "corp.toml").write_text(
+        'id = "corp_token"\ntitle = "Corp token"\nseverity = "low"\nremediation = "rotate"\n'
+        "[detect]\npatterns = ['CORP-(?P<secret>[A-Z0-9]{12})']\nprefilter_keywords = [\"CORP-\"]\n")
+    (tmp_path / "f.txt").write_text("key CORP-ABCDEF123456\n")
+    run = jts("scan", str(tmp_path / "f.txt"), "--rules", str(rules), "-f", "json")
+    assert run.code == 1, run.output
+    assert json.loads(run.stdout)["findings"][0]["rule_id"] == "corp_token"
+
+
+def test_corpus_precision_and_recall():
+    result = evaluate()
+    assert result["precision"] >= 0.98, result["problems"]
+    assert result["recall"] >= 0.95, result["problems"]
+    assert result["context_accuracy"] >= 0.95, result["problems"]
+
+
+def test_exit_codes(tmp_path):
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "a.txt").write_text("nothing\n")
+    assert jts("scan", str(clean)).code == 0
+    (clean / "b.sh").write_text(f"curl -u alice:{new_token()} https://jenkins.example.com/\n")
+    assert jts("scan", str(clean)).code == 1
+    assert jts("scan", str(clean), "--fail-on", "none").code == 0
+    missing = jts("scan", str(tmp_path / "nope"))
+    assert missing.code == 2 and "no such file" in missing.stderr and "Traceback" not in missing.output
+    not_repo = jts("scan", "--history", str(clean))
+    assert not_repo.code == 2 and "Traceback" not in not_repo.output
+    assert "git" in not_repo.stderr.lower()
+
+
+def test_working_tree_honours_gitignore_and_skips_dot_git(tmp_path):
+    repo = init_repo(tmp_path / "repo")
+    ignored, kept = new_token(), new_token()
+    commit(repo, {".gitignore": "secret.env\n", "kept.env": f"JENKINS_API_TOKEN={kept}\n"})
+    (repo / "secret.env").write_text(f"JENKINS_API_TOKEN={ignored}\n")
+    run = jts("scan", str(repo), "-f", "json", "--show-secrets")
+    secrets_found = {f["secret"] for f in json.loads(run.stdout)["findings"]}
+    assert secrets_found == {kept}
+    run = jts("scan", str(repo), "-f", "json", "--show-secrets", "--no-gitignore")
+    secrets_found = {f["secret"] for f in json.loads(run.stdout)["findings"]}
+    assert secrets_found == {kept, ignored}
+    paths = {loc["path"] for f in json.loads(run.stdout)["findings"] for loc in f["locations"]}
+    assert not any("/.git/" in p for p in paths)
+
+
+def test_binary_large_non_utf8_and_symlinks(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    outside = tmp_path / "outside.txt"
+    outside_token = new_token()
+    outside.write_text(f"JENKINS_API_TOKEN={outside_token}\n")
+    (tree / "link.txt").symlink_to(outside)
+    binary_token = new_token()
+    (tree / "blob.bin").write_bytes(b"\x00\x01" * 100 + binary_token.encode())
+    latin = new_token()
+    (tree / "latin1.properties").write_bytes("user=jos\xe9\njenkins.token=".encode("latin-1") + latin.encode() + b"\n")
+    big = new_token()
+    lines = 400_000  # ~ 20 MB: crosses the 16 MB chunk boundary
+    with open(tree / "big.log", "w") as handle:
+        for i in range(lines):
+            handle.write(f"line {i:08d} lorem ipsum dolor sit amet, nothing to see here\n")
+        handle.write(f"JENKINS_API_TOKEN={big}\n")
+    run = jts("scan", str(tree), "-f", "json", "--show-secrets")
+    assert run.code == 1, run.output
+    report = json.loads(run.stdout)
+    found = {f["secret"]: f for f in report["findings"]}
+    assert outside_token not in found  # the link leaves the tree
+    assert binary_token not in found
+    assert latin in found
+    assert found[big]["locations"][0]["line"] == lines + 1
+    assert report["stats"]["skipped_binary"] == 1
+
+
+def test_unreadable_file_is_a_warning_and_scan_goes_on(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from scanner import cli as cli_module
+    from scanner.sources import files as files_module
+
+    (tmp_path / "locked.txt").write_text("x\n")
+    token = new_token()
+    (tmp_path / "open.sh").write_text(f"curl -u a:{token} https://jenkins.example.com/\n")
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        if str(path).endswith("locked.txt"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(files_module, "open", fake_open, raising=False)
+    result = CliRunner().invoke(cli_module.cli, ["scan", str(tmp_path), "-f", "json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert any("locked.txt: cannot read: Permission denied" in w for w in report["warnings"])
+    assert len(report["findings"]) == 1
+
+
+def test_stdin(tmp_path):
+    token = new_token()
+    run = jts("scan", "--stdin", "--stdin-name", "pasted.sh", "-f", "json",
+              stdin=f"java -jar jenkins-cli.jar -s https://jenkins.example.com -auth bob:{token} who-am-i\n")
+    assert run.code == 1
+    finding = json.loads(run.stdout)["findings"][0]
+    assert finding["user"] == "bob" and finding["jenkins_url"] == "https://jenkins.example.com"
+    assert finding["locations"][0]["path"] == "pasted.sh"
+    assert token not in run.output
+
+
+def test_config_file_excludes_and_bad_key(tmp_path):
+    repo = tmp_path / "proj"
+    (repo / "fixtures").mkdir(parents=True)
+    (repo / "fixtures" / "sample.env").write_text(f"JENKINS_API_TOKEN={new_token()}\n")
+    (repo / ".jts.toml").write_text('exclude = ["fixtures/"]\n')
+    assert jts("scan", str(repo)).code == 0
+    (repo / ".jts.toml").unlink()
+    (repo / "pyproject.toml").write_text('[tool.jts]\nexclude = ["fixtures/"]\nbogus = 1\n')
+    run = jts("scan", str(repo))
+    assert run.code == 2
+    assert "pyproject.toml: tool.jts.bogus: unknown setting" in run.stderr
+
+
+def _history_repo(tmp_path: Path) -> tuple[Path, str, str]:
+    repo = init_repo(tmp_path / "hist")
+    gone, kept = new_token(), new_token()
+    commit(repo, {"README.md": "hi\n"}, date="2026-01-01T00:00:00+00:00")
+    first = commit(repo, {"deploy.sh": f"curl -u alice:{gone} https://jenkins.example.com/job/x/build\n"},
+                   date="2026-01-02T00:00:00+00:00")
+    commit(repo, {"deploy.sh": "curl -u alice:$TOKEN https://jenkins.example.com/job/x/build\n"})
+    commit(repo, {"ci.env": f"JENKINS_USER_ID=bob\nJENKINS_API_TOKEN={kept}\n"})
+    return repo, gone, first
+
+
+def test_history_finds_removed_token_with_attribution(tmp_path):
+    repo, gone, first = _history_repo(tmp_path)
+    run = jts("scan", "--history", str(repo), "-f", "json", "--show-secrets")
+    assert run.code == 1, run.output
+    findings = {f["secret"]: f for f in json.loads(run.stdout)["findings"]}
+    removed = findings[gone]
+    assert removed["user"] == "alice"
+    assert removed["in_head"] is False
+    loc = removed["locations"][0]
+    assert loc["commit"] == first and loc["path"] == "deploy.sh" and loc["author"] == "Test Author"
+    assert loc["date"].startswith("2026-01-02")
+    others = [f for s, f in findings.items() if s != gone]
+    assert others and others[0]["in_head"] is True
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "jsonl", "sarif"])
+def test_no_full_token_in_any_format(tmp_path, fmt):
+    repo, gone, _ = _history_repo(tmp_path)
+    out = tmp_path / f"report.{fmt}"
+    for args in (["--history", str(repo)], [str(repo)]):
+        run = jts("scan", *args, "-f", fmt, "-o", str(out))
+        assert run.code == 1, run.output
+        written = out.read_text()
+        assert written.strip()
+        for token in [gone] + [line.split("=")[1] for line in (repo / "ci.env").read_text().splitlines()
+                               if "TOKEN" in line]:
+            assert token not in run.stdout and token not in run.stderr and token not in written
+
+
+def test_show_secrets_opts_in(tmp_path):
+    token = new_token()
+    (tmp_path / "a.env").write_text(f"JENKINS_API_TOKEN={token}\n")
+    assert token in jts("scan", str(tmp_path), "--show-secrets").stdout
+    assert token not in jts("scan", str(tmp_path)).stdout
+
+
+def test_help_lists_commands():
+    run = jts("--help")
+    assert run.code == 0
+    for command in ("scan", "rules", "demo"):
+        assert command in run.stdout
+
+
+def test_wheel_ships_rules(tmp_path):
+    """A non-editable install must find the rules inside the package."""
+    pytest.importorskip("hatchling")
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    wheel = next(tmp_path.glob("jenkins_token_scanner-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "scanner/builtin_rules/api_token.toml" in names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    done = subprocess.run([sys.executable, "-m", "scanner", "rules", "check"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 failed" in done.stdout
