@@ -1,0 +1,245 @@
+"""Git sources: all of history (every blob reachable from any ref), the staged index, a commit range.
+
+History is scanned blob by blob, not diff by diff: each unique blob reachable from any ref is
+read once through ``git cat-file --batch`` (spread over worker processes) and detected; only
+blobs that hit are then attributed to the commits that *introduced* their secrets (see
+``git_attribution``). Not scanned: reflogs (amended or reset-away commits; opt in with
+``include_reflogs``) and unreachable objects; the stash is scanned in full (every entry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scanner.findings import Location
+from scanner.sources.git_attribution import DiffEntry, Introduction, introductions, iter_log
+from scanner.sources.git_blobs import BlobEntry, BlobSet, history_blobs, index_blobs, sized_blobs
+from scanner.sources.git_cmd import GitSourceError, run_git
+from scanner.sources.git_pool import PARALLEL_MIN_BYTES, DetectorRecipe, ScanTotals, scan_blobs
+from scanner.sources.git_repo import (
+    FETCH_MORE,
+    RepoInfo,
+    head_blobs,
+    open_repo,
+    resolve_range,
+    shallow_boundary,
+    since_ref_range,
+    stash_tips,
+)
+
+if TYPE_CHECKING:
+    from scanner.detect import Hit
+
+__all__ = [
+    "GitSourceError", "HistoryResult", "RepoInfo", "open_repo", "scan_history", "scan_range",
+    "scan_staged", "since_ref_range",
+]
+
+MAX_BLOB_BYTES = 50 * 2**20
+EXAMPLES = 5  # how many skipped blobs a warning names before summarising
+
+
+@dataclass
+class HistoryResult:
+    repo: RepoInfo
+    hits: list[tuple[Hit, Location]] = field(default_factory=list)
+    blobs: int = 0  # blobs read and detected
+    bytes: int = 0
+    skipped_large: int = 0
+    skipped_binary: int = 0  # binary blobs: counted, still offered to the detector
+    warnings: list[str] = field(default_factory=list)
+
+
+def _secrets_at(blob: str | None, hits_of: dict[str, list[Hit]]) -> set[str]:
+    return {h.secret for h in hits_of.get(blob or "", ())}
+
+
+def _in_head(path: str, secret: str, head: dict[str, str] | None, hits_of: dict[str, list[Hit]]) -> bool | None:
+    """Does HEAD still hold this secret at this path (in whatever version of the file)?"""
+    if head is None:
+        return None
+    return secret in _secrets_at(head.get(path), hits_of)
+
+
+def _location(hit: Hit, path: str, source: str, repo: RepoInfo, *, blob: str, in_head: bool | None,
+              intro: Introduction | None = None) -> Location:
+    commit = intro.commit if intro else None
+    return Location(path=path, line=hit.line, column=hit.column, end_column=hit.end_column, source=source,
+                    commit=commit.sha if commit else None, author=commit.author if commit else None,
+                    email=commit.email if commit else None, date=commit.date if commit else None,
+                    in_head=in_head, blob=blob, repo=repo.path)
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+def _skip_warnings(blobs: BlobSet, max_blob_bytes: int, what: str) -> list[str]:
+    out = []
+    if blobs.large:
+        named = ", ".join(f"{b.path or b.oid} ({_mib(b.size)})" for b in blobs.large[:EXAMPLES])
+        more = f" and {len(blobs.large) - EXAMPLES} more" if len(blobs.large) > EXAMPLES else ""
+        out.append(f"skipped {len(blobs.large)} {what} larger than {_mib(max_blob_bytes)} (not scanned): "
+                   f"{named}{more}; raise the blob size limit to scan them")
+    if blobs.missing:
+        named = ", ".join(blobs.missing[:EXAMPLES])
+        out.append(f"{len(blobs.missing)} {what} missing from the object database (not scanned): {named}"
+                   + ("" if len(blobs.missing) <= EXAMPLES else ", ..."))
+    return out
+
+
+def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, progress, parallel_min_bytes: int,
+          result: HistoryResult, max_blob_bytes: int, what: str) -> ScanTotals:
+    """Detect ``blobs`` and account for everything in ``result`` (counts, skips, warnings)."""
+    totals = scan_blobs(repo.path, spec, blobs.scan, jobs=jobs, progress=progress,
+                        parallel_min_bytes=parallel_min_bytes)
+    result.blobs += totals.blobs
+    result.bytes += totals.bytes
+    result.skipped_binary += totals.binary
+    result.skipped_large += len(blobs.large)
+    result.warnings += _skip_warnings(blobs, max_blob_bytes, what) + totals.warnings
+    return totals
+
+
+def _partial_clone(repo: RepoInfo) -> bool:
+    proc = run_git(repo.path, ["config", "--get", "extensions.partialClone"], check=False)
+    return proc.returncode == 0 and bool(proc.stdout.strip())
+
+
+def shallow_warning(repo: RepoInfo, at_boundary: int) -> str:
+    extra = f"; {at_boundary} secret location(s) are attributed to a boundary commit" if at_boundary else ""
+    return ("shallow clone: history before the shallow boundary is not available, so commits before it and "
+            "blobs only they contain were not scanned, and a secret first seen at a boundary commit may have "
+            f"been introduced earlier{extra}; run `git fetch --unshallow` for a complete scan")
+
+
+def scan_history(path: Path, spec: DetectorRecipe, *, jobs: int = 0, max_blob_bytes: int = MAX_BLOB_BYTES,
+                 progress: Callable[[int, int], None] | None = None, include_reflogs: bool = False,
+                 parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> HistoryResult:
+    """Scan every blob reachable from any ref (branches, tags, remotes, notes, every stash entry)."""
+    repo = open_repo(Path(path))
+    result = HistoryResult(repo=repo)
+    tips = stash_tips(repo)
+    blobs = history_blobs(repo, tips, reflogs=include_reflogs, partial_clone=_partial_clone(repo))
+    blobs = blobs.split_large(max_blob_bytes)
+    totals = _scan(repo, spec, blobs, jobs=jobs, progress=progress, parallel_min_bytes=parallel_min_bytes,
+                   result=result, max_blob_bytes=max_blob_bytes, what="blob(s)")
+    hits_of = totals.hits
+    boundary = shallow_boundary(repo)
+    intros: list[Introduction] = []
+    seen: set[str] = set()  # hit blobs that appear in some commit's diff
+    if hits_of:
+        def want(oid: str) -> bool:
+            if oid in hits_of:
+                seen.add(oid)
+                return True
+            return False
+
+        revs = ["--all", *tips, *(["--reflog"] if include_reflogs else [])]
+        intros = introductions(iter_log(repo, revs, want), hits_of)
+    head = head_blobs(repo, lambda _p, oid: oid in hits_of)
+    for intro in intros:
+        loc = _location(intro.hit, intro.path, "history", repo, blob=intro.blob, intro=intro,
+                        in_head=_in_head(intro.path, intro.hit.secret, head, hits_of))
+        result.hits.append((intro.hit, loc))
+    _unattributed(result, repo, blobs.scan, hits_of, intros, seen, head)
+    if repo.shallow:
+        result.warnings.append(shallow_warning(repo, sum(i.commit.sha in boundary for i in intros)))
+    result.hits.sort(key=lambda pair: (pair[1].date or "", pair[1].commit or "", pair[1].sort_key()))
+    return result
+
+
+def _unattributed(result: HistoryResult, repo: RepoInfo, scanned: Iterable[BlobEntry], hits_of: dict[str, list[Hit]],
+                  intros: list[Introduction], seen: set[str], head: dict[str, str] | None) -> None:
+    """Hits no commit explains (blob only under a tag/tree, or hidden): reported without a commit."""
+    introduced = {i.hit.secret for i in intros}
+    paths = {b.oid: b.path for b in scanned if b.oid in hits_of}
+    for oid, hits in hits_of.items():
+        lost = [h for h in hits if oid not in seen or h.secret not in introduced]
+        if not lost:
+            continue
+        where = paths.get(oid, "")
+        result.warnings.append(
+            f"blob {oid} ({where or 'no path'}): no commit introducing its secret(s) was found (reachable "
+            "only through a tag or tree, or hidden by a shallow boundary); reported without a commit")
+        for hit in lost:
+            result.hits.append((hit, _location(hit, where, "history", repo, blob=oid,
+                                               in_head=_in_head(where, hit.secret, head, hits_of))))
+
+
+def scan_staged(path: Path, spec: DetectorRecipe, *, jobs: int = 0, max_blob_bytes: int = MAX_BLOB_BYTES,
+                progress: Callable[[int, int], None] | None = None,
+                parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> HistoryResult:
+    """Scan exactly what is staged (the index, as ``git ls-files -s`` lists it), not the work tree."""
+    repo = open_repo(Path(path))
+    if repo.bare:
+        raise GitSourceError(f"{repo.path} is a bare repository: it has no index, nothing is staged")
+    result = HistoryResult(repo=repo)
+    first, entries = index_blobs(repo)
+    blobs = sized_blobs(repo, first).split_large(max_blob_bytes)
+    hits_of = _scan(repo, spec, blobs, jobs=jobs, progress=progress, parallel_min_bytes=parallel_min_bytes,
+                    result=result, max_blob_bytes=max_blob_bytes, what="staged file(s)").hits
+    hit_paths = {p for p, oid in entries if oid in hits_of}
+    head = head_blobs(repo, lambda p, _oid: p in hit_paths) if hit_paths else None
+    if head:  # HEAD's version of a path may differ from the staged one: was the secret committed already?
+        unscanned = {oid: p for p, oid in head.items() if oid not in first}
+        hits_of = {**scan_blobs(repo.path, spec, sized_blobs(repo, unscanned).scan, jobs=1).hits, **hits_of}
+    for index_path, oid in entries:
+        for hit in hits_of.get(oid, ()) if oid in first else ():
+            in_head = None if repo.head is None else _in_head(index_path, hit.secret, head or {}, hits_of)
+            result.hits.append((hit, _location(hit, index_path, "staged", repo, blob=oid, in_head=in_head)))
+    result.hits.sort(key=lambda pair: pair[1].sort_key())
+    return result
+
+
+def scan_range(path: Path, spec: DetectorRecipe, rev_range: str, *, jobs: int = 0,
+               max_blob_bytes: int = MAX_BLOB_BYTES, progress: Callable[[int, int], None] | None = None,
+               parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> HistoryResult:
+    """Secrets introduced by the commits of ``BASE..TIP``, each attributed to its commit in the range.
+
+    Blobs added by the range (the new side of each commit's diff) are scanned; a hit counts when
+    the same path's previous blob did not hold that secret, so a token added and removed again
+    inside the range is still reported, and a token older than BASE is not re-reported.
+    """
+    repo = open_repo(Path(path))
+    rng = resolve_range(repo, rev_range)
+    result = HistoryResult(repo=repo)
+    commits: list[str] = []
+    entries = list(iter_log(repo, [f"{rng.base}..{rng.tip}"], on_commit=commits.append))
+    cut = shallow_boundary(repo).intersection(commits)
+    if cut:
+        raise GitSourceError(f"commit range {rng.spec} reaches the shallow boundary at {sorted(cut)[0][:12]}: "
+                             "its parents are missing, so what it changed is unknown; "
+                             + FETCH_MORE.format(rev=rev_range.split("..")[0] or "BASE"))
+    added = {e.new: e.path for e in entries}
+    blobs = sized_blobs(repo, added).split_large(max_blob_bytes)
+    hits_of = dict(_scan(repo, spec, blobs, jobs=jobs, progress=progress, parallel_min_bytes=parallel_min_bytes,
+                         result=result, max_blob_bytes=max_blob_bytes, what="added blob(s)").hits)
+    hits_of.update(_old_sides(repo, spec, entries, hits_of, added, max_blob_bytes))
+    intros = introductions(entries, hits_of)
+    tip = head_blobs(repo, lambda _p, oid: oid in hits_of, rev=rng.tip)
+    for intro in intros:
+        loc = _location(intro.hit, intro.path, "range", repo, blob=intro.blob, intro=intro,
+                        in_head=_in_head(intro.path, intro.hit.secret, tip, hits_of))
+        result.hits.append((intro.hit, loc))
+    introduced = {i.hit.secret for i in intros}
+    older = {h.secret for oid in added for h in hits_of.get(oid, ()) if h.secret not in introduced}
+    if older:
+        result.warnings.append(f"{len(older)} secret(s) in files changed by {rng.spec} were already present "
+                               "before the range and are not reported here; scan history to see them")
+    result.hits.sort(key=lambda pair: (pair[1].date or "", pair[1].commit or "", pair[1].sort_key()))
+    return result
+
+
+def _old_sides(repo: RepoInfo, spec: DetectorRecipe, entries: list[DiffEntry], hits_of: dict[str, list[Hit]],
+               added: dict[str, str], max_blob_bytes: int) -> dict[str, list[Hit]]:
+    """Scan the parents' versions of paths whose new blob hit: did the secret exist before?"""
+    wanted = {old: e.path for e in entries if e.new in hits_of
+              for old in e.olds if set(old) != {"0"} and old not in added}
+    if not wanted:
+        return {}
+    blobs = sized_blobs(repo, wanted).split_large(max_blob_bytes)
+    return scan_blobs(repo.path, spec, blobs.scan, jobs=1).hits

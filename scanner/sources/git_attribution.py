@@ -1,0 +1,129 @@
+"""Which commits introduced a secret at a path: one streamed ``git log --raw`` pass.
+
+A commit *introduces* a secret at a path when the path's new blob contains the secret and none
+of the parents' blobs at that path did. Editing a file 100 times while the token stays in it is
+one introduction; deleting and re-adding it is two. Merges use git's combined diff (``-c``): only
+paths that differ from every parent are listed, so a merge introduces something only when its
+result is new on all sides (an "evil merge" or a conflict resolution), never by merely merging.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING
+
+from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env
+from scanner.sources.git_repo import RepoInfo
+
+if TYPE_CHECKING:
+    from scanner.detect import Hit
+
+LOG_FORMAT = "--format=%x01%H%x02%an%x02%ae%x02%aI"
+LOG_ARGS = ("log", "-z", "--raw", "--no-abbrev", "--no-renames", "-c", "--root", "--no-color",
+            "--no-ext-diff", "--no-textconv", "--no-mailmap", LOG_FORMAT)
+GITLINK = "160000"
+READ_SIZE = 1 << 20
+
+
+@dataclass(frozen=True)
+class CommitMeta:
+    sha: str
+    author: str
+    email: str
+    date: str  # ISO 8601 author date
+
+
+@dataclass(frozen=True)
+class DiffEntry:
+    commit: CommitMeta
+    path: str
+    olds: tuple[str, ...]  # the path's blob in each parent (all zeros when absent)
+    new: str
+
+
+@dataclass(frozen=True)
+class Introduction:
+    commit: CommitMeta
+    path: str
+    blob: str
+    hit: Hit
+
+
+def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
+    """NUL-separated tokens of a (possibly huge) stream, without holding it in memory."""
+    rest = b""
+    while block := stream.read(READ_SIZE):
+        parts = (rest + block).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+def _commit(header: bytes) -> CommitMeta:
+    sha, author, email, date = header[1:].decode("utf-8", "replace").split("\x02")
+    return CommitMeta(sha=sha, author=author, email=email, date=date)
+
+
+def iter_log(repo: RepoInfo, revs: Iterable[str], want: Callable[[str], bool] | None = None,
+             on_commit: Callable[[str], None] | None = None) -> Iterator[DiffEntry]:
+    """Stream ``git log --raw`` over ``revs``: entries whose new side is a blob that ``want`` accepts."""
+    args = git_argv(*LOG_ARGS, *revs, "--")
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(args, cwd=repo.path, env=git_env(), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=err)
+        assert proc.stdout is not None
+        try:
+            yield from _parse(_tokens(proc.stdout), want, on_commit)
+        finally:
+            proc.stdout.close()
+            rc = proc.wait()
+        if rc != 0:
+            err.seek(0)
+            raise GitSourceError(f"cannot read commit history of {repo.path}: {first_error_line(err.read())}")
+
+
+def _parse(tokens: Iterator[bytes], want: Callable[[str], bool] | None,
+           on_commit: Callable[[str], None] | None) -> Iterator[DiffEntry]:
+    header = b""
+    meta: CommitMeta | None = None
+    for token in tokens:
+        token = token.lstrip(b"\n")
+        if token.startswith(b"\x01"):
+            header, meta = token, None  # decoded lazily: most commits touch no secret
+            if on_commit is not None:
+                on_commit(token[1:token.index(b"\x02")].decode())
+            continue
+        if not token.startswith(b":"):
+            continue  # empty separators between commits
+        path = next(tokens, b"")
+        parents = len(token) - len(token.lstrip(b":"))
+        fields = token[parents:].split()
+        new = fields[2 * parents + 1].decode()
+        if set(new) == {"0"} or fields[parents] == GITLINK.encode():
+            continue  # deleted path or submodule commit: nothing new to look at
+        if want is not None and not want(new):
+            continue
+        if meta is None:
+            meta = _commit(header)
+        olds = tuple(f.decode() for f in fields[parents + 1:2 * parents + 1])
+        yield DiffEntry(commit=meta, path=path.decode("utf-8", "surrogateescape"), olds=olds, new=new)
+
+
+def introductions(entries: Iterable[DiffEntry], hits_of: Mapping[str, list[Hit]]) -> list[Introduction]:
+    """Apply the introduction rule to diff entries; ``hits_of`` must cover new and old blobs."""
+    found: list[Introduction] = []
+    for entry in entries:
+        hits = hits_of.get(entry.new)
+        if not hits:
+            continue
+        before: set[str] = set()
+        for old in entry.olds:
+            before.update(h.secret for h in hits_of.get(old, ()))
+        for hit in hits:
+            if hit.secret not in before:
+                found.append(Introduction(commit=entry.commit, path=entry.path, blob=entry.new, hit=hit))
+    return found

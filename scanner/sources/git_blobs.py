@@ -1,0 +1,142 @@
+"""Which blobs to scan: reachable from all refs, in the index, or in a list; with sizes, once each."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env, run_git
+from scanner.sources.git_repo import RepoInfo
+
+CHECK_FORMAT = "--batch-check=%(objecttype) %(objectname) %(objectsize) %(rest)"
+
+
+@dataclass
+class BlobEntry:
+    oid: str
+    size: int
+    path: str  # one path the blob was seen at (the detector's rules may look at it)
+
+
+@dataclass
+class BlobSet:
+    scan: list[BlobEntry] = field(default_factory=list)
+    large: list[BlobEntry] = field(default_factory=list)  # over max_blob_bytes: not read at all
+    missing: list[str] = field(default_factory=list)
+
+    def split_large(self, max_blob_bytes: int) -> BlobSet:
+        keep = [b for b in self.scan if b.size <= max_blob_bytes]
+        large = self.large + [b for b in self.scan if b.size > max_blob_bytes]
+        return BlobSet(scan=keep, large=large, missing=self.missing)
+
+    @property
+    def bytes(self) -> int:
+        return sum(b.size for b in self.scan)
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _parse_check(lines: Iterable[bytes], out: BlobSet, paths: dict[str, str] | None = None) -> None:
+    """Read ``type oid size rest`` lines into ``out``; one BlobEntry per unique blob."""
+    seen: set[str] = set()
+    interned: dict[str, str] = {}  # a path repeats once per version: keep one string
+    for raw in lines:
+        line = raw.rstrip(b"\n")
+        if not line:
+            continue
+        if line.endswith(b" missing") and line.count(b" ") == 1:  # "<oid> missing" has no type field
+            out.missing.append(_decode(line.split(b" ")[0]).lstrip("?"))
+            continue
+        kind, _, rest = line.partition(b" ")
+        if kind != b"blob":
+            continue
+        oid_b, _, rest = rest.partition(b" ")
+        size_b, _, path_b = rest.partition(b" ")
+        oid = _decode(oid_b)
+        if oid in seen:
+            continue
+        seen.add(oid)
+        path = paths.get(oid, "") if paths is not None else _decode(path_b)
+        out.scan.append(BlobEntry(oid=oid, size=int(size_b), path=interned.setdefault(path, path)))
+
+
+def history_blobs(repo: RepoInfo, extra_tips: list[str], *, reflogs: bool = False,
+                  partial_clone: bool = False) -> BlobSet:
+    """Every blob reachable from all refs (+ extra tips), streamed: rev-list piped into batch-check."""
+    args = ["rev-list", "--objects", "--all", "--filter=object:type=blob", "--filter-provided-objects"]
+    if reflogs:
+        args.append("--reflog")
+    if partial_clone:  # report never-fetched blobs instead of failing (or lazily fetching them)
+        args.append("--missing=print")
+    args += [*extra_tips, "--"]
+    out = BlobSet()
+    with tempfile.TemporaryFile() as rl_err, tempfile.TemporaryFile() as cf_err:
+        env = git_env()
+        rev_list = subprocess.Popen(git_argv(*args), cwd=repo.path, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=rl_err)
+        check = subprocess.Popen(git_argv("cat-file", CHECK_FORMAT), cwd=repo.path, env=env,
+                                 stdin=rev_list.stdout, stdout=subprocess.PIPE, stderr=cf_err,
+                                 bufsize=1 << 16)
+        rev_list.stdout.close()  # type: ignore[union-attr]  # only cat-file reads it now
+        try:
+            _parse_check(check.stdout, out)  # type: ignore[arg-type]
+        finally:
+            check.stdout.close()  # type: ignore[union-attr]
+            rc_check, rc_list = check.wait(), rev_list.wait()
+        if rc_list != 0:
+            rl_err.seek(0)
+            raise GitSourceError(f"cannot list the objects of {repo.path}: {first_error_line(rl_err.read())}"
+                                 " (corrupt or incomplete object database? try git fsck)")
+        if rc_check != 0:
+            cf_err.seek(0)
+            raise GitSourceError(f"cannot read object sizes in {repo.path}: {first_error_line(cf_err.read())}")
+    return out
+
+
+def sized_blobs(repo: RepoInfo, paths: dict[str, str]) -> BlobSet:
+    """BlobEntries (with sizes) for ``{oid: path}``; objects absent from the database land in missing."""
+    out = BlobSet()
+    if not paths:
+        return out
+    data = "".join(f"{oid}\n" for oid in paths).encode()
+    proc = run_git(repo.path, ["cat-file", CHECK_FORMAT], input=data, what="reading object sizes")
+    _parse_check(proc.stdout.splitlines(keepends=True), out, paths)
+    return out
+
+
+def index_blobs(repo: RepoInfo) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The index as ``({oid: first path}, [(path, oid), ...])``; gitlinks (submodules) are skipped."""
+    out = run_git(repo.path, ["ls-files", "--stage", "-z"], what="reading the index").stdout
+    first: dict[str, str] = {}
+    entries: list[tuple[str, str]] = []
+    for entry in out.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, path_b = entry.partition(b"\t")
+        mode, oid_b, _stage = meta.split()
+        if mode == b"160000":
+            continue
+        oid, path = _decode(oid_b), _decode(path_b)
+        first.setdefault(oid, path)
+        entries.append((path, oid))
+    return first, entries
+
+
+def chunks(blobs: list[BlobEntry], max_bytes: int, max_blobs: int) -> list[list[BlobEntry]]:
+    """Consecutive slices (git's pack order stays local) small enough to balance two workers."""
+    out: list[list[BlobEntry]] = []
+    cur: list[BlobEntry] = []
+    size = 0
+    for blob in blobs:
+        cur.append(blob)
+        size += blob.size
+        if size >= max_bytes or len(cur) >= max_blobs:
+            out.append(cur)
+            cur, size = [], 0
+    if cur:
+        out.append(cur)
+    return out

@@ -1,0 +1,133 @@
+"""Streaming blob contents out of one long-lived ``git cat-file --batch`` process."""
+
+from __future__ import annotations
+
+import fcntl
+import subprocess
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+from scanner.sources.git_cmd import first_error_line, git_argv, git_env
+
+# Requests in flight: small enough that our writes never block on a full stdin pipe (>= 4 KiB),
+# large enough that git never waits for us to ask for the next object.
+WINDOW = 32
+READ_BUFFER = 1 << 20
+PIPE_SIZE = 1 << 20
+MAX_DEAD_STARTS = 8  # consecutive git deaths with no object read: stop retrying
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+
+@dataclass
+class BlobRead:
+    oid: str
+    data: bytes | None  # None when the object could not be read
+    error: str | None = None
+
+
+class CatFile:
+    """One ``git cat-file --batch``; restarted transparently if git dies on a damaged object."""
+
+    def __init__(self, cwd: Path | str):
+        self.cwd = str(cwd)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stderr = tempfile.TemporaryFile()  # a file, so a chatty git can never block on stderr
+        self.dead_starts = 0
+
+    def __enter__(self) -> CatFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        self.stderr.seek(0)
+        self.stderr.truncate()
+        proc = subprocess.Popen(git_argv("cat-file", "--batch"), cwd=self.cwd, env=git_env(),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
+                                bufsize=READ_BUFFER)
+        try:  # bigger pipe = fewer context switches per MB (Linux only, best effort)
+            fcntl.fcntl(proc.stdout.fileno(), F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[union-attr]
+        except OSError:
+            pass
+        self.proc = proc
+        return proc
+
+    def _stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()  # type: ignore[union-attr]
+            except OSError:
+                pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def close(self) -> None:
+        self._stop()
+        self.stderr.close()
+
+    def _failure(self, oid: str) -> str:
+        self._stop()
+        self.dead_starts += 1
+        self.stderr.seek(0)
+        detail = first_error_line(self.stderr.read(), default="git cat-file exited")
+        return detail
+
+    def read(self, oids: Iterable[str]) -> Iterator[BlobRead]:
+        """Yield every requested object in order; unreadable ones carry an error instead of data."""
+        todo = iter(oids)
+        pending: deque[str] = deque()
+        while True:
+            if len(pending) <= WINDOW // 2:
+                batch = list(islice(todo, WINDOW - len(pending)))
+                if batch:
+                    pending.extend(batch)
+                    self._send(batch)  # a failed write shows up as a short reply below
+            if not pending:
+                return
+            oid = pending.popleft()
+            if self.dead_starts >= MAX_DEAD_STARTS:
+                yield BlobRead(oid, None, "git cat-file keeps failing")
+                continue
+            got = self._receive(oid)
+            if self.proc is None and pending:  # git died on this object: a fresh one gets the rest
+                self._send(list(pending))
+            yield got
+
+    def _send(self, batch: list[str]) -> None:
+        proc = self.proc or self._start()
+        try:
+            proc.stdin.write("".join(f"{oid}\n" for oid in batch).encode())  # type: ignore[union-attr]
+            proc.stdin.flush()  # type: ignore[union-attr]
+        except OSError:
+            pass
+
+    def _receive(self, oid: str) -> BlobRead:
+        proc = self.proc
+        assert proc is not None and proc.stdout is not None
+        header = proc.stdout.readline()
+        if not header.endswith(b"\n"):
+            return BlobRead(oid, None, self._failure(oid))
+        parts = header.split()
+        if len(parts) == 2:  # "<oid> missing" / "<oid> ambiguous": git carries on
+            return BlobRead(oid, None, f"{parts[1].decode()} in the object database")
+        if len(parts) != 3:
+            return BlobRead(oid, None, self._failure(oid))
+        size = int(parts[2])
+        data = proc.stdout.read(size)
+        if len(data) != size or proc.stdout.read(1) != b"\n":
+            return BlobRead(oid, None, self._failure(oid))
+        if parts[1] != b"blob":
+            return BlobRead(oid, None, f"it is a {parts[1].decode()}, not a blob")
+        self.dead_starts = 0
+        return BlobRead(oid, data)

@@ -1,0 +1,171 @@
+"""Scanning a list of blobs with the detector, in this process or spread over worker processes.
+
+Each worker owns a ``git cat-file --batch`` and a Detector built from the picklable spec, so only
+``(oid, path)`` lists travel in and hits travel out; blob contents never cross a process boundary.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from scanner.sources.git_blobs import BlobEntry, chunks
+from scanner.sources.git_catfile import CatFile
+from scanner.sources.git_cmd import GitSourceError
+
+if TYPE_CHECKING:
+    from scanner.detect import Hit
+
+BINARY_SNIFF = 8000  # git's own heuristic: a NUL in the first 8000 bytes means binary
+CHUNK_BYTES = 8 << 20  # ~128 chunks per GB: fine-grained enough to keep both cores busy to the end
+CHUNK_BLOBS = 2000
+PARALLEL_MIN_BYTES = 16 << 20  # below this, starting workers costs more than it saves
+POLL_SECONDS = 1.0
+
+Progress = Callable[[int, int], None]
+
+
+class Detecting(Protocol):
+    def scan_blob(self, path: str, data: bytes) -> list[Hit]: ...
+
+
+class DetectorRecipe(Protocol):
+    def build(self) -> Detecting: ...
+
+
+@dataclass
+class ScanTotals:
+    hits: dict[str, list[Hit]] = field(default_factory=dict)  # blob oid -> hits, blobs with hits only
+    blobs: int = 0
+    bytes: int = 0
+    binary: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def merge(self, other: ScanTotals) -> None:
+        self.hits.update(other.hits)
+        self.blobs += other.blobs
+        self.bytes += other.bytes
+        self.binary += other.binary
+        self.warnings.extend(other.warnings)
+
+
+def scan_chunk(reader: CatFile, detector: Detecting, chunk: Sequence[tuple[str, str]]) -> ScanTotals:
+    """Read and detect one chunk of ``(oid, path)``; a blob that fails is a warning, never a stop."""
+    totals = ScanTotals()
+    for (oid, path), got in zip(chunk, reader.read(oid for oid, _ in chunk)):
+        data = got.data
+        if data is None:
+            totals.warnings.append(f"blob {oid} ({path or 'no path'}) not scanned: {got.error}")
+            continue
+        totals.blobs += 1
+        totals.bytes += len(data)
+        if b"\0" in data[:BINARY_SNIFF]:
+            totals.binary += 1  # counted only: the detector decides (binary credential stores exist)
+        try:
+            found = detector.scan_blob(path, data)
+        except Exception as exc:  # one odd blob must not lose the rest of the scan
+            totals.warnings.append(f"detector failed on blob {oid} ({path}): {type(exc).__name__}: {exc}")
+            continue
+        if found:
+            totals.hits[oid] = found
+    return totals
+
+
+def _worker(spec: DetectorRecipe, cwd: str, tasks: Any, results: Any) -> None:
+    """Worker process loop: build a detector, then scan chunks until the ``None`` sentinel."""
+    try:
+        detector = spec.build()
+        with CatFile(cwd) as reader:
+            while (task := tasks.get()) is not None:
+                index, chunk = task
+                results.put((index, scan_chunk(reader, detector, chunk), None))
+    except BaseException as exc:  # report, so the parent fails loudly instead of waiting forever
+        results.put((-1, None, f"{type(exc).__name__}: {exc}"))
+
+
+def effective_jobs(jobs: int) -> int:
+    return jobs if jobs > 0 else (os.cpu_count() or 1)
+
+
+def scan_blobs(cwd: str, spec: DetectorRecipe, blobs: list[BlobEntry], *, jobs: int = 0,
+               progress: Progress | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> ScanTotals:
+    """Scan ``blobs`` (each once) and return hits per blob plus counters and warnings."""
+    total = sum(b.size for b in blobs)
+    wanted = effective_jobs(jobs)
+    # at least ~4 chunks per worker, so one slow chunk cannot leave a core idle at the end
+    work = chunks(blobs, max(1, min(CHUNK_BYTES, total // (4 * wanted))), CHUNK_BLOBS)
+    workers = min(wanted, len(work))
+    # daemonic processes (e.g. a multiprocessing.Pool worker of a sweep) may not have children
+    if workers <= 1 or total < parallel_min_bytes or mp.current_process().daemon:
+        return _scan_here(cwd, spec, work, total, progress)
+    return _scan_workers(cwd, spec, work, total, workers, progress)
+
+
+def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], total: int,
+               progress: Progress | None) -> ScanTotals:
+    totals = ScanTotals()
+    detector = spec.build()
+    with CatFile(cwd) as reader:
+        for chunk in work:
+            totals.merge(scan_chunk(reader, detector, [(b.oid, b.path) for b in chunk]))
+            if progress:
+                progress(totals.bytes, total)
+    return totals
+
+
+def _scan_workers(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], total: int,
+                  workers: int, progress: Progress | None) -> ScanTotals:
+    ctx = mp.get_context("spawn")  # no fork: the caller may hold threads (HTTP pools, progress UIs)
+    tasks, results = ctx.Queue(), ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(spec, cwd, tasks, results), daemon=True,
+                         name=f"jts-git-scan-{i}") for i in range(workers)]
+    for proc in procs:
+        proc.start()
+    totals = ScanTotals()
+    finished = False
+    try:
+        for index, chunk in enumerate(work):
+            tasks.put((index, [(b.oid, b.path) for b in chunk]))
+        for _ in procs:
+            tasks.put(None)
+        done = 0
+        while done < len(work):
+            try:
+                _index, part, error = results.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                _check_alive(procs, results)
+                continue
+            if error is not None:
+                raise GitSourceError(f"history scan worker failed: {error}")
+            totals.merge(part)
+            done += 1
+            if progress:
+                progress(totals.bytes, total)
+        finished = True
+    finally:
+        _shutdown(procs, tasks, results, graceful=finished)
+    return totals
+
+
+def _check_alive(procs: list[Any], results: Any) -> None:
+    crashed = [p for p in procs if p.exitcode not in (None, 0)]
+    if crashed:
+        raise GitSourceError(f"history scan worker {crashed[0].name} died (exit code {crashed[0].exitcode})")
+    if all(p.exitcode == 0 for p in procs) and results.empty():
+        raise GitSourceError("history scan workers exited before returning all results")
+
+
+def _shutdown(procs: list[Any], tasks: Any, results: Any, graceful: bool) -> None:
+    for proc in procs:
+        proc.join(timeout=5 if graceful else 0)  # on failure nobody waits for the others' chunks
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(timeout=5)
+    for q in (tasks, results):
+        q.cancel_join_thread()
+        q.close()

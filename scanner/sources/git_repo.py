@@ -1,0 +1,156 @@
+"""Opening a repository and asking it simple questions: shallow?, HEAD?, which commits a range means."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from scanner.sources.git_cmd import GitSourceError, git_executable, git_lines, run_git
+
+FETCH_MORE = "fetch more history: git fetch --deepen=N, git fetch --unshallow, or git fetch origin {rev}"
+
+
+@dataclass
+class RepoInfo:
+    path: str  # work tree root, or the git dir of a bare repository; git commands run here
+    git_dir: str
+    bare: bool
+    shallow: bool
+    head: str | None  # HEAD commit sha; None when unborn (empty repo) or missing
+    refs: int  # number of refs (branches, tags, remotes, stash, notes, ...)
+
+
+def open_repo(path: Path | str) -> RepoInfo:
+    """Validate ``path`` as a repository (bare, shallow or a sub-directory of a work tree)."""
+    git_executable()
+    target = Path(path).expanduser()
+    if not target.exists():
+        raise GitSourceError(f"not a git repository: {target} does not exist")
+    try:
+        import git  # GitPython refuses to import when git is unusable, so import late
+    except ImportError as exc:
+        raise GitSourceError(f"GitPython cannot use git: {str(exc).splitlines()[0]}") from None
+    try:
+        repo = git.Repo(target, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise GitSourceError(f"not a git repository: {target}") from None
+    except Exception as exc:  # GitPython raises assorted errors on damaged .git dirs
+        raise GitSourceError(f"cannot open git repository {target}: {_one_line(exc)}") from None
+    with repo:
+        bare = bool(repo.bare)
+        git_dir = str(Path(repo.git_dir).resolve())
+        root = git_dir if bare or repo.working_tree_dir is None else str(Path(repo.working_tree_dir).resolve())
+        try:
+            head: str | None = repo.head.commit.hexsha
+        except (ValueError, TypeError):  # unborn branch or HEAD pointing nowhere
+            head = None
+        except Exception as exc:
+            raise GitSourceError(f"cannot read HEAD of {root}: {_one_line(exc)}") from None
+    flags = git_lines(root, ["rev-parse", "--is-shallow-repository"], what="reading repository state")
+    refs = len(git_lines(root, ["for-each-ref", "--format=%(objectname)"], what="listing refs"))
+    return RepoInfo(path=root, git_dir=git_dir, bare=bare, shallow=flags == ["true"], head=head, refs=refs)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def resolve_commit(repo: RepoInfo, rev: str) -> str | None:
+    """Full sha of ``rev`` as a commit, or None when it is not present in this clone."""
+    if not rev or rev.startswith("-"):
+        raise GitSourceError(f"invalid revision: {rev!r}")
+    proc = run_git(repo.path, ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+                   check=False)
+    out = proc.stdout.decode().strip()
+    return out if proc.returncode == 0 and out else None
+
+
+def require_commit(repo: RepoInfo, rev: str, role: str) -> str:
+    sha = resolve_commit(repo, rev)
+    if sha is None:
+        where = " (shallow clone)" if repo.shallow else ""
+        raise GitSourceError(f"{role} '{rev}' is not present in this repository{where}: "
+                             + FETCH_MORE.format(rev=rev))
+    return sha
+
+
+def since_ref_range(path: Path | str, ref: str) -> str:
+    """``ref..HEAD``: the commits on HEAD since it forked from ``ref``.
+
+    Two-dot is already merge-base semantics for *commit selection* (everything reachable from
+    ``ref`` is excluded), which is what a scan wants; three-dot would add ``ref``'s own new commits.
+    """
+    repo = open_repo(Path(path))
+    require_commit(repo, ref, "reference")
+    return f"{ref}..HEAD"
+
+
+@dataclass(frozen=True)
+class CommitRange:
+    spec: str  # as the user gave it
+    base: str  # resolved sha of the excluded side
+    tip: str  # resolved sha of the included side
+
+
+def resolve_range(repo: RepoInfo, rev_range: str) -> CommitRange:
+    """Resolve ``BASE..TIP`` (either side may be empty = HEAD) or ``BASE...TIP`` (from merge-base)."""
+    spec = rev_range.strip()
+    three = "..." in spec
+    if three:
+        left, _, right = spec.partition("...")
+    elif ".." in spec:
+        left, _, right = spec.partition("..")
+    else:
+        raise GitSourceError(f"invalid commit range {rev_range!r}: expected BASE..HEAD")
+    left, right = left or "HEAD", right or "HEAD"
+    tip = require_commit(repo, right, "range tip")
+    base = require_commit(repo, left, "range base")
+    if three:  # GitHub-style compare: what TIP added since it forked from BASE
+        proc = run_git(repo.path, ["merge-base", base, tip], check=False)
+        if proc.returncode != 0:
+            raise GitSourceError(f"no merge base between '{left}' and '{right}' in this clone: "
+                                 + FETCH_MORE.format(rev=left))
+        base = proc.stdout.decode().split()[0]
+    return CommitRange(spec=spec, base=base, tip=tip)
+
+
+def shallow_boundary(repo: RepoInfo) -> set[str]:
+    """Commits whose parents were cut off by a shallow clone (git's ``shallow`` file)."""
+    if not repo.shallow:
+        return set()
+    rel = run_git(repo.path, ["rev-parse", "--git-path", "shallow"]).stdout.decode().strip()
+    shallow_file = Path(repo.path, rel)
+    try:
+        return {ln.strip() for ln in shallow_file.read_text().splitlines() if ln.strip()}
+    except OSError:
+        return set()
+
+
+def stash_tips(repo: RepoInfo) -> list[str]:
+    """Every stash entry (``--all`` sees only the newest: older ones live in the stash reflog)."""
+    if resolve_commit(repo, "refs/stash") is None:
+        return []
+    proc = run_git(repo.path, ["reflog", "show", "--format=%H", "refs/stash", "--"], check=False)
+    if proc.returncode != 0:
+        return []
+    return [ln for ln in proc.stdout.decode().split() if ln]
+
+
+def head_blobs(repo: RepoInfo, keep: Callable[[str, str], bool], rev: str | None = None) -> dict[str, str] | None:
+    """``{path: blob}`` of HEAD's (or ``rev``'s) tree for entries ``keep(path, oid)`` accepts; None without HEAD."""
+    commit = rev or repo.head
+    if commit is None:
+        return None
+    out = run_git(repo.path, ["ls-tree", "-r", "-z", "--full-tree", commit], what="reading HEAD tree").stdout
+    found: dict[str, str] = {}
+    for entry in out.split(b"\0"):
+        meta, _, path_b = entry.partition(b"\t")
+        parts = meta.split()
+        if len(parts) != 3 or parts[1] != b"blob":
+            continue
+        path, oid = path_b.decode("utf-8", "surrogateescape"), parts[2].decode()
+        if keep(path, oid):
+            found[path] = oid
+    return found

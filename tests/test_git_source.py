@@ -1,0 +1,444 @@
+"""Git sources against real repositories built with the git CLI in temporary directories."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from scanner.sources.git import (
+    GitSourceError,
+    HistoryResult,
+    open_repo,
+    scan_history,
+    scan_range,
+    scan_staged,
+    since_ref_range,
+)
+
+TOKEN_RE = re.compile(rb"(?<![0-9a-f])11[0-9a-f]{32}(?![0-9a-f])")
+
+
+def token() -> str:
+    return "11" + secrets.token_hex(16)
+
+
+@dataclass
+class FakeHit:
+    rule_id: str
+    secret: str = field(repr=False)
+    line: int
+    column: int
+    end_column: int
+    user: str | None = None
+    jenkins_url: str | None = None
+    confidence: str = "high"
+
+
+class FakeDetector:
+    def __init__(self, seen: list[tuple[str, bytes]] | None = None):
+        self.seen = seen
+
+    def scan_blob(self, path: str, data: bytes) -> list[FakeHit]:
+        if self.seen is not None:
+            self.seen.append((path, data))
+        hits = []
+        for m in TOKEN_RE.finditer(data):
+            line_start = data.rfind(b"\n", 0, m.start()) + 1
+            column = m.start() - line_start + 1
+            hits.append(FakeHit("fake_token", m.group().decode(), data.count(b"\n", 0, m.start()) + 1,
+                                column, column + len(m.group())))
+        return hits
+
+
+@dataclass(frozen=True)
+class FakeSpec:
+    """Picklable like the real DetectorSpec, so worker processes can build it."""
+
+    def build(self) -> FakeDetector:
+        return FakeDetector()
+
+
+@dataclass
+class CountingSpec:
+    seen: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def build(self) -> FakeDetector:
+        return FakeDetector(self.seen)
+
+
+SPEC = FakeSpec()
+ENV_BASE = {
+    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0",
+    "GIT_COMMITTER_NAME": "Committer", "GIT_COMMITTER_EMAIL": "committer@example.com",
+}
+
+
+class Repo:
+    """A throwaway repository with a clock, so every commit has a distinct, known author date."""
+
+    def __init__(self, path: Path, bare: bool = False):
+        self.path = path
+        self.tick = 0
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("-c", "init.defaultBranch=main", "init", "-q", *(["--bare"] if bare else []))
+
+    def git(self, *args: str, author: str = "Alice", check: bool = True) -> str:
+        self.tick += 1
+        date = f"2024-01-{1 + self.tick // 24:02d}T{self.tick % 24:02d}:00:00+00:00"
+        env = {**os.environ, **ENV_BASE, "GIT_AUTHOR_NAME": author,
+               "GIT_AUTHOR_EMAIL": f"{author.lower()}@example.com", "GIT_AUTHOR_DATE": date,
+               "GIT_COMMITTER_DATE": date}
+        proc = subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],
+                              cwd=self.path, env=env, capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"git {args}: {proc.stderr}")
+        return proc.stdout.strip()
+
+    def write(self, name: str, text: str | bytes) -> None:
+        f = self.path / name
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(text if isinstance(text, bytes) else text.encode())
+
+    def commit(self, files: dict[str, str | bytes] | None = None, msg: str = "change", author: str = "Alice",
+               rm: tuple[str, ...] = ()) -> str:
+        for name, text in (files or {}).items():
+            self.write(name, text)
+            self.git("add", "--", name)
+        for name in rm:
+            self.git("rm", "-q", "--", name)
+        self.git("commit", "-q", "--allow-empty", "-m", msg, author=author)
+        return self.git("rev-parse", "HEAD")
+
+
+def config(tok: str, extra: str = "") -> str:
+    return f"url: https://ci.example.com\nuser: alice\ntoken: {tok}\n{extra}"
+
+
+def secrets_of(result: HistoryResult) -> list[str]:
+    return sorted(h.secret for h, _ in result.hits)
+
+
+def locs(result: HistoryResult, tok: str) -> list:
+    return [loc for h, loc in result.hits if h.secret == tok]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    r = Repo(tmp_path / "repo")
+    r.commit({"README.md": "hello\n"}, msg="init")
+    return r
+
+
+# --- all refs ------------------------------------------------------------------------------------
+
+def test_token_on_branch_attributed_with_author_date_and_path(repo: Repo) -> None:
+    tok = token()
+    repo.git("checkout", "-q", "-b", "feature")
+    sha = repo.commit({"conf/app.yml": config(tok)}, msg="add config", author="Bob")
+    repo.git("checkout", "-q", "main")
+    result = scan_history(repo.path, SPEC)
+    [loc] = locs(result, tok)
+    assert (loc.commit, loc.author, loc.email, loc.path) == (sha, "Bob", "bob@example.com", "conf/app.yml")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", loc.date)
+    assert (loc.line, loc.column, loc.end_column) == (3, 8, 42)
+    assert loc.source == "history" and loc.in_head is False and loc.blob
+    assert result.blobs >= 2 and result.bytes > 0 and result.warnings == []
+
+
+def test_token_only_on_a_tag(repo: Repo) -> None:
+    tok = token()
+    repo.git("checkout", "-q", "-b", "release")
+    sha = repo.commit({"release.env": config(tok)})
+    repo.git("tag", "-a", "-m", "v1", "v1.0")
+    repo.git("checkout", "-q", "main")
+    repo.git("branch", "-q", "-D", "release")
+    [loc] = locs(scan_history(repo.path, SPEC), tok)
+    assert loc.commit == sha and loc.in_head is False
+
+
+def test_every_stash_entry_is_scanned(repo: Repo) -> None:
+    older, newer = token(), token()
+    repo.write("README.md", config(older))
+    repo.git("stash", "-q")
+    repo.write("README.md", config(newer))
+    repo.git("stash", "-q")
+    result = scan_history(repo.path, SPEC)
+    assert secrets_of(result) == sorted([older, newer])
+    assert all(loc.commit and loc.path == "README.md" for _, loc in result.hits)
+
+
+def test_remote_tracking_ref(repo: Repo) -> None:
+    tok = token()
+    repo.git("checkout", "-q", "-b", "tmp")
+    sha = repo.commit({"deploy.sh": config(tok)})
+    repo.git("checkout", "-q", "main")
+    repo.git("update-ref", "refs/remotes/origin/tmp", sha)
+    repo.git("branch", "-q", "-D", "tmp")
+    [loc] = locs(scan_history(repo.path, SPEC), tok)
+    assert loc.commit == sha
+
+
+# --- attribution ---------------------------------------------------------------------------------
+
+def test_added_then_deleted_is_found_and_attributed_to_the_adding_commit(repo: Repo) -> None:
+    tok = token()
+    added = repo.commit({"creds.txt": config(tok)}, msg="oops", author="Carol")
+    repo.commit(rm=("creds.txt",), msg="remove", author="Dave")
+    [loc] = locs(scan_history(repo.path, SPEC), tok)
+    assert (loc.commit, loc.author, loc.path, loc.in_head) == (added, "Carol", "creds.txt", False)
+
+
+def test_token_kept_across_many_edits_is_one_introduction(repo: Repo) -> None:
+    tok = token()
+    added = repo.commit({"app.cfg": config(tok)})
+    for i in range(12):
+        repo.commit({"app.cfg": config(tok, extra=f"revision: {i}\n")})
+    [loc] = locs(scan_history(repo.path, SPEC), tok)
+    assert loc.commit == added and loc.in_head is True
+
+
+def test_same_token_in_two_files_gives_two_locations(repo: Repo) -> None:
+    tok = token()
+    repo.commit({"a/one.txt": config(tok), "b/two.txt": config(tok), "c/three.txt": "x = " + tok + "\n"})
+    found = locs(scan_history(repo.path, SPEC), tok)
+    assert sorted(loc.path for loc in found) == ["a/one.txt", "b/two.txt", "c/three.txt"]
+    assert {(loc.line, loc.column) for loc in found} == {(3, 8), (1, 5)}
+
+
+def test_readding_a_deleted_token_is_a_second_introduction(repo: Repo) -> None:
+    tok = token()
+    first = repo.commit({"s.txt": config(tok)})
+    repo.commit(rm=("s.txt",))
+    second = repo.commit({"s.txt": config(tok)})
+    found = locs(scan_history(repo.path, SPEC), tok)
+    assert [loc.commit for loc in found] == [first, second]
+    assert [loc.in_head for loc in found] == [True, True]  # the secret is in HEAD at that path
+
+
+def test_merges_do_not_introduce_but_an_evil_merge_does(repo: Repo) -> None:
+    tok, evil = token(), token()
+    repo.git("checkout", "-q", "-b", "side")
+    side = repo.commit({"side.txt": config(tok)})
+    repo.git("checkout", "-q", "main")
+    repo.commit({"main.txt": "main\n"})
+    repo.git("merge", "-q", "--no-edit", "side")  # an ordinary merge introduces nothing
+    repo.git("checkout", "-q", "-b", "other")
+    repo.commit({"o.txt": "o\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit({"m2.txt": "m\n"})
+    repo.git("merge", "-q", "--no-commit", "--no-ff", "other")
+    repo.write("main.txt", config(evil))
+    repo.git("add", "main.txt")
+    repo.git("commit", "-q", "--no-edit")
+    merge = repo.git("rev-parse", "HEAD")
+    result = scan_history(repo.path, SPEC)
+    assert [loc.commit for loc in locs(result, tok)] == [side]
+    assert [loc.commit for loc in locs(result, evil)] == [merge]
+
+
+def test_each_unique_blob_is_scanned_once(repo: Repo) -> None:
+    tok = token()
+    repo.commit({"keep.txt": config(tok)})
+    for i in range(50):
+        repo.commit({"counter.txt": f"{i}\n"})
+    spec = CountingSpec()
+    result = scan_history(repo.path, spec, jobs=1)
+    contents = [data for _, data in spec.seen]
+    assert contents.count(config(tok).encode()) == 1
+    assert len(contents) == len(set(contents)) == result.blobs == 52  # README, keep, 50 counters
+    assert len(locs(result, tok)) == 1
+
+
+def test_jobs_1_and_2_give_the_same_hits(repo: Repo) -> None:
+    toks = [token() for _ in range(6)]
+    for i, tok in enumerate(toks):
+        repo.commit({f"dir{i}/f.txt": config(tok), f"noise{i}.txt": "n" * 5000 + str(i)})
+    one = scan_history(repo.path, SPEC, jobs=1)
+    two = scan_history(repo.path, SPEC, jobs=2, parallel_min_bytes=0)
+    assert [(h.secret, loc) for h, loc in one.hits] == [(h.secret, loc) for h, loc in two.hits]
+    assert (one.blobs, one.bytes) == (two.blobs, two.bytes)
+    assert secrets_of(one) == sorted(toks)
+
+
+def test_large_and_binary_blobs_are_counted_never_silently_dropped(repo: Repo) -> None:
+    tok = token()
+    repo.commit({"big.log": config(tok) + "x" * 4096, "img.bin": b"\x00\x01" + config(token()).encode()})
+    result = scan_history(repo.path, SPEC, max_blob_bytes=2048)
+    assert result.skipped_large == 1 and "big.log" in result.warnings[0]
+    assert result.skipped_binary == 1 and len(result.hits) == 1  # binary still offered to the detector
+
+
+# --- repository shapes ---------------------------------------------------------------------------
+
+def test_bare_repository(repo: Repo, tmp_path: Path) -> None:
+    tok = token()
+    added = repo.commit({"x.txt": config(tok)})
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True)
+    info = open_repo(bare)
+    assert info.bare and not info.shallow and info.head == added
+    [loc] = locs(scan_history(bare, SPEC), tok)
+    assert loc.commit == added and loc.in_head is True
+    with pytest.raises(GitSourceError, match="bare"):
+        scan_staged(bare, SPEC)
+
+
+def test_subdirectory_and_empty_repository(tmp_path: Path) -> None:
+    empty = Repo(tmp_path / "empty")
+    (empty.path / "sub").mkdir()
+    info = open_repo(empty.path / "sub")
+    assert info.path == str(empty.path.resolve()) and info.head is None and info.refs == 0
+    result = scan_history(empty.path / "sub", SPEC)
+    assert result.hits == [] and result.blobs == 0
+
+
+def test_shallow_clone_scans_what_exists_and_says_so(repo: Repo, tmp_path: Path) -> None:
+    old, kept = token(), token()
+    repo.commit({"old.txt": config(old)})
+    repo.commit(rm=("old.txt",))
+    repo.commit({"kept.txt": config(kept)})
+    tip = repo.commit({"other.txt": "x\n"})
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)], check=True)
+    result = scan_history(clone, SPEC)
+    assert result.repo.shallow
+    assert secrets_of(result) == [kept]  # the deleted token is beyond the boundary
+    [loc] = locs(result, kept)
+    assert loc.commit == tip and loc.in_head is True  # the boundary commit "adds" everything
+    assert any("shallow clone" in w and "--unshallow" in w for w in result.warnings)
+
+
+def test_not_a_repository(tmp_path: Path) -> None:
+    with pytest.raises(GitSourceError, match="not a git repository"):
+        scan_history(tmp_path, SPEC)
+    with pytest.raises(GitSourceError, match="not a git repository"):
+        open_repo(tmp_path / "nope")
+
+
+def _loose(repo: Repo, oid: str) -> Path:
+    path = repo.path / ".git" / "objects" / oid[:2] / oid[2:]
+    path.chmod(0o644)
+    return path
+
+
+def test_corrupt_object_database(repo: Repo) -> None:
+    repo.commit({"a.txt": "a\n"})
+    tree = repo.git("rev-parse", "HEAD^{tree}")
+    obj = _loose(repo, tree)
+    obj.write_bytes(obj.read_bytes()[:10])
+    with pytest.raises(GitSourceError) as err:
+        scan_history(repo.path, SPEC)
+    assert "\n" not in str(err.value) and "corrupt" in str(err.value)
+
+
+def test_missing_object(repo: Repo) -> None:
+    repo.commit({"a.txt": "a\n"})
+    _loose(repo, repo.git("rev-parse", "HEAD:a.txt")).unlink()
+    with pytest.raises(GitSourceError, match="missing"):
+        scan_history(repo.path, SPEC)
+
+
+def test_unreadable_blob_is_a_warning_and_the_rest_is_scanned(repo: Repo) -> None:
+    tok = token()
+    repo.commit({"bad.txt": "a much longer text " * 50, "good.txt": config(tok)})
+    obj = _loose(repo, repo.git("rev-parse", "HEAD:bad.txt"))
+    obj.write_bytes(obj.read_bytes()[:12])
+    result = scan_history(repo.path, SPEC)
+    assert secrets_of(result) == [tok]
+    assert any("bad.txt" in w and "not scanned" in w for w in result.warnings)
+
+
+def test_git_missing(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(GitSourceError, match="git is not installed"):
+        scan_history(repo.path, SPEC)
+
+
+# --- staged --------------------------------------------------------------------------------------
+
+def test_staged_token_removed_from_work_tree_is_caught(repo: Repo) -> None:
+    tok = token()
+    repo.write("app.env", config(tok))
+    repo.git("add", "app.env")
+    repo.write("app.env", "token: ${TOKEN}\n")  # fixed on disk, but the index still has it
+    result = scan_staged(repo.path / "", SPEC)
+    [(hit, loc)] = result.hits
+    assert hit.secret == tok
+    assert (loc.source, loc.path, loc.commit, loc.in_head, loc.line) == ("staged", "app.env", None, False, 3)
+
+
+def test_staged_fix_is_not_flagged_and_committed_token_is_in_head(repo: Repo) -> None:
+    tok = token()
+    repo.commit({"app.env": config(tok), "other.env": config(tok)})
+    repo.write("app.env", "token: ${TOKEN}\n")
+    repo.git("add", "app.env")
+    result = scan_staged(repo.path, SPEC)
+    assert [(loc.path, loc.in_head) for _, loc in result.hits] == [("other.env", True)]
+
+
+# --- commit range --------------------------------------------------------------------------------
+
+def test_range_token_added_then_removed_is_reported_with_the_adding_commit(repo: Repo) -> None:
+    old, tok = token(), token()
+    repo.commit({"legacy.cfg": config(old)})
+    base = repo.git("rev-parse", "HEAD")
+    added = repo.commit({"ci.cfg": config(tok)}, msg="add", author="Erin")
+    repo.commit({"legacy.cfg": config(old, extra="edited\n"), "notes.md": "n\n"})
+    repo.commit({"ci.cfg": "token: ${TOKEN}\n"}, msg="remove")
+    result = scan_range(repo.path, SPEC, f"{base}..HEAD")
+    [(hit, loc)] = result.hits
+    assert hit.secret == tok
+    assert (loc.source, loc.commit, loc.author, loc.path, loc.in_head) == ("range", added, "Erin", "ci.cfg", False)
+    assert any("already present before" in w for w in result.warnings)  # legacy.cfg was only edited
+
+
+def test_since_ref_range_and_three_dot(repo: Repo) -> None:
+    tok = token()
+    repo.git("checkout", "-q", "-b", "pr")
+    added = repo.commit({"a.txt": config(tok)})
+    repo.git("checkout", "-q", "main")
+    repo.commit({"main-only.txt": config(token())})
+    repo.git("checkout", "-q", "pr")
+    assert since_ref_range(repo.path, "main") == "main..HEAD"
+    for spec in (since_ref_range(repo.path, "main"), "main...pr"):
+        assert [loc.commit for _, loc in scan_range(repo.path, SPEC, spec).hits] == [added]
+    with pytest.raises(GitSourceError, match="not present"):
+        since_ref_range(repo.path, "no-such-branch")
+
+
+def test_range_in_shallow_clone(repo: Repo, tmp_path: Path) -> None:
+    tok = token()
+    for i in range(4):
+        repo.commit({f"f{i}.txt": f"{i}\n"})
+    added = repo.commit({"new.txt": config(tok)})
+    clone = tmp_path / "ci"
+    subprocess.run(["git", "clone", "-q", "--depth", "3", f"file://{repo.path}", str(clone)], check=True)
+    result = scan_range(clone, SPEC, "HEAD~2..HEAD")
+    assert [loc.commit for _, loc in result.hits] == [added]
+    with pytest.raises(GitSourceError, match="fetch more history: git fetch --deepen"):
+        scan_range(clone, SPEC, "HEAD~5..HEAD")
+    with pytest.raises(GitSourceError, match="fetch more history"):
+        scan_range(clone, SPEC, "0123456789abcdef0123456789abcdef01234567..HEAD")
+
+
+def test_range_reaching_the_shallow_boundary_is_an_error(repo: Repo, tmp_path: Path) -> None:
+    for i in range(3):
+        repo.commit({f"f{i}.txt": f"{i}\n"})
+    clone = tmp_path / "ci"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)], check=True)
+    base = repo.git("rev-parse", "HEAD~1")
+    subprocess.run(["git", "fetch", "-q", "--depth", "1", "origin", base], cwd=clone, check=True,
+                   env={**os.environ, **ENV_BASE})
+    with pytest.raises(GitSourceError, match="shallow boundary"):
+        scan_range(clone, SPEC, f"{base}..HEAD")
+
+
+def test_invalid_range(repo: Repo) -> None:
+    with pytest.raises(GitSourceError, match="invalid commit range"):
+        scan_range(repo.path, SPEC, "HEAD")
