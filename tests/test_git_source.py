@@ -442,3 +442,35 @@ def test_range_reaching_the_shallow_boundary_is_an_error(repo: Repo, tmp_path: P
 def test_invalid_range(repo: Repo) -> None:
     with pytest.raises(GitSourceError, match="invalid commit range"):
         scan_range(repo.path, SPEC, "HEAD")
+
+
+# --- the real detector ---------------------------------------------------------------------------
+
+def test_real_detector_in_workers_finds_token_and_binary_secret_store(repo: Repo) -> None:
+    from scanner.detect import DetectorSpec
+
+    tok = token()
+    added = repo.commit({"ci/trigger.sh": f"curl -u bob:{tok} https://jenkins.example.org/job/deploy/build\n",
+                         "jenkins_home/secrets/hudson.util.Secret": b"\x00" + secrets.token_bytes(255)})
+    repo.commit(rm=("ci/trigger.sh",))
+    result = scan_history(repo.path, DetectorSpec(), jobs=2, parallel_min_bytes=0)
+    by_rule = {hit.rule_id: (hit, loc) for hit, loc in result.hits}
+    hit, loc = by_rule["api_token"]
+    assert hit.secret == tok and hit.user == "bob"
+    assert (loc.commit, loc.path, loc.line, loc.column, loc.in_head) == (added, "ci/trigger.sh", 1, 13, False)
+    assert by_rule["jenkins_secret_store"][1].path == "jenkins_home/secrets/hudson.util.Secret"
+    assert result.skipped_binary == 1
+
+
+def test_real_detector_staged_and_range(repo: Repo) -> None:
+    from scanner.detect import DetectorSpec
+
+    tok = token()
+    base = repo.git("rev-parse", "HEAD")
+    added = repo.commit({".env": f"JENKINS_URL=https://build.example.net\nJENKINS_USER_ID=erin\n"
+                                 f"JENKINS_API_TOKEN={tok}\n"})
+    [(hit, loc)] = scan_range(repo.path, DetectorSpec(), f"{base}..HEAD").hits
+    assert (hit.secret, hit.user, loc.commit, loc.line) == (tok, "erin", added, 3)
+    repo.write(".env", "JENKINS_API_TOKEN=${JENKINS_API_TOKEN}\n")
+    repo.git("add", ".env")
+    assert scan_staged(repo.path, DetectorSpec()).hits == []
