@@ -1,0 +1,146 @@
+"""Stapler's exported models (api/json, api/xml): `_class` first, then properties sorted by name."""
+from __future__ import annotations
+
+import json
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from .auth import Auth
+from .sessions import CRUMB_FIELD
+from .users import User
+
+Model = dict[str, Any]
+
+# UserProperty classes a core Jenkins user carries; they export nothing but _class.
+USER_PROPERTY_CLASSES = (
+    "jenkins.security.ApiTokenProperty",
+    "jenkins.model.experimentalflags.UserExperimentalFlagsProperty",
+    "hudson.model.MyViewsProperty",
+    "hudson.model.PaneStatusProperties",
+    "jenkins.security.seed.UserSeedProperty",
+    "hudson.search.UserSearchProperty",
+    "hudson.model.TimeZoneProperty",
+    "hudson.security.HudsonPrivateSecurityRealm$Details",
+    "jenkins.console.ConsoleUrlProviderUserProperty",
+)
+
+
+def model(class_name: str, **props: Any) -> Model:
+    return {"_class": class_name, **{k: props[k] for k in sorted(props)}}
+
+
+def whoami(auth: Auth, anonymous_authenticated: bool) -> Model:
+    if auth.anonymous:
+        return model("hudson.security.WhoAmI", anonymous=True, authenticated=anonymous_authenticated,
+                     authorities=["anonymous"], name="anonymous")
+    return model("hudson.security.WhoAmI", anonymous=False, authenticated=True,
+                 authorities=["authenticated"], name=auth.name)
+
+
+def user(target: User, root_url: str, show_properties: bool) -> Model:
+    properties = []
+    if show_properties:
+        for name in USER_PROPERTY_CLASSES:
+            extra = {"insensitiveSearch": True} if name == "hudson.search.UserSearchProperty" else {}
+            properties.append(model(name, **extra))
+    return model("hudson.model.User", absoluteUrl=f"{root_url}user/{target.key}", description=target.description,
+                 fullName=target.full_name, id=target.id, property=properties)
+
+
+def root(root_url: str, security_enabled: bool, csrf: bool) -> Model:
+    view = model("hudson.model.AllView", name="all", url=root_url)
+    return model("hudson.model.Hudson", assignedLabels=[{"name": "built-in"}], description=None, jobs=[],
+                 mode="NORMAL", nodeDescription="the Jenkins controller's built-in node", nodeName="",
+                 numExecutors=2, overallLoad={}, primaryView=view, quietDownReason=None, quietingDown=False,
+                 slaveAgentPort=-1, unlabeledLoad=model("jenkins.model.UnlabeledLoadStatistics"), url=root_url,
+                 useCrumbs=csrf, useSecurity=security_enabled, views=[view])
+
+
+def crumb(value: str) -> Model:
+    return model("hudson.security.csrf.DefaultCrumbIssuer", crumb=value, crumbRequestField=CRUMB_FIELD)
+
+
+# -- tree= filtering ------------------------------------------------------------------------
+
+TreeSpec = dict[str, "TreeSpec | None"]
+
+
+def parse_tree(spec: str) -> TreeSpec:
+    """tree=a,b[c,d]{0,2}: nested brackets select sub-properties, {ranges} are ignored."""
+    result, _ = _parse_tree(spec, 0)
+    return result
+
+
+def _parse_tree(spec: str, pos: int) -> tuple[TreeSpec, int]:
+    result: TreeSpec = {}
+    name = ""
+    while pos < len(spec):
+        char = spec[pos]
+        if char == "[":
+            sub, pos = _parse_tree(spec, pos + 1)
+            result[name.strip()] = sub
+            name = ""
+        elif char == "{":
+            pos = spec.find("}", pos)
+            pos = len(spec) if pos < 0 else pos
+        elif char in ",]":
+            if name.strip():
+                result[name.strip()] = None
+            name = ""
+            if char == "]":
+                return result, pos
+        else:
+            name += char
+        pos += 1
+    if name.strip():
+        result[name.strip()] = None
+    return result, pos
+
+
+def apply_tree(value: Any, spec: TreeSpec | None) -> Any:
+    if spec is None or "*" in spec:
+        return value
+    if isinstance(value, list):
+        return [apply_tree(v, spec) for v in value]
+    if isinstance(value, dict):
+        kept = {k: apply_tree(v, spec[k]) for k, v in value.items() if k in spec}
+        return {"_class": value["_class"], **kept} if "_class" in value else kept
+    return value
+
+
+def render_json(value: Model, tree: str | None, pretty: bool) -> str:
+    if tree:
+        value = apply_tree(value, parse_tree(tree))
+    if pretty:
+        return json.dumps(value, indent=2)
+    return json.dumps(value, separators=(",", ":"))
+
+
+# -- XML flavour ----------------------------------------------------------------------------
+
+def render_xml(root_tag: str, value: Model) -> str:
+    return _xml_node(root_tag, value)
+
+
+def _singular(name: str) -> str:
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    return name[:-1] if name.endswith("s") else name
+
+
+def _xml_node(tag: str, value: Any) -> str:
+    if isinstance(value, dict):
+        attrs = f" _class={quoteattr(value['_class'])}" if "_class" in value else ""
+        inner = "".join(_xml_child(k, v) for k, v in value.items() if k != "_class")
+        return f"<{tag}{attrs}/>" if not inner else f"<{tag}{attrs}>{inner}</{tag}>"
+    if isinstance(value, bool):
+        return f"<{tag}>{'true' if value else 'false'}</{tag}>"
+    return f"<{tag}>{escape(str(value))}</{tag}>"
+
+
+def _xml_child(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "".join(_xml_node(_singular(name), item) for item in value)
+    return _xml_node(name, value)
