@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from scanner import __version__
+from scanner.cli_verify import build_verify_options, check_cmd, run_verification, verify_cmd, verify_options
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -105,11 +106,13 @@ def _load_settings(config_file: str | None, first_target: Path):
               help="Suppress findings recorded in this baseline (detect-secrets .secrets.baseline format).")
 @click.option("--no-progress", is_flag=True, help="No progress display on stderr.")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
+@click.option("--verify", "do_verify", is_flag=True, help="Check found tokens live with who-am-i (see --jenkins-url).")
+@verify_options
 def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | None, since_ref: str | None,
          use_stdin: bool, stdin_name: str, fmt: str, output: Path | None, show_secrets: bool,
          rule_dirs: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, jobs: int | None,
          config_file: str | None, fail_on: str | None, baseline_file: Path | None, no_progress: bool,
-         color: bool | None) -> None:
+         color: bool | None, do_verify: bool, **verify_params) -> None:
     """Scan files, a repository's history, the index or stdin for Jenkins credentials.
 
     Exit codes: 0 nothing found, 1 findings (see --fail-on), 2 usage or runtime error.
@@ -180,6 +183,8 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         from scanner.baseline import apply_baseline
 
         findings = apply_baseline(findings, baseline_file)
+    if do_verify:
+        run_verification(findings, detector.rules, build_verify_options(settings, verify_params))
     stats.seconds = round(time.monotonic() - started, 3)
     report = Report(findings=findings, targets=[str(t) for t in targets] if not use_stdin else [stdin_name],
                     mode=mode, warnings=warnings, stats=stats, repository=repository, tool_version=__version__)
@@ -265,7 +270,25 @@ def demo(keep: Path | None) -> None:
     ctx.exit(run_demo(keep))
 
 
+@cli.command("jenkins-test-server")
+@click.option("--home", required=True, type=click.Path(file_okay=False, path_type=Path), help="JENKINS_HOME directory (created if missing).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port on 127.0.0.1 (0 = any free port).")
+@click.option("--version", "jenkins_version", default="2.578", show_default=True, help="Jenkins version to imitate.")
+@click.option("--security-disabled", is_flag=True, help="Run without security (who-am-i answers anonymous).")
+@click.option("--no-seed", is_flag=True, help="Do not create a demo admin in an empty home.")
+def jenkins_test_server(home: Path, port: int, jenkins_version: str, security_disabled: bool, no_seed: bool) -> None:
+    """Run the protocol-faithful Jenkins test server (for tests and demos) until Ctrl-C."""
+    from scanner.jenkins.server import ServerOptions, run_forever
+
+    run_forever(home, port, ServerOptions(version=jenkins_version, security_enabled=not security_disabled),
+                seed_users=not no_seed)
+
+
 # Commands that live in their own modules are registered here, one line each.
+from scanner.cli_baseline import baseline as _baseline_group  # noqa: E402
+cli.add_command(_baseline_group)
+cli.add_command(verify_cmd)
+cli.add_command(check_cmd)
 # (end of command registrations)
 
 

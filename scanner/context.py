@@ -111,6 +111,7 @@ class Context:
     url: str | None = None
     credential_position: bool = False
     jenkins_key: bool = False  # the secret sits under a key that names Jenkins
+    hash_key: bool = False  # the secret sits under a key naming a hash/digest/crumb: not a credential
     notes: list[str] = field(default_factory=list)
 
 
@@ -198,7 +199,9 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
     if "assignments" in extractors:
         own = [a for a in view.assignments if a[0] == line and a[2].find(secret) != -1]
         for _, key, _value in own:
-            if CREDENTIAL_KEY.search(key) and not NOT_CREDENTIAL_KEY.search(key):
+            if NOT_CREDENTIAL_KEY.search(key):
+                ctx.hash_key = True
+            elif CREDENTIAL_KEY.search(key):
                 ctx.credential_position = True
                 ctx.jenkins_key = ctx.jenkins_key or bool(JENKINS_WORD.search(key))
         if ctx.user is None:

@@ -169,6 +169,8 @@ NEGATIVES = [
     Case("uppercase token-like", ".env", "SOMETHING=11ABCDEF0123456789ABCDEF0123456789\n"),
     Case("hex inside longer hex", "data.txt", "{hex64}\n"),
     Case("master.key docs", "docs/master.key.md", "{hex256}\n"),
+    Case("password hash salt", "jenkins_home/users/alice_1/config.xml",
+         "<passwordHash>#jbcrypt-pbkdf2:1000:{hex32}:{hex64}</passwordHash>\n"),
     Case("initial admin elsewhere", "notes.txt", "some value {hex32}\n"),
 ]
 

@@ -1,0 +1,153 @@
+"""Verification options shared by `scan --verify`, `verify` and `revoke`, plus `jts verify` / `jts check`."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import click
+
+VERIFY_OPTIONS = [
+    click.option("--jenkins-url", "jenkins_urls", multiple=True, metavar="URL",
+                 help="A Jenkins tokens may be sent to (repeatable; also `jenkins_urls` in settings)."),
+    click.option("--verify-found-urls", is_flag=True,
+                 help="Also send tokens to Jenkins URLs found in the scanned content (warns)."),
+    click.option("--user", "user_hints", multiple=True, metavar="USER",
+                 help="User to try when the content names none (repeatable)."),
+    click.option("--guess-users", is_flag=True, help="Also try git authors as users when the content names none."),
+    click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
+                 help="Seconds per HTTP request."),
+    click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True,
+                 help="Retries on connect errors and 5xx."),
+    click.option("--per-host", type=click.IntRange(1, 64), default=4, show_default=True,
+                 help="Concurrent requests per Jenkins host."),
+    click.option("--rate", type=click.FloatRange(0.1, 10000), default=20.0, show_default=True,
+                 help="Requests per second over all hosts."),
+    click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA certificates file for TLS."),
+    click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (warns)."),
+]
+
+
+def verify_options(func):
+    """Attach every verification option to a command."""
+    for option in reversed(VERIFY_OPTIONS):
+        func = option(func)
+    return func
+
+
+def build_verify_options(settings, params: dict):  # noqa: ANN001 - Config and click params
+    from scanner.jenkins.client import HttpSettings
+    from scanner.jenkins.verify import AllowedJenkins, VerifyOptions
+
+    urls = list(settings.jenkins_urls) + list(params.get("jenkins_urls") or ())
+    try:
+        allowed = [AllowedJenkins.parse(u) for u in urls]
+    except ValueError as exc:
+        raise click.UsageError(f"--jenkins-url: {exc}") from None
+    if params.get("insecure"):
+        warn("--insecure: TLS certificates are not checked; a man in the middle could read the tokens")
+    return VerifyOptions(
+        allowed=allowed,
+        verify_found_urls=bool(params.get("verify_found_urls")),
+        user_hints=list(settings.users) + list(params.get("user_hints") or ()),
+        guess_users=bool(params.get("guess_users")),
+        per_host=params.get("per_host") or 4,
+        rate=params.get("rate") or 20.0,
+        http=HttpSettings(timeout=params.get("timeout") or 10.0, retries=params.get("retries", 2),
+                          ca_bundle=params.get("ca_bundle"), insecure=bool(params.get("insecure"))),
+    )
+
+
+def warn(message: str) -> None:
+    from scanner.findings import scrub
+
+    click.echo(f"jts: warning: {scrub(message)}", err=True)
+
+
+def run_verification(findings: list, rules: list, options) -> None:  # noqa: ANN001
+    from scanner.jenkins.verify import verify_findings
+
+    verifiable = {r.id for r in rules if r.verifiable}
+    verify_findings(findings, verifiable, options, warn)
+
+
+@click.command("verify")
+@click.argument("report_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@verify_options
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "sarif", "gitlab"]),
+              default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--show-secrets", is_flag=True, help="Print full secret values (redacted by default).")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rules directory.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Settings file.")
+@click.option("--fail-on", type=click.Choice(["any", "live", "unknown", "none"]), default=None)
+@click.option("--color/--no-color", default=None)
+def verify_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: bool, rule_dirs: tuple[str, ...],
+               config_file: str | None, fail_on: str | None, color: bool | None, **params) -> None:
+    """Verify the findings of an earlier JSON report (written with --show-secrets)."""
+    from scanner.cli import UserError, _emit, _load_settings, exit_code
+    from scanner.reports.json_report import findings_without_secret, load_report
+    from scanner.rules import load_rules
+
+    settings = _load_settings(config_file, Path("."))
+    try:
+        report = load_report(report_file)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise UserError(f"{report_file}: not a jts JSON report ({type(exc).__name__})") from None
+    rules = load_rules(tuple(settings.rules) + rule_dirs)
+    redacted = findings_without_secret(report)
+    if redacted:
+        warn(f"{len(redacted)} finding(s) in {report_file} hold only redacted secrets and cannot be verified; "
+             "write the report with --show-secrets (and keep that file private)")
+    options = build_verify_options(settings, params)
+    from scanner.findings import Verification
+
+    full = [f for f in report.findings if f not in redacted]
+    run_verification(full, rules, options)
+    for finding in redacted:
+        finding.verification = Verification(status="unknown", reason="the report holds only the redacted secret")
+    _emit(report, fmt, output, show_secrets, color)
+    click.get_current_context().exit(exit_code(report.findings, fail_on or settings.fail_on))
+
+
+@click.command("check")
+@click.option("--jenkins-url", required=True, metavar="URL", help="Your Jenkins.")
+@click.option("--user", required=True, help="The user the token belongs to.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True)
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False))
+@click.option("--insecure", is_flag=True)
+def check_cmd(jenkins_url: str, user: str, timeout: float, ca_bundle: str | None, insecure: bool) -> None:
+    """Test your own token: read from JENKINS_API_TOKEN or stdin (never argv). Exit 0 only if live."""
+    from scanner.cli import UserError
+    from scanner.jenkins.client import HttpSettings
+    from scanner.jenkins.verify import AllowedJenkins, Attempt, VerifyOptions, run_attempts
+
+    token = os.environ.get("JENKINS_API_TOKEN", "").strip()
+    if not token:
+        if sys.stdin.isatty():
+            token = click.prompt("API token", hide_input=True).strip()
+        else:
+            token = sys.stdin.readline().strip()
+    if not token:
+        raise UserError("no token: set JENKINS_API_TOKEN or pipe the token on stdin")
+    try:
+        allowed = AllowedJenkins.parse(jenkins_url)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if insecure:
+        warn("--insecure: TLS certificates are not checked")
+    options = VerifyOptions(allowed=[allowed], http=HttpSettings(timeout=timeout, ca_bundle=ca_bundle, insecure=insecure))
+    attempt = Attempt(allowed.url, user, token, True)
+    verdict = run_attempts([attempt], options)[attempt]
+    if verdict.status == "live":
+        click.echo(f"Authenticated as: {verdict.authenticated_as}")
+        click.echo("Authorities:")
+        for authority in verdict.authorities:
+            click.echo(f"  {authority}")
+        if verdict.jenkins_version:
+            click.echo(f"Jenkins version: {verdict.jenkins_version}")
+        click.get_current_context().exit(0)
+    click.echo(f"Token is {verdict.status} at {allowed.url} for {user}: {verdict.reason}", err=True)
+    click.get_current_context().exit(1)

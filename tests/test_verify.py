@@ -1,0 +1,194 @@
+"""`jts scan --verify`, `jts verify` and `jts check` end to end against the Jenkins test server."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import date
+
+import pytest
+
+from scanner.jenkins.server import JenkinsTestServer, ServerOptions
+from tests.helpers import jts
+
+
+@pytest.fixture
+def jenkins(tmp_path):
+    with JenkinsTestServer(tmp_path / "jenkins_home", ServerOptions(version="2.578")) as server:
+        server.add_user("alice", password="pw-alice")
+        server.add_user("bob", password="pw-bob")
+        server.add_user("admin", password="pw-admin", admin=True)
+        yield server
+
+
+def _scan_verify(tree, *extra: str):
+    run = jts("scan", str(tree), "--verify", "-f", "json", "--timeout", "3", "--retries", "1", *extra)
+    assert run.code in (0, 1), run.output
+    return run, {f["fingerprint"]: f for f in json.loads(run.stdout)["findings"]}
+
+
+def _fp(secret: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def test_live_revoked_wrong_user_expired_and_legacy(tmp_path, jenkins):
+    url = jenkins.url.rstrip("/")
+    live = jenkins.create_token("alice", name="ci").value
+    revoked_token = jenkins.create_token("alice", name="old")
+    expired = jenkins.create_token("alice", name="expired", expiration_date=date(2020, 1, 1)).value
+    legacy = jenkins.create_legacy_token("bob").value
+    wrong_user = jenkins.create_token("bob", name="bob-ci").value
+    never_existed = "11" + secrets.token_hex(16)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "live.sh").write_text(f"curl -u alice:{live} {url}/job/a/build\n")
+    (tree / "revoked.sh").write_text(f"curl -u alice:{revoked_token.value} {url}/job/a/build\n")
+    (tree / "expired.sh").write_text(f"curl -u alice:{expired} {url}/job/a/build\n")
+    (tree / "legacy.sh").write_text(f"curl -u bob:{legacy} {url}/job/jenkins/build\n")
+    (tree / "wrong.sh").write_text(f"curl -u alice:{wrong_user} {url}/job/a/build\n")
+    (tree / "fake.sh").write_text(f"curl -u alice:{never_existed} {url}/job/a/build\n")
+    jts("jenkins-test-server", "--help")  # the command exists; the fixture server runs in-process
+    # Revoke through the real endpoint so the server state is what Jenkins would have.
+    import httpx
+
+    httpx.post(f"{url}/user/alice/descriptorByName/jenkins.security.ApiTokenProperty/revoke",
+               data={"tokenUuid": revoked_token.uuid}, auth=("alice", live)).raise_for_status()
+
+    run, found = _scan_verify(tree, "--jenkins-url", jenkins.url)
+    status = {k: v["verification"]["status"] for k, v in found.items()}
+    assert status[_fp(live)] == "live"
+    assert found[_fp(live)]["verification"]["authenticated_as"] == "alice"
+    assert found[_fp(live)]["verification"]["authorities"] == ["authenticated"]
+    assert found[_fp(live)]["verification"]["jenkins_version"] == "2.578"
+    assert status[_fp(legacy)] == "live"
+    for dead in (revoked_token.value, expired, wrong_user, never_existed):
+        assert status[_fp(dead)] == "invalid", found[_fp(dead)]["verification"]
+    for token in (live, legacy, expired, wrong_user, never_existed):
+        assert token not in run.output
+    text = jts("scan", str(tree / "live.sh"), "--verify", "--jenkins-url", jenkins.url)
+    assert "Authenticated as: alice" in text.stdout
+    assert live not in text.output
+
+
+def test_disallowed_url_is_never_contacted(tmp_path, jenkins):
+    tmp_path = tmp_path / "src"
+    tmp_path.mkdir()
+    token = jenkins.create_token("alice").value
+    other = "http://127.0.0.1:9/"  # a URL in the content that the user did not allow
+    (tmp_path / "a.sh").write_text(f"curl -u alice:{jenkins.create_token('alice').value} {jenkins.url}job/x/build\n")
+    (tmp_path / "b.sh").write_text(f"curl -u alice:{token} {other}job/x/build\n")
+    jenkins.requests.clear()
+    run, found = _scan_verify(tmp_path, "--jenkins-url", "http://jenkins.invalid.example/")
+    assert all(f["verification"]["status"] == "unknown" for f in found.values())
+    assert "not an allowed Jenkins" in found[_fp(token)]["verification"]["reason"]
+    assert len(jenkins.requests) == 0
+
+
+def test_path_prefix_must_match(tmp_path, jenkins):
+    tmp_path = tmp_path / "src"
+    tmp_path.mkdir()
+    token = jenkins.create_token("alice").value
+    (tmp_path / "a.sh").write_text(f"curl -u alice:{token} {jenkins.url}job/x/build\n")
+    jenkins.requests.clear()
+    _, found = _scan_verify(tmp_path, "--jenkins-url", jenkins.url + "other-prefix/")
+    assert found[_fp(token)]["verification"]["status"] == "unknown"
+    assert len(jenkins.requests) == 0
+
+
+def test_user_hints_when_content_names_no_user(tmp_path, jenkins):
+    tmp_path = tmp_path / "src"
+    tmp_path.mkdir()
+    token = jenkins.create_token("bob").value
+    (tmp_path / "t.env").write_text(f"JENKINS_API_TOKEN={token}\n")
+    _, found = _scan_verify(tmp_path, "--jenkins-url", jenkins.url)
+    verdict = found[_fp(token)]["verification"]
+    assert verdict["status"] == "unknown" and "no user" in verdict["reason"]
+    _, found = _scan_verify(tmp_path, "--jenkins-url", jenkins.url, "--user", "alice", "--user", "bob")
+    assert found[_fp(token)]["verification"]["status"] == "live"
+    assert found[_fp(token)]["verification"]["authenticated_as"] == "bob"
+    # A 401 for a hinted user only says "not this user": never "invalid".
+    _, found = _scan_verify(tmp_path, "--jenkins-url", jenkins.url, "--user", "alice")
+    assert found[_fp(token)]["verification"]["status"] == "unknown"
+
+
+def test_timeout_sso_and_5xx_are_unknown(tmp_path, jenkins):
+    tmp_path = tmp_path / "src"
+    tmp_path.mkdir()
+    token = jenkins.create_token("alice").value
+    (tmp_path / "a.sh").write_text(f"curl -u alice:{token} {jenkins.url}job/x/build\n")
+    rule = jenkins.faults.add_latency(5.0)
+    _, found = _scan_verify(tmp_path, "--jenkins-url", jenkins.url, "--timeout", "0.5", "--retries", "0")
+    assert found[_fp(token)]["verification"]["status"] == "unknown"
+    assert "timed out" in found[_fp(token)]["verification"]["reason"]
+    jenkins.faults.remove(rule)
+    rule = jenkins.faults.add_sso_redirect("external")
+    _, found = _scan_verify(tmp_path, "--jenkins-url", jenkins.url)
+    assert found[_fp(token)]["verification"]["status"] == "unknown"
+    jenkins.faults.remove(rule)
+    sso_paths = [r for r in jenkins.requests.entries() if "sso" in r.path.lower()]
+    assert not sso_paths  # credentials were not followed to the SSO origin
+    rule = jenkins.faults.add_error(503)
+    _, found = _scan_verify(tmp_path, "--jenkins-url", jenkins.url, "--retries", "1")
+    assert found[_fp(token)]["verification"]["status"] == "unknown"
+    assert "503" in found[_fp(token)]["verification"]["reason"]
+    jenkins.faults.remove(rule)
+    _, found = _scan_verify(tmp_path, "--jenkins-url", jenkins.url)
+    assert found[_fp(token)]["verification"]["status"] == "live"
+
+
+def test_security_disabled_is_unknown(tmp_path):
+    with JenkinsTestServer(tmp_path / "home", ServerOptions(security_enabled=False)) as server:
+        (tmp_path / "a.sh").write_text(f"curl -u alice:{'11' + secrets.token_hex(16)} {server.url}job/x/build\n")
+        _, found = _scan_verify(tmp_path / "a.sh", "--jenkins-url", server.url)
+        verdict = next(iter(found.values()))["verification"]
+        assert verdict["status"] == "unknown" and "anonymous" in verdict["reason"]
+
+
+def test_verify_an_earlier_report(tmp_path, jenkins):
+    token = jenkins.create_token("alice").value
+    (tmp_path / "a.sh").write_text(f"curl -u alice:{token} {jenkins.url}job/x/build\n")
+    full = tmp_path / "full.json"
+    redacted = tmp_path / "redacted.json"
+    assert jts("scan", str(tmp_path / "a.sh"), "-f", "json", "--show-secrets", "-o", str(full)).code == 1
+    assert jts("scan", str(tmp_path / "a.sh"), "-f", "json", "-o", str(redacted)).code == 1
+    run = jts("verify", str(full), "--jenkins-url", jenkins.url, "-f", "json")
+    assert json.loads(run.stdout)["findings"][0]["verification"]["status"] == "live"
+    assert token not in run.output
+    run = jts("verify", str(redacted), "--jenkins-url", jenkins.url, "-f", "json")
+    assert json.loads(run.stdout)["findings"][0]["verification"]["status"] == "unknown"
+    assert "redacted" in run.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    run = jts("verify", str(bad), "--jenkins-url", jenkins.url)
+    assert run.code == 2 and "Traceback" not in run.output
+
+
+def test_fail_on_gate(tmp_path, jenkins):
+    dead = jenkins.create_token("alice")
+    live = jenkins.create_token("alice").value
+    import httpx
+
+    httpx.post(f"{jenkins.url}user/alice/descriptorByName/jenkins.security.ApiTokenProperty/revoke",
+               data={"tokenUuid": dead.uuid}, auth=("alice", live)).raise_for_status()
+    (tmp_path / "a.sh").write_text(f"curl -u alice:{dead.value} {jenkins.url}job/x/build\n")
+    args = ["scan", str(tmp_path / "a.sh"), "--verify", "--jenkins-url", jenkins.url]
+    assert jts(*args).code == 1
+    assert jts(*args, "--fail-on", "live").code == 0
+    assert jts(*args, "--fail-on", "unknown").code == 0
+    (tmp_path / "a.sh").write_text(f"curl -u alice:{live} {jenkins.url}job/x/build\n")
+    assert jts(*args, "--fail-on", "live").code == 1
+
+
+def test_check_own_token(jenkins):
+    token = jenkins.create_token("alice").value
+    run = jts("check", "--jenkins-url", jenkins.url, "--user", "alice", env={"JENKINS_API_TOKEN": token})
+    assert run.code == 0, run.output
+    assert "Authenticated as: alice" in run.stdout and "Authorities:" in run.stdout
+    assert token not in run.output
+    run = jts("check", "--jenkins-url", jenkins.url, "--user", "alice", stdin=token + "\n",
+              env={"JENKINS_API_TOKEN": ""})
+    assert run.code == 0
+    run = jts("check", "--jenkins-url", jenkins.url, "--user", "bob", env={"JENKINS_API_TOKEN": token})
+    assert run.code == 1 and "invalid" in run.stderr
