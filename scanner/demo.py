@@ -69,16 +69,23 @@ def _run(args: list[str], show: str) -> int:
 
 
 def run_demo(keep: Path | None) -> int:
-    token = "11" + secrets.token_hex(16)
-    jenkins_url = "https://jenkins.example.com/"
+    from scanner.jenkins.server import JenkinsTestServer, ServerOptions
+
     with tempfile.TemporaryDirectory(prefix="jts-demo-") as tmp:
-        repo = keep or Path(tmp) / "demo-repo"
-        click.secho("== jenkins-token-scanner demo ==", bold=True)
-        click.echo(f"Building a throw-away repository at {repo}: a deploy script leaked an API token for\n"
-                   f"user 'alice' in one commit and removed it in the next; an agent secret is still in HEAD.\n")
-        build_demo_repo(repo, jenkins_url, "alice", token)
-        _run(["scan", str(repo)], f"jts scan {shlex.quote(str(repo))}")
-        code = _run(["scan", "--history", str(repo)], f"jts scan --history {shlex.quote(str(repo))}")
-        click.echo("The working-tree scan sees only the agent secret; the history scan also finds the API token\n"
-                   "that was 'removed', with the commit, author and date that introduced it.")
-        return 0 if code == 1 else 1
+        with JenkinsTestServer(Path(tmp) / "jenkins_home", ServerOptions(version="2.578")) as jenkins:
+            jenkins.add_user("alice", password=secrets.token_urlsafe(12), full_name="Alice")
+            token = jenkins.create_token("alice", name="deploy-script").value
+            repo = keep or Path(tmp) / "demo-repo"
+            click.secho("== jenkins-token-scanner demo ==", bold=True)
+            click.echo(f"Started the built-in Jenkins test server at {jenkins.url} with user 'alice' and an API\n"
+                       f"token 'deploy-script'. Building a throw-away repository at {repo}: a deploy script\n"
+                       "leaked that token in one commit and removed it in the next; an agent secret is still in HEAD.\n")
+            build_demo_repo(repo, jenkins.url, "alice", token)
+            _run(["scan", str(repo)], f"jts scan {shlex.quote(str(repo))}")
+            _run(["scan", "--history", str(repo)], f"jts scan --history {shlex.quote(str(repo))}")
+            code = _run(["scan", "--history", str(repo), "--verify", "--jenkins-url", jenkins.url],
+                        f"jts scan --history {shlex.quote(str(repo))} --verify --jenkins-url {jenkins.url}")
+            click.echo("The working-tree scan sees only the agent secret; the history scan also finds the API token\n"
+                       "that was 'removed', with the commit, author and date that introduced it, and --verify proves\n"
+                       "it still authenticates as alice (who-am-i), sending it only to the Jenkins named by --jenkins-url.")
+            return 0 if code == 1 else 1
