@@ -47,6 +47,10 @@ REVOCATION_STYLE: dict[str, dict] = {
 
 
 def render_text(report: Report, *, show_secrets: bool = False, color: bool = False) -> str:
+    if report.mode == "staged":  # pre-commit: a short block message, not the full report
+        from scanner.reports.precommit import render_precommit
+
+        return render_precommit(report, show_secrets=show_secrets, color=color)
     style = _styler(color)
     findings = sorted_findings(report.findings)
     lines: list[str] = []

@@ -1,0 +1,47 @@
+"""Compact text for ``jts scan --staged``: what a developer sees when a commit is refused.
+
+Like gitleaks' and detect-secrets' hooks: one line per leak (file:line, kind, redacted token),
+then the three ways out. The full report's verification and history details are noise here.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import click
+
+from scanner.findings import Report
+from scanner.reports import secret_scrubber, shown_secret, sorted_findings, sorted_locations
+
+Style = Callable[..., str]
+
+FIX_LINES = (
+    "How to fix:",
+    "  - remove it: edit the file, read the token from a secret store or env var, `git add` the fix",
+    "  - rotate it: revoke the token in Jenkins (user > Security > API Token) if it was ever pushed or shared",
+    "  - not a secret? add `jts:allow` to that line, or record it: `jts baseline create` + `--baseline .secrets.baseline`",
+)
+
+
+def render_precommit(report: Report, *, show_secrets: bool = False, color: bool = False) -> str:
+    style: Style = click.style if color else (lambda text, **_: text)
+    findings = sorted_findings(report.findings)
+    if not findings:
+        return "jts: no Jenkins credentials staged.\n"
+    rows: list[tuple[str, str, str, str]] = []
+    for finding in findings:
+        secret, _ = shown_secret(finding, show_secrets)
+        owner = f"user {finding.user}" if finding.user else ""
+        for loc in sorted_locations(finding) or [None]:
+            place = f"{loc.path}:{loc.line}" if loc else "?"
+            rows.append((place, finding.title, secret, owner))
+    width = max(len(place) for place, *_ in rows)
+    count = len(rows)
+    lines = [style(f"jts: commit blocked: {count} Jenkins credential{'s' if count != 1 else ''} staged",
+                   fg="red", bold=True)]
+    for place, title, secret, owner in rows:
+        line = f"  {style(place.ljust(width), bold=True)}  {title}  {secret}"
+        lines.append(f"{line}  ({owner})" if owner else line)
+    lines.extend(FIX_LINES)
+    scrub = secret_scrubber(report, show_secrets)
+    return "".join(scrub(line) + "\n" for line in lines)
