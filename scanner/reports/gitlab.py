@@ -132,7 +132,9 @@ def _description(finding: Finding, loc: Location | None) -> str:
         text += f" Verification: {status.replace('_', ' ')}."
     if finding.revocation:
         text += f" Revocation: {finding.revocation.status.replace('_', ' ')}."
-    if loc and loc.in_head is False:
+    if loc and loc.source == "staged":
+        text += " Staged for commit." if loc.in_head is not True else " Staged, and already committed in HEAD."
+    elif loc and loc.in_head is False:
         text += " Only in git history; the token stays usable until it is revoked."
     return text
 
@@ -144,7 +146,9 @@ def _location(loc: Location | None, report: Report) -> dict[str, Any]:
     if loc.line >= 1:
         location["start_line"] = loc.line
         location["end_line"] = loc.line
-    commit: dict[str, Any] = {"sha": loc.commit or (report.repository or {}).get("head") or NO_COMMIT_SHA}
+    # Staged content belongs to no commit yet; a working tree scan in CI is the checked-out HEAD.
+    head = None if loc.source == "staged" else (report.repository or {}).get("head")
+    commit: dict[str, Any] = {"sha": loc.commit or head or NO_COMMIT_SHA}
     if loc.commit:
         if loc.author:
             commit["author"] = f"{loc.author} <{loc.email}>" if loc.email else loc.author

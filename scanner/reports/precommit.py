@@ -28,20 +28,21 @@ def render_precommit(report: Report, *, show_secrets: bool = False, color: bool 
     findings = sorted_findings(report.findings)
     if not findings:
         return "jts: no Jenkins credentials staged.\n"
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, str, str, list[str]]] = []
     for finding in findings:
         secret, _ = shown_secret(finding, show_secrets)
-        owner = f"user {finding.user}" if finding.user else ""
         for loc in sorted_locations(finding) or [None]:
-            place = f"{loc.path}:{loc.line}" if loc else "?"
-            rows.append((place, finding.title, secret, owner))
+            notes = [f"user {finding.user}"] if finding.user else []
+            if loc is not None and loc.in_head:
+                notes.append("already committed in HEAD: rotate it")
+            rows.append((f"{loc.path}:{loc.line}" if loc else "?", finding.title, secret, notes))
     width = max(len(place) for place, *_ in rows)
     count = len(rows)
     lines = [style(f"jts: commit blocked: {count} Jenkins credential{'s' if count != 1 else ''} staged",
                    fg="red", bold=True)]
-    for place, title, secret, owner in rows:
+    for place, title, secret, notes in rows:
         line = f"  {style(place.ljust(width), bold=True)}  {title}  {secret}"
-        lines.append(f"{line}  ({owner})" if owner else line)
+        lines.append(f"{line}  ({'; '.join(notes)})" if notes else line)
     lines.extend(FIX_LINES)
     scrub = secret_scrubber(report, show_secrets)
     return "".join(scrub(line) + "\n" for line in lines)
