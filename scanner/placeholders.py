@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 
-from detect_secrets.filters import heuristic
-
 PLACEHOLDER_WORDS = re.compile(
     r"(?i)(your|my)[_\-]?(api)?[_\-]?(token|secret|password)|changeme|change[_\-]me|example|placeholder|"
     r"redacted|dummy|sample|secret[_\-]?here|token[_\-]?here|^x{3,}|x{4,}|\*{3,}|^\.\.\.|^(api_?)?token$|^secret$|^password$"
@@ -37,6 +35,9 @@ def is_doc_hex(value: str) -> bool:
 
 
 def is_placeholder(secret: str, min_distinct_chars: int = 0) -> bool:
+    # Imported here: detect-secrets pulls in requests (~0.1-0.2 s), too slow for every pre-commit run.
+    from detect_secrets.filters import heuristic
+
     core = secret[2:] if len(secret) == 34 and secret.startswith("11") else secret
     if heuristic.is_templated_secret(secret) or heuristic.is_prefixed_with_dollar_sign(secret):
         return True
