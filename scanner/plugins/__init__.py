@@ -1,0 +1,1 @@
+"""Plugins that put jts' detection engine inside other secret scanners (detect-secrets)."""
