@@ -8,11 +8,16 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-# Config that would change machine-readable output (signatures in log, colours, lazy fetches).
+# Config that would change machine-readable output (signatures in log, colours, quoting), and
+# bounds on git's memory: by default it maps whole packs (RSS grows to the pack size) and caches
+# 96 MiB of delta bases; 16 MiB windows cost a few extra mmap calls and keep each git small.
 SAFE_CONFIG = (
     "-c", "log.showSignature=false",
     "-c", "color.ui=false",
     "-c", "core.quotePath=false",
+    "-c", "core.packedGitWindowSize=16m",
+    "-c", "core.packedGitLimit=64m",
+    "-c", "core.deltaBaseCacheLimit=32m",
 )
 
 

@@ -1,0 +1,261 @@
+"""History-scan benchmark: our ``scan_history`` against plain ``git cat-file`` on the same repository.
+
+    python bench/history.py                      # 1 GiB of unique blob data (built once, cached)
+    python bench/history.py --size-mb 200        # a quicker development run
+    python bench/history.py --repo PATH          # an existing repository
+    python bench/history.py --linearity          # 256 MiB, 512 MiB and 512 MiB with 10x the commits
+
+Repositories are generated with ``git fast-import`` under bench/.work/ (gitignored): random-letter
+text files of 4-64 KiB, many files modified again and again, a few with planted fake tokens
+(made at run time). Every scan runs in a child process so its peak memory can be measured alone:
+the process tree's summed RSS is sampled from /proc, and getrusage gives self / largest child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / ".work"
+MiB = 2**20
+# random bytes -> lowercase letters, spaces (1 in ~6) and newlines (1 in ~32): plausible text
+TEXT_TABLE = bytes((b"abcdefghijklmnopqrstuvwxyz" * 2)[i] if i < 52 else (32 if i < 62 else 10)
+                   for i in (j % 64 for j in range(256)))
+PLANT_EVERY = 997  # one file in ~1000 gets a token
+
+
+@dataclass
+class Built:
+    path: str
+    blob_bytes: int
+    blobs: int
+    commits: int
+    planted: int
+
+
+def _git_env() -> dict[str, str]:
+    return {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def build_repo(size_mb: int, files_per_commit: int, seed: int = 7) -> Built:
+    """Build (or reuse) a repository holding ``size_mb`` MiB of unique blob data."""
+    dest = WORK / f"repo-{size_mb}mb-{files_per_commit}fpc"
+    meta = dest / "bench-meta.json"
+    if meta.exists():
+        return Built(**json.loads(meta.read_text()))
+    if dest.exists():
+        subprocess.run(["rm", "-rf", str(dest)], check=True)
+    dest.mkdir(parents=True)
+    env = _git_env()
+    subprocess.run(["git", "-c", "init.defaultBranch=main", "init", "-q", "--bare", str(dest)], check=True, env=env)
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    imp = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=dest, stdin=subprocess.PIPE, env=env)
+    out = imp.stdin
+    assert out is not None
+    target, written, blobs, commits, planted = size_mb * MiB, 0, 0, 0, []
+    paths: list[str] = []
+    when = 1_600_000_000
+    while written < target:
+        commits += 1
+        when += 600
+        msg = f"commit {commits}\n".encode()
+        out.write(f"commit refs/heads/main\nmark :{commits}\n"
+                  f"author Dev{commits % 7} <dev{commits % 7}@example.com> {when} +0000\n"
+                  f"committer CI <ci@example.com> {when} +0000\ndata {len(msg)}\n".encode() + msg)
+        for _ in range(files_per_commit):
+            if paths and rng.random() < 0.6:  # most changes edit an existing file
+                path = rng.choice(paths)
+            else:
+                path = f"src/m{rng.randrange(100):02d}/file{len(paths):06d}.txt"
+                paths.append(path)
+            data = rng.randbytes(rng.randint(4 * 1024, 64 * 1024)).translate(TEXT_TABLE)
+            blobs += 1
+            if blobs % PLANT_EVERY == 0:
+                tok = "11" + secrets.token_hex(16)
+                planted.append(tok)
+                cut = data.find(b"\n", len(data) // 2) + 1
+                line = f"curl -u user{blobs}:{tok} https://jenkins.example.org/job/nightly/build\n".encode()
+                data = data[:cut] + line + data[cut:]
+            out.write(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
+            written += len(data)
+        if commits % 500 == 0:
+            out.write(f"reset refs/tags/v{commits // 500}\nfrom :{commits}\n\n".encode())
+    out.close()
+    if imp.wait() != 0:
+        raise SystemExit("git fast-import failed")
+    (dest / "bench-planted.json").write_text(json.dumps(planted))
+    built = Built(path=str(dest), blob_bytes=written, blobs=blobs, commits=commits, planted=len(planted))
+    meta.write_text(json.dumps(asdict(built)))
+    print(f"  built {dest.name}: {written / MiB:.0f} MiB in {blobs} blobs, {commits} commits "
+          f"({time.perf_counter() - started:.1f} s)", flush=True)
+    return built
+
+
+def catfile_seconds(repo: str) -> float:
+    """Time of ``git cat-file --batch-all-objects --batch > /dev/null`` (the floor we compare to)."""
+    started = time.perf_counter()
+    subprocess.run(["git", "cat-file", "--batch-all-objects", "--batch"], cwd=repo, check=True,
+                   stdout=subprocess.DEVNULL, env=_git_env())
+    return time.perf_counter() - started
+
+
+def _tree_rss(root: int) -> int:
+    """Summed RSS (bytes) of ``root`` and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    stat = f.read()
+                parents[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError):
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        kids = [c for c, p in parents.items() if p == pid]
+        tree.update(kids)
+        frontier.extend(kids)
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def measure_scan(repo: str, jobs: int, detector: str) -> dict:
+    """Run one scan in a child process; return its own report plus the sampled tree peak RSS."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--measure-child", repo, "--jobs", str(jobs),
+           "--detector", detector]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"scan child failed with exit code {proc.returncode}")
+    report = json.loads(out.decode().strip().splitlines()[-1])
+    report["tree_peak_rss_mb"] = peak / MiB
+    return report
+
+
+class NullSpec:
+    """A detector that finds nothing: measures the pipeline without detection cost."""
+
+    def build(self) -> NullSpec:
+        return self
+
+    def scan_blob(self, path: str, data: bytes) -> list:
+        return []
+
+
+def child_main(repo: str, jobs: int, detector: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    from scanner.sources.git import scan_history
+
+    if detector == "real":
+        from scanner.detect import DetectorSpec
+        spec = DetectorSpec()
+    else:
+        spec = NullSpec()
+    started = time.perf_counter()
+    result = scan_history(Path(repo), spec, jobs=jobs)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - started
+    planted_file = Path(repo, "bench-planted.json")
+    missed = None
+    if planted_file.exists() and detector == "real":
+        found = {hit.secret for hit, _ in result.hits}
+        missed = len(set(json.loads(planted_file.read_text())) - found)
+    kib = 1024
+    print(json.dumps({
+        "seconds": seconds, "blobs": result.blobs, "bytes": result.bytes, "hits": len(result.hits),
+        "missed_planted": missed, "warnings": len(result.warnings),
+        "self_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib / MiB,
+        "children_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib / MiB,
+    }))
+
+
+def bench_one(repo: str, blob_bytes: int | None, jobs_list: list[int], detector: str, label: str) -> dict:
+    catfile_seconds(repo)  # warm the page cache so both sides read from memory
+    base = min(catfile_seconds(repo) for _ in range(2))
+    print(f"\n== {label}: {repo}")
+    print(f"  git cat-file --batch-all-objects --batch > /dev/null: {base:6.2f} s")
+    rows = {}
+    for jobs in jobs_list:
+        r = measure_scan(repo, jobs, detector)
+        size = blob_bytes or r["bytes"]
+        rows[jobs] = r
+        missed = "" if r["missed_planted"] is None else f", planted tokens missed {r['missed_planted']}"
+        print(f"  scan_history jobs={jobs}: {r['seconds']:6.2f} s  ratio {r['seconds'] / base:4.2f}x  "
+              f"{size / MiB / r['seconds']:6.0f} MiB/s  {r['blobs']} blobs {r['bytes'] / MiB:.0f} MiB  "
+              f"{r['hits']} hits{missed}")
+        print(f"      peak RSS: process tree {r['tree_peak_rss_mb']:.0f} MiB (sampled), "
+              f"self {r['self_maxrss_mb']:.0f} MiB, largest child {r['children_maxrss_mb']:.0f} MiB")
+    return {"catfile": base, "scans": rows}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repo", help="benchmark this repository instead of a generated one")
+    ap.add_argument("--size-mb", type=int, default=1024, help="unique blob data to generate (MiB)")
+    ap.add_argument("--files-per-commit", type=int, default=10)
+    ap.add_argument("--jobs", default="1,2", help="comma-separated worker counts to time")
+    ap.add_argument("--detector", choices=["real", "null"], default="real")
+    ap.add_argument("--linearity", action="store_true", help="256 + 512 MiB, and 512 MiB with 10x commits")
+    ap.add_argument("--measure-child", metavar="REPO", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    jobs_list = [int(j) for j in args.jobs.split(",")]
+    if args.measure_child:
+        child_main(args.measure_child, jobs_list[0], args.detector)
+        return
+    print(f"machine: {os.cpu_count()} CPUs, git {subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.split()[-1]}")
+    if args.repo:
+        bench_one(args.repo, None, jobs_list, args.detector, "given repository")
+        return
+    if not args.linearity:
+        built = build_repo(args.size_mb, args.files_per_commit)
+        bench_one(built.path, built.blob_bytes, jobs_list, args.detector,
+                  f"{built.blob_bytes / MiB:.0f} MiB, {built.blobs} blobs, {built.commits} commits")
+        return
+    fpc = args.files_per_commit
+    shapes = [(256, fpc), (512, fpc), (512, max(1, fpc // 10))]
+    results = []
+    for size, per_commit in shapes:
+        built = build_repo(size, per_commit)
+        res = bench_one(built.path, built.blob_bytes, jobs_list, args.detector,
+                        f"{built.blob_bytes / MiB:.0f} MiB, {built.blobs} blobs, {built.commits} commits")
+        results.append((built, res))
+    print("\n== linearity (jobs={}): seconds per GiB of blob data".format(jobs_list[-1]))
+    for built, res in results:
+        secs = res["scans"][jobs_list[-1]]["seconds"]
+        print(f"  {built.blob_bytes / MiB:5.0f} MiB, {built.commits:6d} commits: {secs:6.2f} s = "
+              f"{secs / (built.blob_bytes / 2**30):5.2f} s/GiB (cat-file {res['catfile'] / (built.blob_bytes / 2**30):.2f} s/GiB)")
+
+
+if __name__ == "__main__":
+    main()
