@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -25,6 +26,12 @@ class JenkinsHTTPServer(ThreadingHTTPServer):
     def track(self, conn: socket.socket, alive: bool) -> None:
         with self._conn_lock:
             (self._connections.add if alive else self._connections.discard)(conn)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients resetting keep-alive connections is normal; anything else is still reported."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         """Cut keep-alive connections so clients cannot keep talking to a stopped server."""

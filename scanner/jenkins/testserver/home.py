@@ -77,7 +77,8 @@ class JenkinsHome:
     def load_id_map(self) -> dict[str, str]:
         root = xs.read(self.users_dir / "users.xml")
         if root is None:
-            return {}
+            # like UserIdMapper's first-run migration: every users/<dir>/config.xml counts
+            return {d.name: d.name for d in sorted(self.users_dir.glob("*")) if (d / "config.xml").is_file()}
         mapping = {}
         for entry in root.iter("entry"):
             names = [s.text or "" for s in entry.findall("string")]
