@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import signal
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -30,13 +31,27 @@ def run_forever(home: Path, port: int, options: ServerOptions, seed_users: bool,
             print(f"Sign in at {server.url}login, then create API tokens at "
                   f"{server.url}user/{DEMO_ADMIN}/security/ (or /configure before 2.468).", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
+        stop = stop or threading.Event()
+        previous = _stop_on_sigterm(stop)
         if ready is not None:
             ready.set()
-        (stop or threading.Event()).wait()
+        try:
+            while not stop.wait(0.2):  # short waits keep signal handling prompt
+                pass
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+
+
+def _stop_on_sigterm(stop: threading.Event):
+    """SIGTERM ends the server cleanly too (signals can only be set from the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
 
 def serve(home: Path, port: int = 8080, version: str = "2.578", *, seed_users: bool = True,
