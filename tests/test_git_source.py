@@ -274,6 +274,34 @@ def test_large_and_binary_blobs_are_counted_never_silently_dropped(repo: Repo) -
     assert result.skipped_binary == 1 and len(result.hits) == 1  # binary still offered to the detector
 
 
+def test_reflogs_only_on_request(repo: Repo) -> None:
+    tok = token()
+    amended = repo.commit({"oops.txt": config(tok)})
+    repo.git("rm", "-q", "oops.txt")
+    repo.git("commit", "-q", "--amend", "--allow-empty", "-m", "fixed")
+    assert scan_history(repo.path, SPEC).hits == []
+    [loc] = locs(scan_history(repo.path, SPEC, include_reflogs=True), tok)
+    assert loc.commit == amended
+
+
+def test_blob_under_a_tag_only_is_reported_without_commit(repo: Repo) -> None:
+    tok = token()
+    proc = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, input=config(tok).encode(),
+                          capture_output=True, check=True)
+    repo.git("tag", "loose-blob", proc.stdout.decode().strip())
+    result = scan_history(repo.path, SPEC)
+    [loc] = locs(result, tok)
+    assert loc.commit is None and loc.blob and loc.in_head is False
+    assert any("no commit introducing" in w for w in result.warnings)
+
+
+def test_progress_reports_bytes(repo: Repo) -> None:
+    repo.commit({"a.txt": "a" * 1000})
+    calls: list[tuple[int, int]] = []
+    result = scan_history(repo.path, SPEC, progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1] == (result.bytes, result.bytes)
+
+
 # --- repository shapes ---------------------------------------------------------------------------
 
 def test_bare_repository(repo: Repo, tmp_path: Path) -> None:

@@ -1,10 +1,14 @@
 """Git sources: all of history (every blob reachable from any ref), the staged index, a commit range.
 
-History is scanned blob by blob, not diff by diff: each unique blob reachable from any ref is
-read once through ``git cat-file --batch`` (spread over worker processes) and detected; only
-blobs that hit are then attributed to the commits that *introduced* their secrets (see
-``git_attribution``). Not scanned: reflogs (amended or reset-away commits; opt in with
-``include_reflogs``) and unreachable objects; the stash is scanned in full (every entry).
+History is scanned blob by blob, not diff by diff: each unique blob reachable from any ref is read
+once through ``git cat-file --batch`` (spread over worker processes) and detected; only blobs that
+hit are then attributed to the commits that *introduced* their secrets (see ``git_attribution``).
+
+"All refs" is ``git rev-list --all`` (HEAD, detached or not, and every ref under refs/: branches,
+tags, remote-tracking branches, notes, refs/original backups, the newest stash) plus every older
+stash entry (they live only in the stash's reflog). Not scanned: other reflogs (amended or
+reset-away commits: local, expiring; opt in with ``include_reflogs``), unreachable objects, and
+the index (``scan_staged``). In a shallow clone only what exists is scanned, with a warning.
 """
 
 from __future__ import annotations
