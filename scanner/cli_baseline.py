@@ -130,3 +130,28 @@ def plugin_path_command() -> None:
     from scanner.baseline import plugin_file
 
     click.echo(plugin_file())
+
+
+@baseline.command("audit", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                              "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def audit(args: tuple[str, ...]) -> None:
+    """Run `detect-secrets audit ARGS...` on a baseline holding jts entries.
+
+    detect-secrets 1.5 cannot audit entries of plugins loaded from a file (Yelp/detect-secrets#611):
+    it maps secret types to plugins before it reads the baseline. This loads the baseline's
+    plugin settings first, then hands over to detect-secrets unchanged (e.g. --stats, --report).
+    """
+    from detect_secrets.core import baseline as ds_baseline
+    from detect_secrets.exceptions import UnableToReadBaselineError
+    from detect_secrets.main import main as detect_secrets_main
+
+    from scanner.baseline import BaselineError
+
+    files = [a for a in args if not a.startswith("-")]
+    if files:
+        try:
+            ds_baseline.load(ds_baseline.load_from_file(files[0]), files[0])
+        except (UnableToReadBaselineError, KeyError, ValueError):
+            raise BaselineError(f"{files[0]}: not a readable detect-secrets baseline") from None
+    click.get_current_context().exit(detect_secrets_main(["audit", *args]) or 0)
