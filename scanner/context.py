@@ -48,6 +48,26 @@ PLACEHOLDER_VALUE = re.compile(
 )
 
 
+# Shapes that put a user next to a secret; the secret group is compared to the candidate, so
+# these compile once instead of once per candidate.
+SECRET_CHARS = r"[^\s:@'\"`<>\\,;()]+"
+USERINFO_RE = re.compile(rf"(?P<scheme>https?)://(?P<user>{USER_RE}):(?P<secret>{SECRET_CHARS})@(?P<rest>[^\s'\"<>`\\]+)")
+USER_COLON_RE = re.compile(rf"(?<![A-Za-z0-9._@+\-/])(?P<user>{USER_RE}):(?P<secret>[A-Za-z0-9_\-]+)(?![A-Za-z0-9+/=])")
+AUTH_TUPLE_RE = re.compile(rf"""\(\s*\\?["'](?P<user>{USER_RE})\\?["']\s*,\s*\\?["'](?P<secret>{SECRET_CHARS})\\?["']\s*\)""")
+NETRC_RE = re.compile(r"machine\s+(?P<host>\S+)(?:\s+login\s+(?P<user>\S+))?\s+password\s+(?P<secret>\S+)")
+NETRC_SWAPPED_RE = re.compile(r"machine\s+(?P<host>\S+)\s+password\s+(?P<secret>\S+)\s+login\s+(?P<user>\S+)")
+
+
+def _find(regex: re.Pattern[str], text: str, secret: str) -> re.Match[str] | None:
+    """First match of ``regex`` in ``text`` whose ``secret`` group is exactly the candidate."""
+    if secret not in text:
+        return None
+    for m in regex.finditer(text):
+        if m.group("secret") == secret:
+            return m
+    return None
+
+
 @dataclass
 class TextView:
     """Decoded content plus lazily built line index; shared by all rules for one blob."""
@@ -168,29 +188,25 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
     line = view.line_of(start)
     first, last = view.logical_span(line)
     logical = view.span_text(first, last)
-    esc = re.escape(secret)
-
     if "userinfo" in extractors:
-        m = re.search(rf"(?P<scheme>https?)://(?P<user>{USER_RE}):{esc}@(?P<rest>[^\s'\"<>`\\]+)", logical)
+        m = _find(USERINFO_RE, logical, secret)
         if m:
             ctx.user = clean_value(m.group("user"))
             ctx.url = jenkins_base_url(f"{m.group('scheme')}://{m.group('rest')}")
             ctx.credential_position = True
     if "user_colon_secret" in extractors and not ctx.credential_position:
-        m = re.search(rf"(?<![A-Za-z0-9._@+\-/]){'(?P<user>' + USER_RE + ')'}:{esc}(?![A-Za-z0-9+/=])", logical)
+        m = _find(USER_COLON_RE, logical, secret)
         if m:
             ctx.user = clean_value(m.group("user"))
             ctx.credential_position = True
     if "auth_tuple" in extractors and not ctx.credential_position:
-        m = re.search(rf"""\(\s*\\?["'](?P<user>{USER_RE})\\?["']\s*,\s*\\?["']{esc}\\?["']\s*\)""", logical)
+        m = _find(AUTH_TUPLE_RE, logical, secret)
         if m:
             ctx.user = clean_value(m.group("user"))
             ctx.credential_position = True
     if "netrc" in extractors and not ctx.credential_position:
         block = view.span_text(line - 3, line + 3)
-        m = re.search(rf"machine\s+(?P<host>\S+)(?:\s+login\s+(?P<user>\S+))?\s+password\s+{esc}", block)
-        if not m:
-            m = re.search(rf"machine\s+(?P<host>\S+)\s+password\s+{esc}\s+login\s+(?P<user>\S+)", block)
+        m = _find(NETRC_RE, block, secret) or _find(NETRC_SWAPPED_RE, block, secret)
         if m:
             ctx.user = clean_value(m.group("user") or "")
             host = m.group("host")

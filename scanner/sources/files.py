@@ -45,7 +45,7 @@ def git_toplevel(path: Path) -> Path | None:
     return Path(out.stdout.strip())
 
 
-def git_listed_files(top: Path, target: Path) -> list[Path]:
+def git_listed_files(top: Path, target: Path) -> list[str]:
     """Tracked and untracked-but-not-ignored files under ``target``, per git's ignore rules."""
     out = subprocess.run(
         ["git", "-C", str(top), "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--",
@@ -54,63 +54,53 @@ def git_listed_files(top: Path, target: Path) -> list[Path]:
     )
     if out.returncode != 0:
         raise SourceError(f"{target}: git ls-files failed: {out.stderr.decode(errors='replace').strip()}")
-    seen: set[str] = set()
-    files = []
-    for raw in out.stdout.split(b"\0"):
-        if raw and raw not in seen:
-            seen.add(raw)
-            files.append(top / os.fsdecode(raw))
-    return files
+    # Plain strings, not Path objects: pathlib costs more than reading a small file.
+    prefix = str(top) + os.sep
+    return [prefix + os.fsdecode(raw) for raw in dict.fromkeys(out.stdout.split(b"\0")) if raw]
 
 
-def walk_files(target: Path) -> Iterator[Path]:
+def walk_files(target: Path) -> Iterator[str]:
     for root, dirs, names in os.walk(target, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d != ".git")
         for name in sorted(names):
-            yield Path(root) / name
+            yield os.path.join(root, name)
 
 
-def list_files(targets: list[Path], use_gitignore: bool, excludes: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
+def list_files(targets: list[Path], use_gitignore: bool, excludes: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
     """(file, root it was found under) pairs for the targets, plus warnings."""
     spec = pathspec.PathSpec.from_lines("gitwildmatch", excludes) if excludes else None
     warnings: list[str] = []
-    out: list[tuple[Path, Path]] = []
+    out: list[tuple[str, str]] = []
     for target in targets:
         if not target.exists() and not target.is_symlink():
             raise SourceError(f"{target}: no such file or directory")
         if target.is_file():
-            out.append((target, target.parent))
+            out.append((str(target), str(target.parent)))
             continue
         if not target.is_dir():
             warnings.append(f"{target}: not a regular file or directory, skipped")
             continue
         top = git_toplevel(target) if use_gitignore else None
         files = git_listed_files(top, target) if top else list(walk_files(target))
-        base = top or target
+        base = str(top or target)
         for path in files:
-            rel = _relative(path, base)
-            if spec and spec.match_file(rel):
+            if spec and spec.match_file(_relative(path, base)):
                 continue
             out.append((path, base))
     return out, warnings
 
 
-def _relative(path: Path, base: Path) -> str:
-    try:
-        return path.relative_to(base).as_posix()
-    except ValueError:
-        return path.as_posix()
+def _relative(path: str, base: str) -> str:
+    rel = os.path.relpath(path, base) if os.path.isabs(path) == os.path.isabs(base) else path
+    return path if rel.startswith("..") else rel.replace(os.sep, "/")
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-        return True
-    except (ValueError, OSError):
-        return False
+def _inside(path: str, root: str) -> bool:
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
-def scan_file(detector: Detector, path: Path, display: str, result: FileScanResult) -> None:
+def scan_file(detector: Detector, path: str, display: str, result: FileScanResult) -> None:
     """Scan one file in line-aligned chunks so a multi-GB file never sits in memory whole."""
     try:
         handle = open(path, "rb")
@@ -157,18 +147,17 @@ def scan_paths(detector: Detector, targets: list[Path], *, use_gitignore: bool =
     result = FileScanResult()
     files, warnings = list_files(targets, use_gitignore, excludes or [])
     result.warnings.extend(warnings)
-    cwd = Path.cwd()
+    cwd = os.getcwd()
     for index, (path, root) in enumerate(files):
         if progress:
             progress(index, len(files))
-        if path.is_symlink():
+        if os.path.islink(path):
             # Follow a link only when it stays inside the tree being scanned.
-            if not _inside(path, root) or path.is_dir():
+            if not _inside(path, root) or os.path.isdir(path):
                 continue
-        elif not path.is_file():
+        elif not os.path.isfile(path):
             continue
-        display = _relative(path, cwd) if path.is_absolute() else path.as_posix()
-        scan_file(detector, path, display, result)
+        scan_file(detector, path, _relative(os.path.abspath(path), cwd), result)
     if progress:
         progress(len(files), len(files))
     return result
