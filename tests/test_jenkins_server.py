@@ -852,6 +852,8 @@ def test_sso_redirect_modes(srv: JenkinsTestServer) -> None:
     assert location.startswith(srv.sso_url + "sso/login?") and "redirect_uri=" in location
     login = curl(location)
     assert login.status == 200 and 'type="password"' in login.body and login.header("X-Jenkins") is None
+    curl(location, auth=auth)  # a careless client forwarding credentials shows up in sso_requests
+    assert [(r.path, r.basic_user) for r in srv.sso_requests] == [("/sso/login", None), ("/sso/login", "alice")]
     srv.faults.add_sso_redirect("same_origin", count=1)
     same = whoami(srv, auth)
     same_location = same.header("Location") or ""

@@ -58,6 +58,7 @@ class JenkinsTestServer:
         self.state = JenkinsState(self._home, self.options)
         self.faults = Faults()
         self.requests = RequestLog()
+        self.sso_requests = RequestLog()  # requests that reached the external SSO origin
         self._httpd: JenkinsHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -130,7 +131,7 @@ class JenkinsTestServer:
     def _sso_origin(self) -> str:
         with self._sso_lock:
             if self._sso is None:
-                self._sso = SsoServer(self.host)
+                self._sso = SsoServer(self.host, self.sso_requests)
             return self._sso.origin
 
     @property

@@ -6,6 +6,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
+from .auth import MalformedBasicHeader, parse_basic
+from .reqlog import RequestLog, RequestRecord
 from .wire import Response
 
 SSO_PATH = "/sso/login"
@@ -27,13 +29,22 @@ def redirect_to(sso_origin: str, original_url: str) -> Response:
     return Response(302, [("Location", location), ("Content-Type", "text/html; charset=utf-8")])
 
 
+class _SsoHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    log: RequestLog
+
+
 class _SsoHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    server: _SsoHTTPServer
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        path, _, query = self.path.partition("?")
+        presented = _basic_user(self.headers.get("Authorization"))
+        self.server.log.append(RequestRecord(self.command, path, None, presented, query, 200))
         response = login_page_response()
         self.send_response(response.status)
         for name, value in response.headers:
@@ -49,12 +60,20 @@ class _SsoHandler(BaseHTTPRequestHandler):
         pass
 
 
-class SsoServer:
-    """A second origin (another port) that serves the login form on every path."""
+def _basic_user(header: str | None) -> str | None:
+    try:
+        credentials = parse_basic(header)
+    except MalformedBasicHeader:
+        return "<malformed>"
+    return credentials[0] if credentials else None
 
-    def __init__(self, host: str) -> None:
-        self._httpd = ThreadingHTTPServer((host, 0), _SsoHandler)
-        self._httpd.daemon_threads = True
+
+class SsoServer:
+    """A second origin (another port) that serves the login form on every path and logs who came."""
+
+    def __init__(self, host: str, log: RequestLog) -> None:
+        self._httpd = _SsoHTTPServer((host, 0), _SsoHandler)
+        self._httpd.log = log
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="jts-sso", daemon=True)
         self._thread.start()
 
