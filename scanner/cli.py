@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from scanner import __version__
+from scanner.cli_revoke import revoke_cmd, revoke_options, scan_revocation_code, start_revocation
 from scanner.cli_verify import build_verify_options, check_cmd, run_verification, verify_cmd, verify_options
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -107,12 +108,14 @@ def _load_settings(config_file: str | None, first_target: Path):
 @click.option("--no-progress", is_flag=True, help="No progress display on stderr.")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
 @click.option("--verify", "do_verify", is_flag=True, help="Check found tokens live with who-am-i (see --jenkins-url).")
+@click.option("--revoke", "do_revoke", is_flag=True, help="Revoke live tokens (implies --verify; see --as).")
 @verify_options
+@revoke_options
 def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | None, since_ref: str | None,
          use_stdin: bool, stdin_name: str, fmt: str, output: Path | None, show_secrets: bool,
          rule_dirs: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, jobs: int | None,
          config_file: str | None, fail_on: str | None, baseline_file: Path | None, no_progress: bool,
-         color: bool | None, do_verify: bool, **verify_params) -> None:
+         color: bool | None, do_verify: bool, do_revoke: bool, **verify_params) -> None:
     """Scan files, a repository's history, the index or stdin for Jenkins credentials.
 
     Exit codes: 0 nothing found, 1 findings (see --fail-on), 2 usage or runtime error.
@@ -129,6 +132,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         raise click.UsageError("--stdin takes no PATH")
     if (history or staged or rev_range or since_ref) and len(paths) > 1:
         raise click.UsageError(f"{modes[0]} takes one repository PATH")
+    revocation = start_revocation(do_revoke, verify_params)
     targets = list(paths) or [Path(".")]
     settings = _load_settings(config_file, targets[0])
     spec = DetectorSpec(extra_rule_dirs=tuple(settings.rules) + tuple(rule_dirs))
@@ -183,14 +187,17 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         from scanner.baseline import apply_baseline
 
         findings = apply_baseline(findings, baseline_file)
-    if do_verify:
-        run_verification(findings, detector.rules, build_verify_options(settings, verify_params))
+    if do_verify or revocation:
+        verify_opts = build_verify_options(settings, verify_params)
+        run_verification(findings, detector.rules, verify_opts)
+        if revocation:
+            revocation.run(findings, detector.rules, verify_opts)
     stats.seconds = round(time.monotonic() - started, 3)
     report = Report(findings=findings, targets=[str(t) for t in targets] if not use_stdin else [stdin_name],
                     mode=mode, warnings=warnings, stats=stats, repository=repository, tool_version=__version__)
     _emit(report, fmt, output, show_secrets, color)
     ctx = click.get_current_context()
-    ctx.exit(exit_code(findings, fail_on or settings.fail_on))
+    ctx.exit(scan_revocation_code(revocation, findings, exit_code(findings, fail_on or settings.fail_on)))
 
 
 def exit_code(findings: list, fail_on: str) -> int:
@@ -289,6 +296,7 @@ from scanner.cli_baseline import baseline as _baseline_group  # noqa: E402
 cli.add_command(_baseline_group)
 cli.add_command(verify_cmd)
 cli.add_command(check_cmd)
+cli.add_command(revoke_cmd)
 # (end of command registrations)
 
 

@@ -1,0 +1,217 @@
+"""`jts revoke REPORT.json`, the revocation options shared with `jts scan --revoke`, and the plan prompt."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from scanner.cli_verify import build_verify_options, run_verification, verify_options, warn
+
+EXIT_DONE, EXIT_REMAINING, EXIT_NOT_CONFIRMED = 0, 1, 2
+ADMIN_TOKEN_ENV = "JTS_ADMIN_TOKEN"
+
+REVOKE_OPTIONS = [
+    click.option("--as", "actor", type=click.Choice(["self", "admin"]),
+                 help="Who revokes: the leaked token itself (self) or an administrator (admin). Required."),
+    click.option("--admin-user", metavar="USER", help="Administrator user id for --as admin."),
+    click.option("--admin-token-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                 help=f"File holding the administrator's API token (else ${ADMIN_TOKEN_ENV}; never argv)."),
+    click.option("--yes", "assume_yes", is_flag=True, help="Revoke without asking."),
+    click.option("--dry-run", is_flag=True, help="Only show what would be revoked."),
+    click.option("--revoke-all-user-tokens", is_flag=True,
+                 help="When the leaked token cannot be told apart, revoke all of that user's tokens."),
+    click.option("--rotate", "rotate_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+                 help="First create a replacement token with the same name, saved 0600 in DIR (--as self)."),
+    click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                 help="Append one JSON line per action here (default $XDG_STATE_HOME/jts/audit.jsonl)."),
+]
+REVOKE_KEYS = ("actor", "admin_user", "admin_token_file", "assume_yes", "dry_run", "revoke_all_user_tokens",
+               "rotate_dir", "audit_log")
+
+
+def revoke_options(func):
+    """Attach every revocation option to a command."""
+    for option in reversed(REVOKE_OPTIONS):
+        func = option(func)
+    return func
+
+
+@dataclass
+class RevocationRun:
+    """Revocation asked for on the command line: checked before any work, run after verification."""
+
+    actor: str
+    admin_user: str | None
+    admin_token: str | None = field(repr=False)
+    assume_yes: bool
+    dry_run: bool
+    revoke_all_user_tokens: bool
+    rotate_dir: Path | None
+    audit_log: Path | None
+    unconfirmed: bool = False  # plans existed but nobody could be asked
+
+    def run(self, findings: list, rules: list, verify_opts) -> None:  # noqa: ANN001 - VerifyOptions
+        from scanner.audit import AuditError, AuditLog
+        from scanner.cli import UserError
+        from scanner.jenkins.revoke import RevokeOptions, revoke_findings
+
+        options = RevokeOptions(
+            actor=self.actor, verify=verify_opts, admin_user=self.admin_user, admin_token=self.admin_token,
+            revoke_all_user_tokens=self.revoke_all_user_tokens, rotate_dir=self.rotate_dir, dry_run=self.dry_run,
+            verifiable=frozenset(r.id for r in rules if r.verifiable))
+        try:
+            with AuditLog(self.audit_log) as audit:
+                revoke_findings(findings, options, audit, self.confirm)
+        except AuditError as exc:
+            raise UserError(str(exc)) from None
+        for finding in findings:
+            if self.unconfirmed and finding.revocation and finding.revocation.status == "planned":
+                finding.revocation.reason = "no terminal to confirm on and no --yes: nothing was changed"
+
+    def confirm(self, plans: list) -> bool:
+        show_plan(plans, self)
+        if self.dry_run:
+            click.echo("Dry run: nothing was changed.", err=True)
+            return False
+        if self.assume_yes:
+            return True
+        if not sys.stdin.isatty():
+            self.unconfirmed = True
+            click.echo("jts: not revoking: no terminal to confirm on; pass --yes to revoke (this was a dry run)",
+                       err=True)
+            return False
+        return click.confirm(f"Revoke {len(plans)} token(s) now?", default=False, err=True)
+
+    def exit_code(self, findings: list) -> int:
+        """0 when no live token is left, 1 when some are, 2 when nobody could confirm."""
+        if self.unconfirmed:
+            return EXIT_NOT_CONFIRMED
+        remaining = [f for f in findings if f.revocation and f.revocation.status in ("planned", "needs_manual", "failed")]
+        return EXIT_REMAINING if remaining else EXIT_DONE
+
+
+def show_plan(plans: list, run: RevocationRun) -> None:
+    """The plan on stderr (stdout may carry a JSON report): user, Jenkins, token, where it leaked."""
+    click.echo(f"Revocation plan ({len(plans)} token(s), acting as {run.actor}"
+               f"{' ' + run.admin_user if run.actor == 'admin' and run.admin_user else ''}):", err=True)
+    for number, plan in enumerate(plans, start=1):
+        if plan.action == "revoke_all":
+            what = f"ALL {len(plan.user_tokens)} tokens of the user ({', '.join(plan.user_tokens) or 'none listed'})"
+            if plan.token_uuid:
+                what = f"legacy token [{plan.token_uuid}] first, then if still live {what}"
+        else:
+            what = f"token '{plan.token_name}' [{plan.token_uuid}]{' (legacy)' if plan.legacy else ''}"
+        click.echo(f"  {number}. {plan.user} at {plan.jenkins_url}: revoke {what}", err=True)
+        for place in plan.places[:5]:
+            click.echo(f"       leaked in {place}", err=True)
+        if len(plan.places) > 5:
+            click.echo(f"       ... and {len(plan.places) - 5} more place(s)", err=True)
+        if plan.rotate:
+            click.echo(f"       first: a replacement named '{plan.token_name}' is saved in {run.rotate_dir}", err=True)
+        if plan.note:
+            click.echo(f"       note: {plan.note}", err=True)
+
+
+def start_revocation(requested: bool, params: dict) -> RevocationRun | None:
+    """Check the revocation flags before any scanning; None when revocation was not asked for."""
+    values = {key: params.pop(key, None) for key in REVOKE_KEYS}
+    if not requested:
+        used = [f"--{k.replace('_', '-')}" for k in REVOKE_KEYS if values[k]]
+        if used:
+            raise click.UsageError(f"{', '.join(used)} only make sense with --revoke")
+        return None
+    actor = values["actor"]
+    if actor is None:
+        raise click.UsageError("choose who revokes: --as self (the leaked token revokes itself) or --as admin")
+    admin_token = None
+    if actor == "admin":
+        if not values["admin_user"]:
+            raise click.UsageError("--as admin needs --admin-user")
+        admin_token = _admin_token(values["admin_token_file"])
+    elif values["admin_user"] or values["admin_token_file"]:
+        raise click.UsageError("--admin-user and --admin-token-file need --as admin")
+    if values["rotate_dir"] is not None and actor != "self":
+        raise click.UsageError("--rotate needs --as self (Jenkins lets only the user create their tokens)")
+    return RevocationRun(actor=actor, admin_user=values["admin_user"], admin_token=admin_token,
+                         assume_yes=bool(values["assume_yes"]), dry_run=bool(values["dry_run"]),
+                         revoke_all_user_tokens=bool(values["revoke_all_user_tokens"]),
+                         rotate_dir=values["rotate_dir"], audit_log=values["audit_log"])
+
+
+def _admin_token(token_file: Path | None) -> str:
+    from scanner.cli import UserError
+
+    if token_file is not None:
+        try:
+            mode = token_file.stat().st_mode
+            token = token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UserError(f"{token_file}: cannot read the admin token: {exc.strerror or exc}") from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            warn(f"{token_file} is readable by other users; chmod 600 it")
+    else:
+        token = os.environ.get(ADMIN_TOKEN_ENV, "").strip()
+    if not token:
+        raise UserError(f"--as admin needs the administrator's API token in ${ADMIN_TOKEN_ENV} or --admin-token-file")
+    return token
+
+
+def scan_revocation_code(run: RevocationRun | None, findings: list, scan_code: int) -> int:
+    """`scan --revoke` keeps the scan's exit code, except that an unconfirmable plan is an error."""
+    if run is not None and run.unconfirmed:
+        return EXIT_NOT_CONFIRMED
+    return scan_code
+
+
+@click.command("revoke")
+@click.argument("report_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@verify_options
+@revoke_options
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "sarif", "gitlab"]),
+              default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--show-secrets", is_flag=True, help="Print full secret values (redacted by default).")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rules directory.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Settings file.")
+@click.option("--color/--no-color", default=None)
+def revoke_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: bool, rule_dirs: tuple[str, ...],
+               config_file: str | None, color: bool | None, **params) -> None:
+    """Revoke the live tokens of an earlier JSON report (written with --show-secrets).
+
+    Every finding is verified again first: only tokens that are live now are revoked.
+    Exit codes: 0 no live token left, 1 some left (needs manual work, failed, dry run), 2 error or
+    nobody to confirm (no terminal and no --yes).
+    """
+    from scanner.cli import UserError, _emit, _load_settings
+    from scanner.findings import Revocation, Verification
+    from scanner.reports.json_report import findings_without_secret, load_report
+    from scanner.rules import load_rules
+
+    run = start_revocation(True, params)
+    assert run is not None
+    settings = _load_settings(config_file, Path("."))
+    try:
+        report = load_report(report_file)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise UserError(f"{report_file}: not a jts JSON report ({type(exc).__name__})") from None
+    rules = load_rules(tuple(settings.rules) + rule_dirs)
+    redacted = findings_without_secret(report)
+    if redacted:
+        warn(f"{len(redacted)} finding(s) in {report_file} hold only redacted secrets and cannot be revoked; "
+             "write the report with --show-secrets (and keep that file private)")
+    verify_opts = build_verify_options(settings, params)
+    full = [f for f in report.findings if f not in redacted]
+    for finding in report.findings:
+        finding.verification, finding.revocation = None, None  # stale: only what is true now counts
+    run_verification(full, rules, verify_opts)
+    run.run(full, rules, verify_opts)
+    for finding in redacted:
+        finding.verification = Verification(status="unknown", reason="the report holds only the redacted secret")
+        finding.revocation = Revocation(status="skipped", reason="the report holds only the redacted secret")
+    _emit(report, fmt, output, show_secrets, color)
+    click.get_current_context().exit(run.exit_code(report.findings))
