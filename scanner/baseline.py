@@ -249,7 +249,7 @@ def update_baseline(existing: dict[str, Any], found: list[Occurrence], *, existi
             kept.append(entry)
         if kept:
             results[filename] = kept
-    path = plugin_path or _recorded_plugin_path(existing) or plugin_file()
+    path = plugin_path or recorded_plugin_path(existing) or plugin_file()
     return _document(existing, results, plugin_path=path, version=existing.get("version") or DETECT_SECRETS_VERSION,
                      now=now)
 
@@ -283,7 +283,7 @@ def _entry(occ: Occurrence, flags: dict[tuple[str, str, str], dict[str, Any]]) -
     return entry
 
 
-def _recorded_plugin_path(data: dict[str, Any]) -> str | None:
+def recorded_plugin_path(data: dict[str, Any]) -> str | None:
     """Keep the plugin path a team chose (e.g. a repo-relative shim), unless it is gone."""
     for plugin in data.get("plugins_used") or []:
         if plugin.get("name") in PLUGIN_CLASSES.values() and str(plugin.get("path", "")).startswith("file://"):

@@ -73,7 +73,7 @@ def create(path: Path, baseline_file: Path | None, exclude: tuple[str, ...], no_
     are found again are kept too.
     """
     from scanner.aggregate import build_findings
-    from scanner.baseline import create_baseline, load_baseline, occurrences, plugin_file
+    from scanner.baseline import create_baseline, load_baseline, occurrences, plugin_file, recorded_plugin_path
     from scanner.sources.files import scan_paths
 
     target = baseline_file or ((path if path.is_dir() else Path(".")) / DEFAULT_NAME)
@@ -86,7 +86,8 @@ def create(path: Path, baseline_file: Path | None, exclude: tuple[str, ...], no_
         click.echo(f"jts: warning: {warning}", err=True)
     findings = build_findings(result.hits, detector.rules)
     found = occurrences(findings, target.resolve().parent, Path.cwd())
-    data = create_baseline(found, existing, plugin_path=plugin_path or plugin_file(), version=_version())
+    path_to_record = plugin_path or (existing and recorded_plugin_path(existing)) or plugin_file()
+    data = create_baseline(found, existing, plugin_path=path_to_record, version=_version())
     _write(target, data)
     ours, theirs = _count(data)
     verb = "updated" if existing is not None else "wrote"

@@ -228,3 +228,23 @@ def test_plugin_path_command_prints_an_importable_plugin(repo: GitRepo) -> None:
     assert proc.returncode == 0
     path = Path(proc.stdout.strip())
     assert path.is_file() and path.name == "detect_secrets_jenkins.py"
+
+
+def test_repository_relative_plugin_shim_is_recorded_and_kept(repo: GitRepo) -> None:
+    """A shim committed in the repo makes the baseline portable: detect-secrets finds our plugin by it."""
+    old, new = fake_token(), fake_token()
+    repo.write(".jts/detect_secrets_jenkins.py", "from scanner.plugins.detect_secrets_jenkins import *  # noqa\n")
+    repo.write("ci/.env", env_file(old))
+    repo.git("add", "-A")
+    shim = ".jts/detect_secrets_jenkins.py"
+    assert repo.run(JTS, "baseline", "create", "--plugin-path", shim).returncode == 0
+    paths = {p.get("path") for p in load(repo.path / ".secrets.baseline")["plugins_used"]}
+    assert paths == {f"file://{shim}"}
+    assert repo.run(JTS, "baseline", "create").returncode == 0  # a later create keeps the team's choice
+    assert {p.get("path") for p in load(repo.path / ".secrets.baseline")["plugins_used"]} == {f"file://{shim}"}
+
+    repo.write("deploy.sh", f"curl -u bob:{new} https://jenkins.example.com/job/app/build\n")
+    hook = repo.run(BIN / "detect-secrets-hook", "--baseline", ".secrets.baseline", "ci/.env", "deploy.sh")
+    assert hook.returncode == 1, hook.stdout + hook.stderr
+    assert "Jenkins API Token" in hook.stdout and "deploy.sh:1" in hook.stdout and "ci/.env" not in hook.stdout
+    assert_no_secret([old, new], hook.stdout, hook.stderr)
