@@ -233,7 +233,8 @@ def main() -> None:
     if args.measure_child:
         child_main(args.measure_child, jobs_list[0], args.detector)
         return
-    print(f"machine: {os.cpu_count()} CPUs, git {subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.split()[-1]}")
+    version = subprocess.run(["git", "--version"], check=False, capture_output=True, text=True).stdout.split()[-1]
+    print(f"machine: {os.cpu_count()} CPUs, git {version}")
     if args.repo:
         bench_one(args.repo, None, jobs_list, args.detector, "given repository")
         return
@@ -250,7 +251,7 @@ def main() -> None:
         res = bench_one(built.path, built.blob_bytes, jobs_list, args.detector,
                         f"{built.blob_bytes / MiB:.0f} MiB, {built.blobs} blobs, {built.commits} commits")
         results.append((built, res))
-    print("\n== linearity (jobs={}): seconds per GiB of blob data".format(jobs_list[-1]))
+    print(f"\n== linearity (jobs={jobs_list[-1]}): seconds per GiB of blob data")
     for built, res in results:
         secs = res["scans"][jobs_list[-1]]["seconds"]
         print(f"  {built.blob_bytes / MiB:5.0f} MiB, {built.commits:6d} commits: {secs:6.2f} s = "

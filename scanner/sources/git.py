@@ -22,7 +22,7 @@ from scanner.findings import Location
 from scanner.sources.git_attribution import DiffEntry, Introduction, introductions, iter_log
 from scanner.sources.git_blobs import BlobEntry, BlobSet, history_blobs, index_blobs, sized_blobs
 from scanner.sources.git_cmd import GitSourceError, run_git
-from scanner.sources.git_pool import PARALLEL_MIN_BYTES, DetectorRecipe, ScanTotals, scan_blobs
+from scanner.sources.git_pool import PARALLEL_MIN_BYTES, DetectorRecipe, Progress, ScanTotals, scan_blobs
 from scanner.sources.git_repo import (
     FETCH_MORE,
     RepoInfo,
@@ -95,7 +95,7 @@ def _skip_warnings(blobs: BlobSet, max_blob_bytes: int, what: str) -> list[str]:
     return out
 
 
-def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, progress, parallel_min_bytes: int,
+def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, progress: Progress | None, parallel_min_bytes: int,
           result: HistoryResult, max_blob_bytes: int, what: str) -> ScanTotals:
     """Detect ``blobs`` and account for everything in ``result`` (counts, skips, warnings)."""
     totals = scan_blobs(repo.path, spec, blobs.scan, jobs=jobs, progress=progress,
@@ -215,7 +215,7 @@ def scan_range(path: Path, spec: DetectorRecipe, rev_range: str, *, jobs: int = 
     entries = list(iter_log(repo, [f"{rng.base}..{rng.tip}"], on_commit=commits.append))
     cut = shallow_boundary(repo).intersection(commits)
     if cut:
-        raise GitSourceError(f"commit range {rng.spec} reaches the shallow boundary at {sorted(cut)[0][:12]}: "
+        raise GitSourceError(f"commit range {rng.spec} reaches the shallow boundary at {min(cut)[:12]}: "
                              "its parents are missing, so what it changed is unknown; "
                              + FETCH_MORE.format(rev=rev_range.split("..")[0] or "BASE"))
     added = {e.new: e.path for e in entries}

@@ -58,7 +58,7 @@ def run_git(cwd: Path | str, args: Sequence[str], *, input: bytes | None = None,
             check: bool = True, what: str | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run ``git args`` in ``cwd``, capturing output; a failure becomes ``GitSourceError``."""
     try:
-        proc = subprocess.run(git_argv(*args), cwd=str(cwd), input=input, capture_output=True,
+        proc = subprocess.run(git_argv(*args), check=False, cwd=str(cwd), input=input, capture_output=True,
                               env=git_env(), stdin=None if input is not None else subprocess.DEVNULL)
     except OSError as exc:  # e.g. cwd vanished, git not executable
         raise GitSourceError(f"cannot run git in {cwd}: {exc.strerror or exc}") from None
