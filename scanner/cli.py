@@ -297,6 +297,8 @@ cli.add_command(_baseline_group)
 cli.add_command(verify_cmd)
 cli.add_command(check_cmd)
 cli.add_command(revoke_cmd)
+from scanner.cli_sweep import sweep_cmd as _sweep_cmd  # noqa: E402
+cli.add_command(_sweep_cmd)
 # (end of command registrations)
 
 

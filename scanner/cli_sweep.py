@@ -1,0 +1,133 @@
+"""`jts sweep TARGET...`: every repository, all history, resumable, verified and revoked once per token."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import click
+
+from scanner.cli_revoke import revoke_options, scan_revocation_code, start_revocation
+from scanner.cli_verify import build_verify_options, verify_options, warn
+
+DEFAULT_STATE = "jts-sweep.sqlite"
+EXIT_INTERRUPTED = 130
+FORMATS = ("text", "json", "jsonl", "sarif", "html")
+
+
+def _write(path: Path, text: str) -> None:
+    from scanner.cli import UserError
+
+    try:
+        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write report: {exc.strerror or exc}") from None
+
+
+def _sigterm_as_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # a shutdown or `kill` stops the sweep as cleanly as Ctrl-C does
+
+
+@click.command("sweep")
+@click.argument("targets", nargs=-1)
+@click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STATE,
+              show_default=True, help="Sweep state (SQLite). Rerun with the same file to resume.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where URL targets are mirrored (default: STATE.mirrors/ next to the state file).")
+@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None,
+              help="Repositories scanned at once (0 = all cores; default from settings, else all cores).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: a process pool on this machine; dask: tasks on a Dask cluster (see --scheduler).")
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --executor dask, e.g. tcp://host:8786.")
+@click.option("--rescan", is_flag=True, help="Scan every repository again, even when its ref tips have not moved.")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the self-contained HTML report to FILE.")
+@click.option("--show-secrets", is_flag=True, help="Print full secret values (redacted by default).")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rules directory.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Settings file (default: nearest .jts.toml / pyproject.toml).")
+@click.option("--fail-on", type=click.Choice(["any", "live", "unknown", "none"]), default=None,
+              help="Which findings make the exit code 1 (default any).")
+@click.option("--no-progress", is_flag=True, help="No progress display or per-repository log lines on stderr.")
+@click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
+@click.option("--verify", "do_verify", is_flag=True, help="Check every unique token live with who-am-i, once.")
+@click.option("--revoke", "do_revoke", is_flag=True, help="Revoke live tokens once each (implies --verify; see --as).")
+@verify_options
+@revoke_options
+def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None, jobs: int | None, executor: str,
+              scheduler: str | None, rescan: bool, fmt: str, output: Path | None, html_file: Path | None,
+              show_secrets: bool, rule_dirs: tuple[str, ...], config_file: str | None, fail_on: str | None,
+              no_progress: bool, color: bool | None, do_verify: bool, do_revoke: bool, **params) -> None:
+    """Sweep many repositories' full history: paths, directories of repositories, git URLs, @lists.
+
+    TARGET is a repository (work tree or bare), a directory searched recursively for
+    repositories, a git URL (cloned as a bare mirror into --cache-dir; file:// works offline) or
+    @FILE with one target per line. Without TARGET, the sweep in --state is continued.
+    Interrupted sweeps resume where they stopped; a repository whose ref tips did not move is not
+    scanned again. Exit codes: 0 nothing found, 1 findings (see --fail-on), 2 error (also: nothing
+    found but some repositories could not be scanned), 130 interrupted.
+    """
+    from scanner.cli import EXIT_ERROR, UserError, _emit, _load_settings, exit_code
+    from scanner.detect import DetectorSpec
+    from scanner.sweep.executors import ExecutorError
+    from scanner.sweep.runner import SweepConfig, SweepInterrupted, run_sweep
+    from scanner.sweep.state import StateError
+    from scanner.sweep.targets import TargetError
+
+    if executor == "dask" and not scheduler:
+        raise click.UsageError("--executor dask needs --scheduler ADDRESS (e.g. tcp://scheduler:8786)")
+    if scheduler and executor != "dask":
+        raise click.UsageError("--scheduler only makes sense with --executor dask")
+    if not targets and not state_file.exists():
+        raise click.UsageError("give at least one TARGET (or --state of an earlier sweep to continue it)")
+    revocation = start_revocation(do_revoke, params)
+    settings = _load_settings(config_file, Path("."))
+    verify_opts = build_verify_options(settings, params) if (do_verify or revocation) else None
+    job_count = jobs if jobs is not None else settings.jobs
+    config = SweepConfig(
+        targets=list(targets), state_path=state_file,
+        cache_dir=cache_dir or state_file.with_name(state_file.name + ".mirrors"),
+        spec=DetectorSpec(extra_rule_dirs=tuple(settings.rules) + tuple(rule_dirs)),
+        jobs=job_count if job_count > 0 else (os.cpu_count() or 1), executor=executor, scheduler=scheduler,
+        rescan=rescan, verify=verify_opts,
+        revoke=(lambda found, rules: revocation.run(found, rules, verify_opts)) if revocation else None,
+        want_secrets=show_secrets)
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    try:
+        result = run_sweep(config, progress_enabled=not no_progress, warn=warn)
+    except SweepInterrupted as exc:
+        click.echo(f"jts: {exc}", err=True)
+        click.get_current_context().exit(EXIT_INTERRUPTED)
+    except (StateError, TargetError, ExecutorError) as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    report = result.report
+    if html_file:
+        from scanner.sweep.html_report import render_html
+
+        _write(html_file, render_html(report, show_secrets=show_secrets))
+    if fmt == "html":
+        from scanner.sweep.html_report import render_html
+
+        for warning in report.warnings:
+            warn(warning)
+        text = render_html(report, show_secrets=show_secrets)
+        if output:
+            _write(output, text)
+        else:
+            click.echo(text, nl=False)
+    else:
+        _emit(report, fmt, output, show_secrets, color)
+    counts = result.counters
+    if not no_progress:
+        failed = sum(r.status == "error" for r in result.repos)
+        click.echo(f"jts: sweep finished: {len(result.repos)} repositories ({counts.scanned} scanned, "
+                   f"{counts.unchanged} unchanged, {failed} failed), {len(report.findings)} unique secret(s), "
+                   f"{counts.live} live; state in {state_file}", err=True)
+    code = exit_code(report.findings, fail_on or settings.fail_on)
+    if code == 0 and any(r.status == "error" for r in result.repos):
+        code = EXIT_ERROR  # "nothing found" is not a clean bill when some repositories were never read
+    click.get_current_context().exit(scan_revocation_code(revocation, report.findings, code))

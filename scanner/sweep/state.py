@@ -1,0 +1,297 @@
+"""The sweep state: a SQLite file that makes a sweep resumable and holds its consolidated result.
+
+It stores targets, one row per repository (status, ref-tips digest, counters, error), every
+occurrence of every secret as fingerprint + redacted form + location, and the verdicts. Full
+secret values are never written here (see docs/sweep.md, "What the state file holds").
+Only the coordinator writes; each repository's result is committed as soon as it arrives, so a
+crash loses at most the repositories being scanned at that moment.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scanner.findings import Finding, Location, Revocation, Verification, fingerprint_of, redact
+
+if TYPE_CHECKING:
+    from scanner.sweep.targets import RepoTarget
+    from scanner.sweep.task import RepoOutcome
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS targets (target TEXT PRIMARY KEY, added_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS repos (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',  -- pending | running | done | error
+    tips TEXT,                               -- ref-tips digest of the last complete scan
+    rules TEXT,                              -- rules digest that scan used
+    head TEXT, bare INTEGER, shallow INTEGER, local_path TEXT,
+    scans INTEGER NOT NULL DEFAULT 0,        -- completed history scans over the sweep's life
+    skips INTEGER NOT NULL DEFAULT 0,        -- runs that found the tips unchanged and did not rescan
+    failures INTEGER NOT NULL DEFAULT 0,
+    blobs INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
+    skipped_large INTEGER NOT NULL DEFAULT 0, skipped_binary INTEGER NOT NULL DEFAULT 0,
+    seconds REAL NOT NULL DEFAULT 0,
+    error TEXT, warnings TEXT NOT NULL DEFAULT '[]', updated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS occurrences (
+    repo TEXT NOT NULL, rule_id TEXT NOT NULL, fingerprint TEXT NOT NULL, redacted TEXT NOT NULL,
+    user TEXT, jenkins_url TEXT, confidence TEXT NOT NULL, location TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS occurrences_repo ON occurrences (repo);
+CREATE TABLE IF NOT EXISTS tokens (
+    rule_id TEXT NOT NULL, fingerprint TEXT NOT NULL, verification TEXT, revocation TEXT,
+    PRIMARY KEY (rule_id, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL
+);
+"""
+
+_LOCATION_KEYS = {f.name for f in fields(Location)}
+
+
+class StateError(Exception):
+    """The state file cannot be used (locked by another sweep, not a sweep state, unreadable)."""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One place a secret was found, as stored: never the secret itself."""
+
+    repo: str
+    rule_id: str
+    fingerprint: str
+    redacted: str
+    user: str | None
+    jenkins_url: str | None
+    confidence: str
+    location: Location
+
+
+@dataclass
+class RepoRow:
+    key: str
+    kind: str
+    target: str
+    status: str
+    tips: str | None
+    rules: str | None
+    head: str | None
+    bare: bool | None
+    shallow: bool | None
+    local_path: str | None
+    scans: int
+    skips: int
+    failures: int
+    blobs: int
+    bytes: int
+    skipped_large: int
+    skipped_binary: int
+    seconds: float
+    error: str | None
+    warnings: list[str]
+    updated_at: str | None
+
+
+class SweepState:
+    def __init__(self, path: Path, conn: sqlite3.Connection, lock_fd: int):
+        self.path = path
+        self.conn = conn
+        self._lock_fd = lock_fd
+        self.run_id: int | None = None
+
+    @classmethod
+    def open(cls, path: Path) -> SweepState:
+        """Open (or create) the state and lock it: two sweeps must not share one state."""
+        path = path.expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock_fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StateError(f"{path}: cannot create the sweep state: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(lock_fd)
+            raise StateError(f"{path}: another sweep is using this state file; wait for it or pass "
+                             "another --state") from None
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")  # readers (a watching operator, tests) never block us
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA)
+            os.chmod(path, 0o600)  # fingerprints and paths only, but still incident data
+            state = cls(path, conn, lock_fd)
+            state._check_version()
+        except sqlite3.DatabaseError as exc:
+            os.close(lock_fd)
+            raise StateError(f"{path}: not a jts sweep state ({exc})") from None
+        return state
+
+    def close(self) -> None:
+        self.conn.close()
+        os.close(self._lock_fd)
+
+    def __enter__(self) -> SweepState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_version(self) -> None:
+        found = self.get_meta("schema_version")
+        if found is None:
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+            self.set_meta("created_at", now())
+        elif found != str(SCHEMA_VERSION):
+            raise StateError(f"{self.path}: sweep state version {found}, this jts reads {SCHEMA_VERSION}")
+
+    # ------------------------------------------------------------------ meta, runs, targets
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def begin_run(self) -> int:
+        cur = self.conn.execute("INSERT INTO runs (started_at, status) VALUES (?, 'running')", (now(),))
+        self.run_id = int(cur.lastrowid or 0)
+        return self.run_id
+
+    def end_run(self, status: str) -> None:
+        if self.run_id is not None:
+            self.conn.execute("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?", (now(), status, self.run_id))
+
+    def add_targets(self, targets: list[str]) -> None:
+        with self.conn:
+            self.conn.executemany("INSERT OR IGNORE INTO targets (target, added_at) VALUES (?, ?)",
+                                  [(t, now()) for t in targets])
+
+    def targets(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT target FROM targets ORDER BY rowid")]
+
+    # ------------------------------------------------------------------ repositories
+
+    def register(self, repos: list[RepoTarget]) -> None:
+        with self.conn:
+            self.conn.executemany(
+                "INSERT INTO repos (key, kind, target, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, target = excluded.target",
+                [(r.key, r.kind, r.target, now()) for r in repos])
+
+    def previous_tips(self, key: str, rules: str) -> str | None:
+        """The tips digest a rescan can be skipped for: only after a complete scan with the same rules."""
+        row = self.conn.execute("SELECT status, tips, rules FROM repos WHERE key = ?", (key,)).fetchone()
+        if row and row[0] == "done" and row[2] == rules:
+            return row[1]
+        return None
+
+    def mark_running(self, keys: list[str]) -> None:
+        with self.conn:
+            self.conn.executemany("UPDATE repos SET status = 'running', updated_at = ? WHERE key = ?",
+                                  [(now(), k) for k in keys])
+
+    def reset_running(self) -> None:
+        """Repositories left 'running' by an interrupted or crashed run are simply pending again."""
+        self.conn.execute("UPDATE repos SET status = 'pending' WHERE status = 'running'")
+
+    def record(self, outcome: RepoOutcome, rules: str) -> None:
+        """Store one repository's outcome and, for a fresh scan, replace its occurrences; one transaction."""
+        warnings = json.dumps(outcome.warnings)
+        with self.conn:
+            if outcome.status == "error":
+                self.conn.execute(
+                    "UPDATE repos SET status = 'error', error = ?, warnings = ?, failures = failures + 1, "
+                    "seconds = ?, updated_at = ? WHERE key = ?",
+                    (outcome.error, warnings, outcome.seconds, now(), outcome.key))
+                return
+            common = (outcome.tips, rules, outcome.head, outcome.bare, outcome.shallow, outcome.local_path)
+            if outcome.status == "unchanged":
+                self.conn.execute(
+                    "UPDATE repos SET status = 'done', error = NULL, skips = skips + 1, tips = ?, rules = ?, "
+                    "head = ?, bare = ?, shallow = ?, local_path = ?, updated_at = ? WHERE key = ?",
+                    (*common, now(), outcome.key))
+                return
+            self.conn.execute(
+                "UPDATE repos SET status = 'done', error = NULL, scans = scans + 1, tips = ?, rules = ?, head = ?, "
+                "bare = ?, shallow = ?, local_path = ?, blobs = ?, bytes = ?, skipped_large = ?, "
+                "skipped_binary = ?, seconds = ?, warnings = ?, updated_at = ? WHERE key = ?",
+                (*common, outcome.blobs, outcome.bytes, outcome.skipped_large, outcome.skipped_binary,
+                 outcome.seconds, warnings, now(), outcome.key))
+            self.conn.execute("DELETE FROM occurrences WHERE repo = ?", (outcome.key,))
+            self.conn.executemany(
+                "INSERT INTO occurrences (repo, rule_id, fingerprint, redacted, user, jenkins_url, confidence, "
+                "location) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(outcome.key, hit.rule_id, fingerprint_of(hit.secret), redact(hit.secret), hit.user,
+                  hit.jenkins_url, hit.confidence, json.dumps(asdict(loc), sort_keys=True))
+                 for hit, loc in outcome.hits])
+
+    def repos(self, keys: list[str] | None = None) -> list[RepoRow]:
+        rows = self.conn.execute("SELECT * FROM repos ORDER BY rowid").fetchall()
+        names = [d[0] for d in self.conn.execute("SELECT * FROM repos LIMIT 0").description]
+        wanted = set(keys) if keys is not None else None
+        out = []
+        for row in rows:
+            data = dict(zip(names, row))
+            if wanted is not None and data["key"] not in wanted:
+                continue
+            data["warnings"] = json.loads(data["warnings"] or "[]")
+            for flag in ("bare", "shallow"):
+                data[flag] = None if data[flag] is None else bool(data[flag])
+            out.append(RepoRow(**data))
+        if keys is not None:  # callers want their own order (the order targets were resolved in)
+            order = {k: i for i, k in enumerate(keys)}
+            out.sort(key=lambda r: order[r.key])
+        return out
+
+    def occurrences(self, keys: list[str]) -> list[Occurrence]:
+        wanted = set(keys)
+        out = []
+        for repo, rule_id, fp, redacted, user, url, confidence, location in self.conn.execute(
+                "SELECT repo, rule_id, fingerprint, redacted, user, jenkins_url, confidence, location "
+                "FROM occurrences ORDER BY rowid"):
+            if repo in wanted:
+                loc = Location(**{k: v for k, v in json.loads(location).items() if k in _LOCATION_KEYS})
+                out.append(Occurrence(repo, rule_id, fp, redacted, user, url, confidence, loc))
+        return out
+
+    def fingerprints(self, key: str) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT fingerprint FROM occurrences WHERE repo = ?", (key,))}
+
+    # ------------------------------------------------------------------ verdicts
+
+    def verdicts(self) -> dict[tuple[str, str], tuple[Verification | None, Revocation | None]]:
+        out = {}
+        for rule_id, fp, verification, revocation in self.conn.execute(
+                "SELECT rule_id, fingerprint, verification, revocation FROM tokens"):
+            v = Verification(**json.loads(verification)) if verification else None
+            r = Revocation(**json.loads(revocation)) if revocation else None
+            out[(rule_id, fp)] = (v, r)
+        return out
+
+    def save_verdicts(self, findings: list[Finding]) -> None:
+        with self.conn:
+            self.conn.executemany(
+                "INSERT INTO tokens (rule_id, fingerprint, verification, revocation) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (rule_id, fingerprint) DO UPDATE SET verification = excluded.verification, "
+                "revocation = excluded.revocation",
+                [(f.rule_id, f.fingerprint, json.dumps(asdict(f.verification)) if f.verification else None,
+                  json.dumps(asdict(f.revocation)) if f.revocation else None)
+                 for f in findings if f.verification or f.revocation])

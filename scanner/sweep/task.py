@@ -1,0 +1,185 @@
+"""One repository's part of a sweep: fetch (URL targets), decide whether to rescan, scan history.
+
+Everything here runs wherever the executor puts it (a local worker process or a Dask worker),
+so inputs and outputs are plain picklable dataclasses and nothing raises for a repository
+problem: it comes back as an ``error`` outcome and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scanner.findings import Location, fingerprint_of, scrub
+from scanner.reports import strip_userinfo
+from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env, run_git
+from scanner.sweep.targets import RepoTarget
+
+if TYPE_CHECKING:
+    from scanner.detect import DetectorSpec, Hit
+
+MAX_BLOB_BYTES = 50 * 2**20
+
+
+@dataclass(frozen=True)
+class RepoTask:
+    repo: RepoTarget
+    spec: DetectorSpec
+    cache_dir: str
+    previous_tips: str | None = None  # tips digest of the last complete scan; None = scan regardless
+    max_blob_bytes: int = MAX_BLOB_BYTES
+
+
+@dataclass
+class RepoOutcome:
+    key: str
+    status: str  # scanned | unchanged | error
+    tips: str | None = None
+    hits: list[tuple[Hit, Location]] = field(default_factory=list)  # full secrets: coordinator only
+    blobs: int = 0
+    bytes: int = 0
+    skipped_large: int = 0
+    skipped_binary: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+    head: str | None = None
+    bare: bool | None = None
+    shallow: bool | None = None
+    local_path: str | None = None  # the repository or mirror that was read
+
+
+@dataclass(frozen=True)
+class RecoverTask:
+    """Read back the secrets of known fingerprints from the blobs that held them (resumed sweeps)."""
+
+    repo: RepoTarget
+    spec: DetectorSpec
+    cache_dir: str
+    blobs: tuple[tuple[str, str], ...]  # (blob oid, path)
+    wanted: frozenset[str]  # fingerprints
+
+
+def _one_line(text: str) -> str:
+    return scrub(strip_userinfo(" ".join(text.split())))
+
+
+def tips_digest(path: str) -> str:
+    """Digest of every ref tip and HEAD: equal digests mean history did not change."""
+    refs = run_git(path, ["for-each-ref", "--format=%(objectname) %(refname)"], what="listing refs").stdout
+    head = run_git(path, ["rev-parse", "--verify", "-q", "HEAD"], check=False).stdout
+    return hashlib.sha256(refs + b"\0" + head.strip()).hexdigest()
+
+
+def _git(args: list[str], cwd: str | None = None) -> None:
+    """Run a git command that talks to a remote; failure -> one-line GitSourceError without credentials."""
+    import subprocess
+
+    env = {**git_env(), "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}  # never wait for a password
+    try:
+        proc = subprocess.run(git_argv(*args), cwd=cwd, capture_output=True, env=env, stdin=subprocess.DEVNULL)
+    except OSError as exc:
+        raise GitSourceError(f"cannot run git: {exc.strerror or exc}") from None
+    if proc.returncode != 0:
+        raise GitSourceError(_one_line(first_error_line(proc.stderr, default=f"git {args[0]} failed")))
+
+
+def ensure_mirror(repo: RepoTarget, cache_dir: Path) -> tuple[Path, list[str]]:
+    """Clone ``repo`` as a bare mirror, or bring an existing mirror up to date.
+
+    The URL given (maybe with credentials) is used to fetch but never written to the mirror's
+    config. A failed update of an existing mirror is a warning: the cached copy is still scanned.
+    """
+    dest = repo.mirror_path(cache_dir)
+    if dest.is_dir():
+        try:
+            _git(["fetch", "--prune", "--quiet", "--", repo.source, "+refs/*:refs/*"], cwd=str(dest))
+        except GitSourceError as exc:
+            return dest, [f"fetch failed, scanned the cached mirror instead: {exc}"]
+        return dest, []
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(f"{dest.name}.partial-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        _git(["clone", "--mirror", "--quiet", "--", repo.source, str(partial)])
+        if repo.source != repo.key:
+            run_git(partial, ["remote", "set-url", "origin", repo.key])
+        partial.rename(dest)  # atomic: an interrupted clone never looks like a mirror
+    except GitSourceError as exc:
+        raise GitSourceError(f"clone failed: {exc}") from None
+    except OSError as exc:
+        if not dest.is_dir():  # another worker may have won the race for the same URL
+            raise GitSourceError(f"cannot create mirror {dest}: {exc.strerror or exc}") from None
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial, ignore_errors=True)
+    return dest, []
+
+
+def local_copy(repo: RepoTarget, cache_dir: str) -> tuple[str, list[str]]:
+    if repo.problem:
+        raise GitSourceError(repo.problem)
+    if repo.kind == "url":
+        path, warnings = ensure_mirror(repo, Path(cache_dir))
+        return str(path), warnings
+    return repo.source, []
+
+
+def scan_repo(task: RepoTask) -> RepoOutcome:
+    """Scan one repository's full history unless its ref tips equal ``previous_tips``."""
+    from scanner.sources.git import scan_history
+    from scanner.sources.git_repo import open_repo
+
+    started = time.monotonic()
+    outcome = RepoOutcome(key=task.repo.key, status="error")
+    try:
+        path, outcome.warnings = local_copy(task.repo, task.cache_dir)
+        outcome.local_path = path
+        info = open_repo(path)  # validates before anything else, with git's own words
+        outcome.head, outcome.bare, outcome.shallow = info.head, info.bare, info.shallow
+        outcome.tips = tips_digest(info.path)
+        if task.previous_tips is not None and outcome.tips == task.previous_tips:
+            outcome.status = "unchanged"
+            return outcome
+        # jobs=1: a sweep parallelises across repositories, not inside one
+        result = scan_history(Path(info.path), task.spec, jobs=1, max_blob_bytes=task.max_blob_bytes)
+        outcome.hits = [(hit, replace(loc, repo=task.repo.key)) for hit, loc in result.hits]
+        outcome.blobs, outcome.bytes = result.blobs, result.bytes
+        outcome.skipped_large, outcome.skipped_binary = result.skipped_large, result.skipped_binary
+        outcome.warnings += result.warnings
+        outcome.status = "scanned"
+    except GitSourceError as exc:
+        outcome.error = _one_line(str(exc))
+    except OSError as exc:
+        outcome.error = _one_line(f"{exc.filename or task.repo.key}: {exc.strerror or exc}")
+    except Exception as exc:  # noqa: BLE001 - one odd repository must not stop a sweep of thousands
+        outcome.error = _one_line(f"internal error: {type(exc).__name__}: {exc}")
+    finally:
+        outcome.seconds = round(time.monotonic() - started, 3)
+    return outcome
+
+
+def recover_secrets(task: RecoverTask) -> dict[str, str]:
+    """``{fingerprint: secret}`` for the wanted fingerprints found again in the given blobs."""
+    from scanner.sources.git_catfile import CatFile
+
+    found: dict[str, str] = {}
+    try:
+        path, _ = local_copy(task.repo, task.cache_dir)
+    except GitSourceError:
+        return found
+    detector = task.spec.build()
+    paths = dict(task.blobs)
+    with CatFile(path) as reader:
+        for got in reader.read(paths):
+            if got.data is None:
+                continue
+            for hit in detector.scan_blob(paths[got.oid], got.data):
+                fp = fingerprint_of(hit.secret)
+                if fp in task.wanted:
+                    found[fp] = hit.secret
+    return found
