@@ -128,15 +128,13 @@ def start_revocation(requested: bool, params: dict) -> RevocationRun | None:
     actor = values["actor"]
     if actor is None:
         raise click.UsageError("choose who revokes: --as self (the leaked token revokes itself) or --as admin")
-    admin_token = None
-    if actor == "admin":
-        if not values["admin_user"]:
-            raise click.UsageError("--as admin needs --admin-user")
-        admin_token = _admin_token(values["admin_token_file"])
-    elif values["admin_user"] or values["admin_token_file"]:
-        raise click.UsageError("--admin-user and --admin-token-file need --as admin")
     if values["rotate_dir"] is not None and actor != "self":
         raise click.UsageError("--rotate needs --as self (Jenkins lets only the user create their tokens)")
+    if actor == "admin" and not values["admin_user"]:
+        raise click.UsageError("--as admin needs --admin-user")
+    if actor == "self" and (values["admin_user"] or values["admin_token_file"]):
+        raise click.UsageError("--admin-user and --admin-token-file need --as admin")
+    admin_token = _admin_token(values["admin_token_file"]) if actor == "admin" else None
     return RevocationRun(actor=actor, admin_user=values["admin_user"], admin_token=admin_token,
                          assume_yes=bool(values["assume_yes"]), dry_run=bool(values["dry_run"]),
                          revoke_all_user_tokens=bool(values["revoke_all_user_tokens"]),
