@@ -87,5 +87,26 @@ def run_demo(keep: Path | None) -> int:
                         f"jts scan --history {shlex.quote(str(repo))} --verify --jenkins-url {jenkins.url}")
             click.echo("The working-tree scan sees only the agent secret; the history scan also finds the API token\n"
                        "that was 'removed', with the commit, author and date that introduced it, and --verify proves\n"
-                       "it still authenticates as alice (who-am-i), sending it only to the Jenkins named by --jenkins-url.")
-            return 0 if code == 1 else 1
+                       "it still authenticates as alice (who-am-i), sending it only to the Jenkins named by --jenkins-url.\n")
+            revoked = _revoke(repo, jenkins.url, Path(tmp) / "audit.jsonl")
+            dead = not jenkins.token_works("alice", token)
+            return 0 if code == 1 and revoked and dead else 1
+
+
+def _revoke(repo: Path, jenkins_url: str, audit: Path) -> bool:
+    """Revoke the planted token as itself, show it dead, and show what the audit log recorded."""
+    quoted = shlex.quote(str(repo))
+    _run(["scan", "--history", str(repo), "--revoke", "--as", "self", "--yes", "--jenkins-url", jenkins_url,
+          "--audit-log", str(audit)],
+         f"jts scan --history {quoted} --revoke --as self --yes --jenkins-url {jenkins_url} --audit-log {audit}")
+    _run(["scan", "--history", str(repo), "--verify", "--jenkins-url", jenkins_url],
+         f"jts scan --history {quoted} --verify --jenkins-url {jenkins_url}")
+    lines = audit.read_text(encoding="utf-8").splitlines() if audit.exists() else []
+    final = [line for line in lines if '"action": "revocation"' in line and '"outcome": "revoked"' in line]
+    click.secho(f"$ tail -n 1 {audit}", bold=True)
+    click.echo(final[-1] if final else "(no revocation recorded)")
+    click.echo("\n--revoke found the token's UUID on alice's security page (its use counter rose by exactly the\n"
+               "number of who-am-i calls made with it), revoked it with alice's own leaked token, and re-checked:\n"
+               "the next verification answers 401 (invalid). The agent secret has no Jenkins API, so the report\n"
+               "gives the steps instead. The audit log has one JSON line per step and never a token value.")
+    return bool(final)
