@@ -62,7 +62,7 @@ class AuditLog:
             self._forbidden.add(value)
 
     def write(self, event: str, **fields: Any) -> None:
-        record = {"time": now_iso(), "event": event, **{k: v for k, v in fields.items() if v is not None}}
+        record = {"time": now_iso(), "event": event, **fields}
         line = json.dumps(record, ensure_ascii=False, sort_keys=False)
         for value in sorted(self._forbidden, key=len, reverse=True):
             line = line.replace(value, REDACTED)

@@ -142,9 +142,9 @@ def test_revokes_exactly_the_leaked_tokens(tmp_path: Path, state: Path, version:
         assert "'deploy'" in first.stderr and "deploy.sh:3" in first.stderr
 
         lines = audit_lines(audit)
-        assert [(line["event"], line["action"]) for line in lines if line["token_uuid"] == deploy.uuid] == [
+        assert [(line["event"], line["action"]) for line in lines if line.get("token_uuid") == deploy.uuid] == [
             ("planned", "revoke"), ("attempted", "revoke"), ("result", "revoke"), ("result", "revocation")]
-        final = [line for line in lines if line["action"] == "revocation"]
+        final = [line for line in lines if line.get("action") == "revocation"]
         assert {line["outcome"] for line in final} == {"revoked"}
         assert all(line["jenkins_url"] == server.url.rstrip("/") and line["actor"] == "self" for line in final)
         assert {line["leaked_in"][0]["commit"] for line in final} == {sha}
@@ -315,7 +315,7 @@ def test_dropped_connection_after_the_post_is_resolved_by_the_recheck(tmp_path: 
     assert "no answer" in revocation["reason"] and "401" in revocation["reason"]
     assert after.hits == 1  # the POST was not repeated
     assert not jenkins.token_works("alice", leaked.value) and jenkins.token_works("alice", kept.value)
-    results = [line for line in audit_lines(audit) if line["event"] == "result" and line["action"] == "revoke"]
+    results = [line for line in audit_lines(audit) if line["event"] == "result" and line.get("action") == "revoke"]
     assert "no answer" in results[-1]["outcome"]
 
 
@@ -362,7 +362,7 @@ def test_rotate_writes_a_live_replacement_and_kills_the_old_one(tmp_path: Path, 
     assert not jenkins.token_works("alice", leaked.value) and jenkins.token_works("alice", kept.value)
     assert sorted(t.name for t in jenkins.list_tokens("alice")) == ["ci", "deploy"]
     assert leaked.uuid not in {t.uuid for t in jenkins.list_tokens("alice")}
-    generated = [line for line in audit_lines(audit) if line["action"] == "generate_new_token"]
+    generated = [line for line in audit_lines(audit) if line.get("action") == "generate_new_token"]
     assert generated[-1]["outcome"] == "live" and generated[-1]["file"] == str(new_file)
     assert_no_secret([replacement, leaked.value, kept.value], result.output, audit.read_text())
     assert "--rotate needs --as self" in run(state, "scan", str(tmp_path / "src"), "--revoke", "--as", "admin",
@@ -383,7 +383,7 @@ def test_dry_run_and_no_terminal_change_nothing(tmp_path: Path, state: Path, jen
     assert revocation["status"] == "planned" and revocation["token_name"] == "deploy", revocation
     assert "'deploy'" in dry.stderr and "a.sh:3" in dry.stderr and "Dry run" in dry.stderr
     default_log = state / "jts" / "audit.jsonl"  # $XDG_STATE_HOME/jts/audit.jsonl
-    assert [line["event"] for line in audit_lines(default_log)] == ["planned", "result"]
+    assert [line["event"] for line in audit_lines(default_log)] == ["started", "planned", "result"]
 
     unasked = run(state, "scan", str(tmp_path / "src"), "--revoke", "--as", "self", "--jenkins-url", jenkins.url,
                   "-f", "json", *FAST)
@@ -428,6 +428,10 @@ def test_revoke_needs_an_explicit_actor_and_flags_need_revoke(tmp_path: Path, st
     assert no_actor.code == 2 and "--as self" in no_actor.stderr
     stray = run(state, "scan", str(tmp_path / "a.txt"), "--as", "self")
     assert stray.code == 2 and "only make sense with --revoke" in stray.stderr
+    (tmp_path / "b.sh").write_text(f"curl -u alice:{new_token()} http://127.0.0.1:9/job/x/build\n")
+    unwritable = run(state, "scan", str(tmp_path / "b.sh"), "--revoke", "--as", "self", "--yes",
+                     "--audit-log", str(tmp_path / "a.txt" / "audit.jsonl"))
+    assert unwritable.code == 2 and "cannot open the audit log" in unwritable.stderr, unwritable.output
     report = tmp_path / "r.json"
     report.write_text("not json")
     bad = run(state, "revoke", str(report), "--as", "self", "--yes")
@@ -480,3 +484,10 @@ def test_parser_reads_both_generations_and_rejects_other_pages(jenkins) -> None:
     assert parse_tokens(page) == [(token.uuid, "ci & co", 1, False)]
     assert parse_tokens("<html><body><h1>Account</h1></body></html>") is None
     assert parse_tokens('<div class="token-list"></div>') == []
+
+
+def test_demo_revokes_the_planted_token(state: Path) -> None:
+    demo = run(state, "demo")
+    assert demo.code == 0, demo.output
+    assert "Revocation: revoked (token deploy-script" in demo.stdout
+    assert '"outcome": "revoked"' in demo.stdout and "Verification: invalid" in demo.stdout

@@ -153,6 +153,9 @@ def revoke_findings(findings: list[Finding], options: RevokeOptions, audit: Audi
     audit.forbid(options.admin_token)
     for finding in findings:
         audit.forbid(finding.secret)
+    # Opening the log first means a log that cannot be written stops the run before any request.
+    audit.write("started", actor=options.actor, dry_run=options.dry_run, findings=len(findings),
+                revoke_all_user_tokens=options.revoke_all_user_tokens, rotate=options.rotate_dir is not None)
     with make_client(options.verify.http) as client:
         _refuse_cookies(client)
         revoker = Revoker(client, options, audit)
@@ -208,8 +211,8 @@ class Revoker:
             jenkins_url=target.url if target else (verification.jenkins_url if verification else finding.jenkins_url),
             user=target.user if target else (verification.user if verification else finding.user),
             token_uuid=uuid, token_name=name, fingerprint=finding.fingerprint, rule_id=finding.rule_id,
-            leaked_in=leak_places(finding), actor=target.actor if target else None, outcome=outcome,
-            reason=scrub(reason) if reason else None, **extra)
+            leaked_in=leak_places(finding), actor=target.actor if target else self.options.actor, outcome=outcome,
+            reason=scrub(reason) if reason else None, **{k: v for k, v in extra.items() if v is not None})
 
     def finish(self, finding: Finding, target: _Target | None, result: Revocation) -> None:
         if result.reason:
