@@ -342,10 +342,13 @@ def test_try_repo_installs_this_checkout(repo: GitRepo) -> None:
                                capture_output=True)
     if committed.returncode != 0:
         pytest.skip(".pre-commit-hooks.yaml is not committed yet (try-repo clones the repository)")
+    # The committed state (what users install), not whatever is half-edited in this checkout.
+    ref = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                         check=True).stdout.strip()
     token = fake_token()
     repo.write("ci/.env", env_file(token))
     repo.git("add", "ci/.env")
-    proc = repo.run(PRE_COMMIT, "try-repo", ROOT, "jenkins-token-scan")
+    proc = repo.run(PRE_COMMIT, "try-repo", ROOT, "jenkins-token-scan", "--ref", ref)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert "ci/.env:3" in out and "Jenkins API token" in out
@@ -353,5 +356,5 @@ def test_try_repo_installs_this_checkout(repo: GitRepo) -> None:
 
     repo.write("ci/.env", env_file("${JENKINS_API_TOKEN}"))
     repo.git("add", "ci/.env")
-    proc = repo.run(PRE_COMMIT, "try-repo", ROOT, "jenkins-token-scan")
+    proc = repo.run(PRE_COMMIT, "try-repo", ROOT, "jenkins-token-scan", "--ref", ref)
     assert proc.returncode == 0, proc.stdout + proc.stderr
