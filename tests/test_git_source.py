@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,12 +256,20 @@ def test_each_unique_blob_is_scanned_once(repo: Repo) -> None:
     assert len(locs(result, tok)) == 1
 
 
-def test_jobs_1_and_2_give_the_same_hits(repo: Repo) -> None:
+@pytest.mark.parametrize("other_thread", [False, True], ids=["fork", "spawn"])
+def test_jobs_1_and_2_give_the_same_hits(repo: Repo, other_thread: bool) -> None:
     toks = [token() for _ in range(6)]
     for i, tok in enumerate(toks):
         repo.commit({f"dir{i}/f.txt": config(tok), f"noise{i}.txt": "n" * 5000 + str(i)})
     one = scan_history(repo.path, SPEC, jobs=1)
-    two = scan_history(repo.path, SPEC, jobs=2, parallel_min_bytes=0)
+    stop = threading.Event()
+    waiter = threading.Thread(target=stop.wait) if other_thread else None  # a live thread forbids fork
+    if waiter:
+        waiter.start()
+    try:
+        two = scan_history(repo.path, SPEC, jobs=2, parallel_min_bytes=0)
+    finally:
+        stop.set()
     assert [(h.secret, loc) for h, loc in one.hits] == [(h.secret, loc) for h, loc in two.hits]
     assert (one.blobs, one.bytes) == (two.blobs, two.bytes)
     assert secrets_of(one) == sorted(toks)
