@@ -38,16 +38,22 @@ class _Failed:
     message: str
 
 
-def _pool_worker(fn: Callable[[Any], Any], conn: Connection) -> None:
-    """Run tasks sent over ``conn`` until told to stop; Ctrl-C is the coordinator's to handle."""
+def _pool_worker(conn: Connection, warmup: Callable[[], None] | None) -> None:
+    """Run ``(fn, task)`` pairs sent over ``conn`` until told to stop; Ctrl-C is the coordinator's to handle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if warmup is not None:
+        try:
+            warmup()  # imports and rule parsing overlap with the coordinator's own start-up
+        except Exception:  # noqa: BLE001 - the first real task reports any problem properly
+            pass
     while True:
         try:
-            task = conn.recv()
+            item = conn.recv()
         except (EOFError, OSError):
             return
-        if task is None:
+        if item is None:
             return
+        fn, task = item
         try:
             result = fn(task)
         except Exception as exc:  # noqa: BLE001 - reported as this task's failure, never a traceback
@@ -67,29 +73,38 @@ class LocalExecutor:
 
     Tasks are handed out one by one over a pipe, so the coordinator always knows which task a
     worker holds: a worker that dies (OOM killer, segfault) costs that one task, reported as lost,
-    and a fresh worker takes over the rest.
+    and a fresh worker takes over the rest. Workers live until ``close`` and serve every ``run``.
     """
 
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, warmup: Callable[[], None] | None = None):
         self.jobs = max(1, jobs)
+        self.warmup = warmup
         self.ctx = mp.get_context("spawn")
+        self.slots: list[_Slot] = []
 
-    def _spawn(self, fn: Callable[[Any], Any]) -> _Slot:
+    def start(self) -> None:
+        """Start the workers now, so their start-up overlaps with the coordinator's."""
+        while len(self.slots) < self.jobs:
+            self.slots.append(self._spawn())
+
+    def _spawn(self) -> _Slot:
         ours, theirs = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_pool_worker, args=(fn, theirs), daemon=True, name="jts-sweep-worker")
+        proc = self.ctx.Process(target=_pool_worker, args=(theirs, self.warmup), daemon=True,
+                                name="jts-sweep-worker")
         proc.start()
         theirs.close()
         return _Slot(proc, ours)
 
     def run(self, fn, tasks, lost, started=None):  # noqa: ANN001 - see Executor
         todo = deque(range(len(tasks)))
-        slots = [self._spawn(fn) for _ in range(min(self.jobs, len(tasks)))]
+        if todo:
+            self.start()
         clean = False
         try:
-            for slot in slots:
-                self._hand_out(slot, tasks, todo, started)
-            while any(s.index is not None for s in slots):
-                busy = [s for s in slots if s.index is not None]
+            for slot in self.slots:
+                self._hand_out(slot, fn, tasks, todo, started)
+            while any(s.index is not None for s in self.slots):
+                busy = [s for s in self.slots if s.index is not None]
                 ready = wait([s.conn for s in busy] + [s.proc.sentinel for s in busy])
                 for slot in busy:
                     if slot.conn in ready or slot.conn.poll():  # a result first, even if it died just after
@@ -99,7 +114,7 @@ class LocalExecutor:
                             result = None
                         if result is not None:
                             index, slot.index = slot.index, None
-                            self._hand_out(slot, tasks, todo, started)
+                            self._hand_out(slot, fn, tasks, todo, started)
                             if isinstance(result, _Failed):
                                 result = lost(tasks[index], f"task failed: {result.message}")
                             yield result
@@ -107,32 +122,43 @@ class LocalExecutor:
                     if slot.proc.sentinel in ready or not slot.proc.is_alive():
                         index, slot.index = slot.index, None
                         slot.proc.join(timeout=1)
-                        slots.remove(slot)
+                        slot.conn.close()
+                        self.slots.remove(slot)
                         if todo:  # replace the dead worker
-                            fresh = self._spawn(fn)
-                            slots.append(fresh)
-                            self._hand_out(fresh, tasks, todo, started)
+                            fresh = self._spawn()
+                            self.slots.append(fresh)
+                            self._hand_out(fresh, fn, tasks, todo, started)
                         if index is not None:
                             yield lost(tasks[index], f"worker process died (exit code {slot.proc.exitcode})")
             clean = True
         finally:
-            self._stop(slots, graceful=clean)
+            if not clean:  # interrupted: nobody waits for half-scanned repositories
+                self._stop(graceful=False)
 
     @staticmethod
-    def _hand_out(slot: _Slot, tasks: Sequence[Any], todo: deque[int], started: Started | None) -> None:
+    def _hand_out(slot: _Slot, fn: Callable[[Any], Any], tasks: Sequence[Any], todo: deque[int],
+                  started: Started | None) -> None:
         if not todo:
-            slot.conn.send(None)
             return
         slot.index = todo.popleft()
         if started:
             started(tasks[slot.index])
-        slot.conn.send(tasks[slot.index])
+        try:
+            slot.conn.send((fn, tasks[slot.index]))
+        except OSError:
+            pass  # the worker is gone: its sentinel reports the task as lost
 
-    @staticmethod
-    def _stop(slots: list[_Slot], graceful: bool) -> None:
+    def _stop(self, graceful: bool) -> None:
+        slots, self.slots = self.slots, []
         for slot in slots:
-            if not graceful:
-                slot.proc.terminate()  # interrupted: nobody waits for half-scanned repositories
+            if graceful:
+                try:
+                    slot.conn.send(None)
+                except OSError:
+                    pass
+            else:
+                slot.proc.terminate()
+        for slot in slots:
             slot.proc.join(timeout=5)
             if slot.proc.is_alive():
                 slot.proc.kill()
@@ -140,7 +166,7 @@ class LocalExecutor:
             slot.conn.close()
 
     def close(self) -> None:
-        pass
+        self._stop(graceful=True)
 
 
 class DaskExecutor:
@@ -150,13 +176,14 @@ class DaskExecutor:
     shared filesystem); results (hits with their secrets) come back to this coordinator only.
     """
 
-    def __init__(self, scheduler: str, timeout: float = 30.0):
+    def __init__(self, scheduler: str):
         try:
             from distributed import Client
         except ImportError:
             raise ExecutorError("--executor dask needs Dask: pip install 'jenkins-token-scanner[sweep]'") from None
         try:
-            self.client = Client(scheduler, timeout=timeout, set_as_default=False)
+            # connect timeout: Dask's distributed.comm.timeouts.connect (default 30s; env DASK_DISTRIBUTED__...)
+            self.client = Client(scheduler)
         except (OSError, TimeoutError) as exc:
             raise ExecutorError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
 
@@ -185,9 +212,12 @@ class DaskExecutor:
         self.client.close()
 
 
-def make_executor(kind: str, jobs: int, scheduler: str | None) -> Executor:
+def make_executor(kind: str, jobs: int, scheduler: str | None,
+                  warmup: Callable[[], None] | None = None) -> Executor:
     if kind == "dask":
         if not scheduler:
             raise ExecutorError("--executor dask needs --scheduler ADDRESS (e.g. tcp://scheduler:8786)")
         return DaskExecutor(scheduler)
-    return LocalExecutor(jobs)
+    executor = LocalExecutor(jobs, warmup)
+    executor.start()
+    return executor

@@ -7,6 +7,7 @@ run and are never written to the state.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 import time
@@ -23,7 +24,8 @@ from scanner.sweep.executors import Executor, make_executor
 from scanner.sweep.progress import Counters, SweepProgress, human_bytes
 from scanner.sweep.state import Occurrence, RepoRow, SweepState
 from scanner.sweep.targets import RepoTarget, is_url, public_target, resolve_targets
-from scanner.sweep.task import MAX_BLOB_BYTES, RecoverTask, RepoOutcome, RepoTask, recover_secrets, scan_repo
+from scanner.sweep.task import (MAX_BLOB_BYTES, RecoverTask, RepoOutcome, RepoTask, recover_secrets, scan_repo,
+                                warm_up)
 
 if TYPE_CHECKING:
     from scanner.detect import DetectorSpec
@@ -265,7 +267,8 @@ def run_sweep(config: SweepConfig, *, progress_enabled: bool = True,
         state.reset_running()
         if config.executor == "local":
             _clean_partial_clones(config.cache_dir)
-        executor = make_executor(config.executor, config.jobs, config.scheduler)
+        executor = make_executor(config.executor, config.jobs, config.scheduler,
+                                 functools.partial(warm_up, config.spec))
         sweep = Sweep(config, state, executor, progress_enabled, warn)
         try:
             repos, target_warnings = sweep.resolve()

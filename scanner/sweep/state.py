@@ -226,8 +226,8 @@ class SweepState:
             if outcome.status == "unchanged":
                 self.conn.execute(
                     "UPDATE repos SET status = 'done', error = NULL, skips = skips + 1, tips = ?, rules = ?, "
-                    "head = ?, bare = ?, shallow = ?, local_path = ?, updated_at = ? WHERE key = ?",
-                    (*common, now(), outcome.key))
+                    "local_path = ?, updated_at = ? WHERE key = ?",
+                    (outcome.tips, rules, outcome.local_path, now(), outcome.key))
                 return
             self.conn.execute(
                 "UPDATE repos SET status = 'done', error = NULL, scans = scans + 1, tips = ?, rules = ?, head = ?, "

@@ -7,6 +7,7 @@ problem: it comes back as an ``error`` outcome and the sweep goes on.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -21,7 +22,7 @@ from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, 
 from scanner.sweep.targets import RepoTarget
 
 if TYPE_CHECKING:
-    from scanner.detect import DetectorSpec, Hit
+    from scanner.detect import Detector, DetectorSpec, Hit
 
 MAX_BLOB_BYTES = 50 * 2**20
 
@@ -63,6 +64,34 @@ class RecoverTask:
     cache_dir: str
     blobs: tuple[tuple[str, str], ...]  # (blob oid, path)
     wanted: frozenset[str]  # fingerprints
+
+
+class _BuiltOnce:
+    """A detector recipe that parses the rules once per process, not once per repository."""
+
+    def __init__(self, spec: DetectorSpec):
+        self.spec = spec
+        self.detector: Detector | None = None
+
+    def build(self) -> Detector:
+        if self.detector is None:
+            self.detector = self.spec.build()
+        return self.detector
+
+
+@functools.lru_cache(maxsize=8)
+def _recipe(spec: DetectorSpec) -> _BuiltOnce:
+    return _BuiltOnce(spec)
+
+
+def warm_up(spec: DetectorSpec) -> None:
+    """Pay a worker's start-up costs (imports, rules) before the first repository arrives."""
+    import detect_secrets.filters.heuristic  # noqa: F401 - what the placeholder check imports on first use
+    import git  # noqa: F401 - GitPython, imported late by open_repo
+
+    import scanner.sources.git  # noqa: F401
+
+    _recipe(spec).build()
 
 
 def _one_line(text: str) -> str:
@@ -132,21 +161,20 @@ def local_copy(repo: RepoTarget, cache_dir: str) -> tuple[str, list[str]]:
 def scan_repo(task: RepoTask) -> RepoOutcome:
     """Scan one repository's full history unless its ref tips equal ``previous_tips``."""
     from scanner.sources.git import scan_history
-    from scanner.sources.git_repo import open_repo
 
     started = time.monotonic()
     outcome = RepoOutcome(key=task.repo.key, status="error")
     try:
         path, outcome.warnings = local_copy(task.repo, task.cache_dir)
         outcome.local_path = path
-        info = open_repo(path)  # validates before anything else, with git's own words
-        outcome.head, outcome.bare, outcome.shallow = info.head, info.bare, info.shallow
-        outcome.tips = tips_digest(info.path)
+        outcome.tips = tips_digest(path)
         if task.previous_tips is not None and outcome.tips == task.previous_tips:
-            outcome.status = "unchanged"
+            outcome.status = "unchanged"  # HEAD is part of the digest: head/bare/shallow are as stored
             return outcome
         # jobs=1: a sweep parallelises across repositories, not inside one
-        result = scan_history(Path(info.path), task.spec, jobs=1, max_blob_bytes=task.max_blob_bytes)
+        result = scan_history(Path(path), _recipe(task.spec), jobs=1, max_blob_bytes=task.max_blob_bytes)
+        info = result.repo
+        outcome.head, outcome.bare, outcome.shallow = info.head, info.bare, info.shallow
         outcome.hits = [(hit, replace(loc, repo=task.repo.key)) for hit, loc in result.hits]
         outcome.blobs, outcome.bytes = result.blobs, result.bytes
         outcome.skipped_large, outcome.skipped_binary = result.skipped_large, result.skipped_binary
@@ -172,7 +200,7 @@ def recover_secrets(task: RecoverTask) -> dict[str, str]:
         path, _ = local_copy(task.repo, task.cache_dir)
     except GitSourceError:
         return found
-    detector = task.spec.build()
+    detector = _recipe(task.spec).build()
     paths = dict(task.blobs)
     with CatFile(path) as reader:
         for got in reader.read(paths):
