@@ -164,9 +164,13 @@ def path_candidates(loc: Location, base: Path, cwd: Path) -> set[str]:
     names = {normalize_path(loc.path)}
     if loc.source in ("file", "stdin"):  # working-tree paths are relative to the current directory
         absolute = Path(loc.path) if os.path.isabs(loc.path) else cwd / loc.path
-        rel = relative_to(absolute, base)
-        if rel:
-            names.add(rel)
+    elif loc.repo:  # git paths are relative to the repository root
+        absolute = Path(loc.repo) / loc.path
+    else:
+        return names
+    rel = relative_to(absolute, base)
+    if rel:
+        names.add(rel)
     return names
 
 

@@ -114,6 +114,9 @@ def test_baseline_in_a_subdirectory_uses_paths_relative_to_it(repo: GitRepo) -> 
     assert list(data["results"]) == ["conf/jenkins.ini"]
     assert repo.run(JTS, "scan", "svc", "--baseline", "svc/.secrets.baseline").returncode == 0
     assert repo.run(JTS, "scan", "--baseline", "svc/.secrets.baseline").returncode == 0
+    repo.git("add", "svc/conf/jenkins.ini")  # git sources report repository-relative paths
+    assert repo.run(JTS, "scan", "--staged", "--baseline", "svc/.secrets.baseline").returncode == 0
+    assert repo.run(JTS, "scan", "--staged").returncode == 1
 
 
 def test_update_prunes_refreshes_lines_and_keeps_audit_flags(repo: GitRepo) -> None:
