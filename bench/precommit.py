@@ -134,8 +134,9 @@ def main() -> int:
         print(json.dumps({"files": args.files, "base": args.base, "timings": [asdict(t) for t in timings],
                           "ratio": round(ratio, 3)}, indent=2))
     else:
-        print(f"pre-commit check of a commit touching {args.files} files (repository of {args.base + args.files // 2 + 1}"
-              f" files), median of {args.runs} runs:")
+        total = args.base + args.files - args.files // 2
+        print(f"pre-commit check of a commit touching {args.files} files (repository of {total} files),"
+              f" median of {args.runs} runs:")
         for t in timings:
             print(f"  {t.name:<22} {t.median_s * 1000:7.0f} ms  (min {t.min_s * 1000:.0f}, max {t.max_s * 1000:.0f};"
                   f" exit {','.join(map(str, t.exit_codes))})")
