@@ -1,0 +1,146 @@
+"""Sweep benchmark: 100 generated repositories swept with 1 and then 2 jobs, in the same run.
+
+    python bench/sweep.py                    # 100 repositories of ~2 MiB (built once, cached)
+    python bench/sweep.py --repos 20 --size-kb 500
+    python bench/sweep.py --jobs 1 2 4
+
+Repositories are generated with ``git fast-import`` under bench/.work/ (gitignored): random-letter
+text files, most commits editing earlier files, one fake token (made at run time) in every
+fourth repository and one token shared by ten of them. Each sweep starts from a fresh state
+file through ``jts sweep`` in a child process, so worker start-up, the SQLite writes and the
+report are all in the time; repos/s and MB/s count unique blob bytes scanned. Target: 2 jobs at
+least 1.7x the throughput of 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / ".work"
+MiB = 2**20
+TEXT_TABLE = bytes((b"abcdefghijklmnopqrstuvwxyz" * 2)[i] if i < 52 else (32 if i < 62 else 10)
+                   for i in (j % 64 for j in range(256)))
+TARGET_SPEEDUP = 1.7
+
+
+@dataclass
+class Measured:
+    jobs: int
+    seconds: float
+    repos: int
+    bytes: int
+    findings: int
+
+    @property
+    def repos_per_s(self) -> float:
+        return self.repos / self.seconds
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes / MiB / self.seconds
+
+
+def _git_env() -> dict[str, str]:
+    return {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def build_repo(dest: Path, size_kb: int, rng: random.Random, tokens: list[str]) -> None:
+    subprocess.run(["git", "-c", "init.defaultBranch=main", "init", "-q", str(dest)], check=True, env=_git_env())
+    imp = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=dest, stdin=subprocess.PIPE, env=_git_env())
+    out = imp.stdin
+    assert out is not None
+    written, commit, paths, when = 0, 0, [], 1_600_000_000 + rng.randrange(10**7)
+    while written < size_kb * 1024:
+        commit += 1
+        when += 3600
+        msg = f"change {commit}\n".encode()
+        out.write(f"commit refs/heads/main\nmark :{commit}\nauthor Dev{commit % 5} <dev{commit % 5}@example.com> "
+                  f"{when} +0000\ncommitter CI <ci@example.com> {when} +0000\ndata {len(msg)}\n".encode() + msg)
+        for _ in range(4):
+            if paths and rng.random() < 0.6:
+                path = rng.choice(paths)
+            else:
+                path = f"src/d{rng.randrange(10)}/f{len(paths):04d}.txt"
+                paths.append(path)
+            data = rng.randbytes(rng.randint(4 * 1024, 24 * 1024)).translate(TEXT_TABLE)
+            if tokens and commit == 3:
+                line = "".join(f"curl -u deploy:{t} https://jenkins.example.org/job/release/build\n" for t in tokens)
+                data += line.encode()
+                tokens = []
+            out.write(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
+            written += len(data)
+    out.close()
+    if imp.wait() != 0:
+        raise SystemExit("git fast-import failed")
+    subprocess.run(["git", "checkout", "-q", "main"], cwd=dest, check=True, env=_git_env())
+
+
+def build_org(repos: int, size_kb: int) -> Path:
+    """Build (or reuse) ``repos`` repositories of about ``size_kb`` KiB of unique blobs each."""
+    org = WORK / f"sweep-{repos}x{size_kb}kb"
+    if (org / ".built").exists():
+        return org
+    shutil.rmtree(org, ignore_errors=True)
+    org.mkdir(parents=True)
+    rng = random.Random(11)
+    shared = "11" + secrets.token_hex(16)
+    started = time.perf_counter()
+    for i in range(repos):
+        tokens = (["11" + secrets.token_hex(16)] if i % 4 == 0 else []) + ([shared] if i % 10 == 0 else [])
+        build_repo(org / f"repo-{i:03d}", size_kb, rng, tokens)
+    (org / ".built").write_text("")
+    print(f"built {repos} repositories in {org} ({time.perf_counter() - started:.1f} s)", flush=True)
+    return org
+
+
+def sweep(org: Path, jobs: int) -> Measured:
+    with tempfile.TemporaryDirectory(prefix="jts-bench-sweep-") as tmp:
+        state = Path(tmp) / "state.sqlite"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "scanner", "sweep", str(org), "--state", str(state),
+                               "--jobs", str(jobs), "-f", "json", "--no-progress"], env=env,
+                              capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"jts sweep failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+    report = json.loads(proc.stdout)
+    done = report["repository"]["counts"]["done"]
+    return Measured(jobs=jobs, seconds=seconds, repos=done, bytes=report["stats"]["bytes"],
+                    findings=len(report["findings"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repos", type=int, default=100)
+    parser.add_argument("--size-kb", type=int, default=2048, help="unique blob data per repository")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    org = build_org(args.repos, args.size_kb)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    results = [sweep(org, jobs) for jobs in args.jobs]
+    base = results[0]
+    print(f"{'jobs':>4}  {'seconds':>8}  {'repos/s':>8}  {'MB/s':>7}  {'speed-up':>8}  findings")
+    for m in results:
+        print(f"{m.jobs:>4}  {m.seconds:>8.2f}  {m.repos_per_s:>8.1f}  {m.mb_per_s:>7.1f}  "
+              f"{m.repos_per_s / base.repos_per_s:>7.2f}x  {m.findings}")
+    if len(results) > 1 and base.jobs == 1 and results[1].jobs == 2:
+        speedup = results[1].repos_per_s / base.repos_per_s
+        verdict = "met" if speedup >= TARGET_SPEEDUP else "NOT met"
+        print(f"target 2 jobs >= {TARGET_SPEEDUP}x 1 job: {verdict} ({speedup:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
