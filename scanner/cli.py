@@ -197,7 +197,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
                     mode=mode, warnings=warnings, stats=stats, repository=repository, tool_version=__version__)
     _emit(report, fmt, output, show_secrets, color)
     ctx = click.get_current_context()
-    ctx.exit(scan_revocation_code(revocation, findings, exit_code(findings, fail_on or settings.fail_on)))
+    ctx.exit(scan_revocation_code(revocation, exit_code(findings, fail_on or settings.fail_on)))
 
 
 def exit_code(findings: list, fail_on: str) -> int:

@@ -91,8 +91,8 @@ class RevocationRun:
         """0 when no live token is left, 1 when some are, 2 when nobody could confirm."""
         if self.unconfirmed:
             return EXIT_NOT_CONFIRMED
-        remaining = [f for f in findings if f.revocation and f.revocation.status in ("planned", "needs_manual", "failed")]
-        return EXIT_REMAINING if remaining else EXIT_DONE
+        left = ("planned", "needs_manual", "failed")
+        return EXIT_REMAINING if any(f.revocation and f.revocation.status in left for f in findings) else EXIT_DONE
 
 
 def show_plan(plans: list, run: RevocationRun) -> None:
@@ -159,7 +159,7 @@ def _admin_token(token_file: Path | None) -> str:
     return token
 
 
-def scan_revocation_code(run: RevocationRun | None, findings: list, scan_code: int) -> int:
+def scan_revocation_code(run: RevocationRun | None, scan_code: int) -> int:
     """`scan --revoke` keeps the scan's exit code, except that an unconfirmable plan is an error."""
     if run is not None and run.unconfirmed:
         return EXIT_NOT_CONFIRMED

@@ -61,7 +61,9 @@ def use(server: JenkinsTestServer, user: str, token: CreatedToken, times: int) -
 def leak(directory: Path, name: str, user: str, value: str, server: JenkinsTestServer) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
-    path.write_text(f"#!/bin/sh\n# trigger the jenkins deploy job\ncurl -X POST -u {user}:{value} {server.url}job/deploy/build\n")
+    # The comment names Jenkins: the legacy 32-hex rule wants Jenkins context around the value.
+    path.write_text(f"#!/bin/sh\n# trigger the jenkins deploy job\n"
+                    f"curl -X POST -u {user}:{value} {server.url}job/deploy/build\n")
     return path
 
 

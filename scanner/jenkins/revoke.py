@@ -280,10 +280,12 @@ class Revoker:
         plan.action = REVOKE_ALL
         plan.user_tokens = [t.name for t in found.tokens]
         legacy = [t for t in found.tokens if t.legacy]
+        plan.note = found.reason
         if len(target.secret) != NEW_TOKEN_LENGTH and len(legacy) == 1:
             # revokeAll leaves a legacy token's secret behind (sheet §4): revoke it by UUID first.
             plan.token_uuid, plan.token_name, plan.legacy = legacy[0].uuid, legacy[0].name, True
-        plan.note = found.reason
+        elif legacy:
+            plan.note += "; the user's legacy token survives revokeAll and comes back when Jenkins restarts"
         if self.options.rotate_dir is not None:
             plan.note += "; not rotated: the token could not be identified"
         return plan
