@@ -261,10 +261,11 @@ def main() -> None:
         results.append((built, res))
     print(f"\n== linearity (jobs={jobs_list[-1]}): seconds per GiB of blob data")
     for built, res in results:
-        secs = res["scans"][jobs_list[-1]]["seconds"]
-        print(f"  {built.blob_bytes / MiB:5.0f} MiB, {built.commits:6d} commits: {secs:6.2f} s = "
-              f"{secs / (built.blob_bytes / 2**30):5.2f} s/GiB (cat-file {res['catfile'] / (built.blob_bytes / 2**30):.2f} s/GiB)")
-
+        scan = res["scans"][jobs_list[-1]]
+        gib = built.blob_bytes / 2**30
+        print(f"  {built.blob_bytes / MiB:5.0f} MiB, {built.commits:6d} commits: {scan['seconds']:6.2f} s wall = "
+              f"{scan['seconds'] / gib:5.2f} s/GiB, {scan['cpu'] / gib:5.2f} CPU s/GiB "
+              f"(cat-file {res['catfile'] / gib:.2f} s/GiB)")
 
 if __name__ == "__main__":
     main()

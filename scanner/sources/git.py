@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,6 +76,13 @@ def _location(hit: Hit, path: str, source: str, repo: RepoInfo, *, blob: str, in
                     commit=commit.sha if commit else None, author=commit.author if commit else None,
                     email=commit.email if commit else None, date=commit.date if commit else None,
                     in_head=in_head, blob=blob, repo=repo.path)
+
+
+def _chronological(pair: tuple[Hit, Location]) -> tuple:
+    """Oldest introduction first (author dates carry different UTC offsets); no-commit ones first."""
+    loc = pair[1]
+    when = datetime.fromisoformat(loc.date).timestamp() if loc.date else 0.0
+    return (when, loc.commit or "", loc.sort_key())
 
 
 def _mib(n: int) -> str:
@@ -144,7 +152,7 @@ def scan_history(path: Path, spec: DetectorRecipe, *, jobs: int = 0, max_blob_by
 
         revs = ["--all", *tips, *(["--reflog"] if include_reflogs else [])]
         intros = introductions(iter_log(repo, revs, want), hits_of)
-    head = head_blobs(repo, lambda _p, oid: oid in hits_of)
+    head = head_blobs(repo, lambda _p, oid: oid in hits_of) if hits_of else None
     for intro in intros:
         loc = _location(intro.hit, intro.path, "history", repo, blob=intro.blob, intro=intro,
                         in_head=_in_head(intro.path, intro.hit.secret, head, hits_of))
@@ -152,7 +160,7 @@ def scan_history(path: Path, spec: DetectorRecipe, *, jobs: int = 0, max_blob_by
     _unattributed(result, repo, blobs.scan, hits_of, intros, seen, head)
     if repo.shallow:
         result.warnings.append(shallow_warning(repo, sum(i.commit.sha in boundary for i in intros)))
-    result.hits.sort(key=lambda pair: (pair[1].date or "", pair[1].commit or "", pair[1].sort_key()))
+    result.hits.sort(key=_chronological)
     return result
 
 
@@ -234,7 +242,7 @@ def scan_range(path: Path, spec: DetectorRecipe, rev_range: str, *, jobs: int = 
     if older:
         result.warnings.append(f"{len(older)} secret(s) in files changed by {rng.spec} were already present "
                                "before the range and are not reported here; scan history to see them")
-    result.hits.sort(key=lambda pair: (pair[1].date or "", pair[1].commit or "", pair[1].sort_key()))
+    result.hits.sort(key=_chronological)
     return result
 
 
