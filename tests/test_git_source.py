@@ -106,10 +106,11 @@ class Repo:
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_bytes(text if isinstance(text, bytes) else text.encode())
 
-    def commit(self, files: dict[str, str | bytes] | None = None, msg: str = "change", author: str = "Alice",
+    def commit(self, files: dict[str, str | bytes | None] | None = None, msg: str = "change", author: str = "Alice",
                rm: tuple[str, ...] = ()) -> str:
         for name, text in (files or {}).items():
-            self.write(name, text)
+            if text is not None:  # None: already on disk (a symlink, say)
+                self.write(name, text)
             self.git("add", "--", name)
         for name in rm:
             self.git("rm", "-q", "--", name)
@@ -311,6 +312,17 @@ def test_progress_reports_bytes(repo: Repo) -> None:
     assert calls and calls[-1] == (result.bytes, result.bytes)
 
 
+def test_unicode_paths_symlinks_and_submodule_entries(repo: Repo) -> None:
+    tok = token()
+    gitlink = repo.git("rev-parse", "HEAD")
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{gitlink},vendor/sub")
+    (repo.path / "link").symlink_to("dir with space/ünï cödé.txt")
+    added = repo.commit({"dir with space/ünï cödé.txt": config(tok), "link": None}, msg="odd paths")
+    [loc] = locs(scan_history(repo.path, SPEC), tok)
+    assert (loc.path, loc.commit) == ("dir with space/ünï cödé.txt", added)
+    assert [loc.path for _, loc in scan_staged(repo.path, SPEC).hits] == ["dir with space/ünï cödé.txt"]
+
+
 # --- repository shapes ---------------------------------------------------------------------------
 
 def test_bare_repository(repo: Repo, tmp_path: Path) -> None:
@@ -333,6 +345,15 @@ def test_subdirectory_and_empty_repository(tmp_path: Path) -> None:
     assert info.path == str(empty.path.resolve()) and info.head is None and info.refs == 0
     result = scan_history(empty.path / "sub", SPEC)
     assert result.hits == [] and result.blobs == 0
+
+
+def test_sha256_repository(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "s256")
+    repo.git("init", "-q", "--object-format=sha256", ".")
+    tok = token()
+    added = repo.commit({"a.txt": config(tok)})
+    [loc] = locs(scan_history(repo.path, SPEC), tok)
+    assert len(added) == 64 and (loc.commit, loc.in_head) == (added, True)
 
 
 def test_shallow_clone_scans_what_exists_and_says_so(repo: Repo, tmp_path: Path) -> None:

@@ -43,10 +43,11 @@ def open_repo(path: Path | str) -> RepoInfo:
         root = git_dir if bare or repo.working_tree_dir is None else str(Path(repo.working_tree_dir).resolve())
         try:
             head: str | None = repo.head.commit.hexsha
-        except (ValueError, TypeError):  # unborn branch or HEAD pointing nowhere
+        except Exception:  # unborn branch, or an object format GitPython cannot read (SHA-256)
             head = None
-        except Exception as exc:
-            raise GitSourceError(f"cannot read HEAD of {root}: {_one_line(exc)}") from None
+    if head is None:  # ask git itself; still None for an empty repository
+        proc = run_git(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], check=False)
+        head = (proc.stdout.decode().strip() or None) if proc.returncode == 0 else None
     flags = git_lines(root, ["rev-parse", "--is-shallow-repository"], what="reading repository state")
     refs = len(git_lines(root, ["for-each-ref", "--format=%(objectname)"], what="listing refs"))
     return RepoInfo(path=root, git_dir=git_dir, bare=bare, shallow=flags == ["true"], head=head, refs=refs)
