@@ -130,4 +130,4 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
     code = exit_code(report.findings, fail_on or settings.fail_on)
     if code == 0 and any(r.status == "error" for r in result.repos):
         code = EXIT_ERROR  # "nothing found" is not a clean bill when some repositories were never read
-    click.get_current_context().exit(scan_revocation_code(revocation, report.findings, code))
+    click.get_current_context().exit(scan_revocation_code(revocation, code))

@@ -83,11 +83,6 @@ class SweepProgress:
                           f"{c.findings} secrets, {c.live} live, ETA {self.eta()}\n")
         self.stream.flush()
 
-    def tick(self) -> None:
-        """Redraw between repositories (e.g. the live count changed); terminals only."""
-        if self.enabled and self.tty:
-            self._redraw(force=False)
-
     def _redraw(self, force: bool) -> None:
         now = self.clock()
         if not force and now - self._last_draw < REDRAW_SECONDS:

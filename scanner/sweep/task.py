@@ -149,10 +149,14 @@ def ensure_mirror(repo: RepoTarget, cache_dir: Path) -> tuple[Path, list[str]]:
     return dest, []
 
 
-def local_copy(repo: RepoTarget, cache_dir: str) -> tuple[str, list[str]]:
+def local_copy(repo: RepoTarget, cache_dir: str, update: bool = True) -> tuple[str, list[str]]:
+    """The path to read: the repository itself, or the URL's mirror (cloned, or fetched if ``update``)."""
     if repo.problem:
         raise GitSourceError(repo.problem)
     if repo.kind == "url":
+        mirror = repo.mirror_path(Path(cache_dir))
+        if not update and mirror.is_dir():
+            return str(mirror), []
         path, warnings = ensure_mirror(repo, Path(cache_dir))
         return str(path), warnings
     return repo.source, []
@@ -197,7 +201,7 @@ def recover_secrets(task: RecoverTask) -> dict[str, str]:
 
     found: dict[str, str] = {}
     try:
-        path, _ = local_copy(task.repo, task.cache_dir)
+        path, _ = local_copy(task.repo, task.cache_dir, update=False)  # the blobs are old: no fetch needed
     except GitSourceError:
         return found
     detector = _recipe(task.spec).build()

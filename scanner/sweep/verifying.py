@@ -22,10 +22,10 @@ from scanner.sweep.state import now
 
 class SweepVerifier:
     def __init__(self, options: VerifyOptions, verifiable: set[str], warn: Callable[[str], None],
-                 settled: set[tuple[str, str]] = frozenset()):  # type: ignore[assignment]
+                 settled: set[tuple[str, str]] | None = None):
         self.options = options
         self.verifiable = verifiable
-        self.settled = settled  # (rule, fingerprint) proven dead or revoked before: not sent again
+        self.settled = settled or set()  # (rule, fingerprint) proven dead or revoked before: not sent again
         self._warn = warn
         self._warned: set[str] = set()
         self._lock = threading.Lock()
