@@ -83,11 +83,11 @@ ENV_BASE = {
 class Repo:
     """A throwaway repository with a clock, so every commit has a distinct, known author date."""
 
-    def __init__(self, path: Path, bare: bool = False):
+    def __init__(self, path: Path, *init_args: str):
         self.path = path
         self.tick = 0
         path.mkdir(parents=True, exist_ok=True)
-        self.git("-c", "init.defaultBranch=main", "init", "-q", *(["--bare"] if bare else []))
+        self.git("-c", "init.defaultBranch=main", "init", "-q", *init_args)
 
     def git(self, *args: str, author: str = "Alice", check: bool = True) -> str:
         self.tick += 1
@@ -348,8 +348,7 @@ def test_subdirectory_and_empty_repository(tmp_path: Path) -> None:
 
 
 def test_sha256_repository(tmp_path: Path) -> None:
-    repo = Repo(tmp_path / "s256")
-    repo.git("init", "-q", "--object-format=sha256", ".")
+    repo = Repo(tmp_path / "s256", "--object-format=sha256")
     tok = token()
     added = repo.commit({"a.txt": config(tok)})
     [loc] = locs(scan_history(repo.path, SPEC), tok)
