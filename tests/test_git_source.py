@@ -394,6 +394,17 @@ def test_corrupt_object_database(repo: Repo) -> None:
     assert "\n" not in str(err.value) and "corrupt" in str(err.value)
 
 
+def test_truncated_pack(repo: Repo) -> None:
+    repo.commit({"a.txt": "a\n" * 100})
+    repo.git("gc", "-q")
+    [pack] = (repo.path / ".git" / "objects" / "pack").glob("*.pack")
+    pack.chmod(0o644)
+    pack.write_bytes(pack.read_bytes()[:200])
+    with pytest.raises(GitSourceError) as err:
+        scan_history(repo.path, SPEC)
+    assert "\n" not in str(err.value)
+
+
 def test_missing_object(repo: Repo) -> None:
     repo.commit({"a.txt": "a\n"})
     _loose(repo, repo.git("rev-parse", "HEAD:a.txt")).unlink()
