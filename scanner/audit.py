@@ -7,6 +7,8 @@ value registered with ``forbid`` is replaced before a line is written.
 
 from __future__ import annotations
 
+from scanner.errors import JtsError
+
 import json
 import os
 from datetime import datetime, timezone
@@ -19,7 +21,7 @@ REDACTED = "[REDACTED]"
 _MIN_FORBIDDEN = 8  # shorter values would mangle unrelated text and are not token-shaped anyway
 
 
-class AuditError(Exception):
+class AuditError(JtsError):
     """The audit log cannot be written; revocation must not go ahead without it."""
 
 

@@ -26,20 +26,6 @@ class UserError(click.ClickException):
         click.echo(f"jts: error: {self.format_message()}", err=True)
 
 
-def _known_errors() -> tuple[type[Exception], ...]:
-    from scanner.config import ConfigError
-    from scanner.rules import RuleError
-    from scanner.sources.files import SourceError
-
-    errors: list[type[Exception]] = [ConfigError, RuleError, SourceError]
-    try:
-        from scanner.sources.git import GitSourceError
-        errors.append(GitSourceError)
-    except ImportError:
-        pass
-    return tuple(errors)
-
-
 class Progress:
     """A one-line progress display on stderr, only when stderr is a terminal."""
 
@@ -305,8 +291,9 @@ cli.add_command(_sweep_cmd)
 def main() -> None:
     from scanner.findings import scrub
 
+    from scanner.errors import JtsError
+
     debug = "--debug" in sys.argv[1:]
-    known = _known_errors()
     try:
         # standalone_mode=False hands ctx.exit() codes back as the return value.
         code = cli.main(prog_name="jts", standalone_mode=False)
@@ -318,7 +305,7 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("jts: aborted", err=True)
         sys.exit(130)
-    except known as exc:
+    except JtsError as exc:
         if debug:
             raise
         click.echo(f"jts: error: {scrub(str(exc))}", err=True)

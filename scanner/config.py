@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from scanner.errors import JtsError
+
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 
-class ConfigError(Exception):
+class ConfigError(JtsError):
     """A bad setting; the message names the file and the key."""
 
 

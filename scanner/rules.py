@@ -6,6 +6,8 @@ The engine in ``detect.py`` is the only code that interprets them.
 
 from __future__ import annotations
 
+from scanner.errors import JtsError
+
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ DETECT_KEYS = {
 FILTER_KEYS = {"placeholders", "min_distinct_chars", "exclude_line", "exclude_secret", "exclude_paths"}
 
 
-class RuleError(Exception):
+class RuleError(JtsError):
     """A rule file is invalid; the message names the file and the field."""
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.corpus import evaluate
-from tests.helpers import ROOT, commit, git, init_repo, jts, new_token
+from tests.helpers import ROOT, commit, init_repo, jts, new_token
 
 
 def test_shipped_rules_check_passes():

@@ -6,6 +6,8 @@ Inside a git work tree the file list comes from ``git ls-files`` (tracked + untr
 
 from __future__ import annotations
 
+from scanner.errors import JtsError
+
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -20,7 +22,7 @@ from scanner.findings import Location
 CHUNK_BYTES = 16 * 2**20  # large files are scanned in line-aligned chunks of this size
 
 
-class SourceError(Exception):
+class SourceError(JtsError):
     """A target cannot be scanned at all (missing path, unreadable root)."""
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from scanner.errors import JtsError
+
 import os
 import shutil
 import subprocess
@@ -21,7 +23,7 @@ SAFE_CONFIG = (
 )
 
 
-class GitSourceError(Exception):
+class GitSourceError(JtsError):
     """A git source cannot be scanned; the message is one line, fit for the CLI to print."""
 
 

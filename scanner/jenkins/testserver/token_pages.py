@@ -129,7 +129,7 @@ def _card_last_used(row: TokenRow, view: TokenListView) -> str:
 
 def list_items(view: TokenListView) -> str:
     hidden = " hidden-message" if view.rows else ""
-    parts = [f'<div class="jenkins-form-item"><div class="jenkins-form-label">Current token(s)</div>',
+    parts = ['<div class="jenkins-form-item"><div class="jenkins-form-label">Current token(s)</div>',
              '<div class="token-list ignore-dirty-panel">',
              f'<div class="token-list-item token-list-empty-item{hidden}"><div class="list-empty-message">'
              "There are no registered tokens for this user.</div></div>",
