@@ -320,7 +320,9 @@ def test_unicode_paths_symlinks_and_submodule_entries(repo: Repo) -> None:
     added = repo.commit({"dir with space/ünï cödé.txt": config(tok), "link": None}, msg="odd paths")
     [loc] = locs(scan_history(repo.path, SPEC), tok)
     assert (loc.path, loc.commit) == ("dir with space/ünï cödé.txt", added)
-    assert [loc.path for _, loc in scan_staged(repo.path, SPEC).hits] == ["dir with space/ünï cödé.txt"]
+    assert scan_staged(repo.path, SPEC).hits == []  # nothing staged differs from HEAD
+    whole = scan_staged(repo.path, SPEC, changed_only=False).hits
+    assert [loc.path for _, loc in whole] == ["dir with space/ünï cödé.txt"]
 
 
 # --- repository shapes ---------------------------------------------------------------------------
@@ -446,7 +448,9 @@ def test_staged_fix_is_not_flagged_and_committed_token_is_in_head(repo: Repo) ->
     repo.commit({"app.env": config(tok), "other.env": config(tok)})
     repo.write("app.env", "token: ${TOKEN}\n")
     repo.git("add", "app.env")
-    result = scan_staged(repo.path, SPEC)
+    # The next commit adds nothing secret: the fix is staged, other.env is unchanged since HEAD.
+    assert scan_staged(repo.path, SPEC).hits == []
+    result = scan_staged(repo.path, SPEC, changed_only=False)
     assert [(loc.path, loc.in_head) for _, loc in result.hits] == [("other.env", True)]
 
 

@@ -184,13 +184,21 @@ def _unattributed(result: HistoryResult, repo: RepoInfo, scanned: Iterable[BlobE
 
 def scan_staged(path: Path, spec: DetectorRecipe, *, jobs: int = 0, max_blob_bytes: int = MAX_BLOB_BYTES,
                 progress: Callable[[int, int], None] | None = None,
-                parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> HistoryResult:
-    """Scan exactly what is staged (the index, as ``git ls-files -s`` lists it), not the work tree."""
+                parallel_min_bytes: int = PARALLEL_MIN_BYTES, changed_only: bool = True) -> HistoryResult:
+    """Scan what the next commit would add: staged content (the index, not the work tree) that differs
+    from HEAD. With ``changed_only=False``, every index entry (the whole staged snapshot)."""
     repo = open_repo(Path(path))
     if repo.bare:
         raise GitSourceError(f"{repo.path} is a bare repository: it has no index, nothing is staged")
     result = HistoryResult(repo=repo)
     first, entries = index_blobs(repo)
+    if changed_only and repo.head is not None:
+        # A file staged unchanged was checked when it was committed; re-reading the whole index
+        # would make every commit in a large repo pay for all of it (and re-block old leaks).
+        committed = head_blobs(repo, lambda _p, _oid: True) or {}
+        entries = [(p, oid) for p, oid in entries if committed.get(p) != oid]
+        wanted = {oid for _p, oid in entries}
+        first = {oid: p for oid, p in first.items() if oid in wanted}
     blobs = sized_blobs(repo, first).split_large(max_blob_bytes)
     hits_of = _scan(repo, spec, blobs, jobs=jobs, progress=progress, parallel_min_bytes=parallel_min_bytes,
                     result=result, max_blob_bytes=max_blob_bytes, what="staged file(s)").hits
