@@ -166,7 +166,9 @@ def test_unchanged_tips_skip_and_moved_tips_rescan(tmp_path: Path) -> None:
     for name in ("a", "b", "c"):
         make_repo(org / name, first)
     state = tmp_path / "s.sqlite"
-    assert sweep(state, str(org), "-j", "2", "--no-progress").code == 1
+    listed = tmp_path / "repos.txt"
+    listed.write_text("org\n")
+    assert sweep(state, f"@{listed}", "-j", "2", "--no-progress").code == 1
     assert {k: r["scans"] for k, r in repo_rows(state).items()} == {str(org / n): 1 for n in "abc"}
     again = sweep(state, "--no-progress", "-f", "json")  # no TARGET: continue the stored sweep
     assert {k: (r["scans"], r["skips"]) for k, r in repo_rows(state).items()} == {str(org / n): (1, 1) for n in "abc"}
@@ -174,7 +176,9 @@ def test_unchanged_tips_skip_and_moved_tips_rescan(tmp_path: Path) -> None:
     later = new_token()
     commit(org / "b", {"more.sh": leak_line(later)})  # HEAD moved
     git(org / "c", "branch", "feature")  # a new ref, HEAD unchanged: still a change of tips
+    listed.unlink()  # a stored @list that has gone away is skipped with a warning
     moved = report_of(sweep(state, str(org), "--no-progress", "-f", "json"))
+    assert any(w.startswith("stored target skipped: @") for w in moved["warnings"])
     assert {k: r["scans"] for k, r in repo_rows(state).items()} == {str(org / "a"): 1, str(org / "b"): 2,
                                                                     str(org / "c"): 2}
     assert {f["fingerprint"] for f in moved["findings"]} == {fp(first), fp(later)}

@@ -23,7 +23,8 @@ from scanner.sweep.assemble import assemble_findings
 from scanner.sweep.executors import Executor, make_executor
 from scanner.sweep.progress import Counters, SweepProgress, human_bytes
 from scanner.sweep.state import Occurrence, RepoRow, SweepState
-from scanner.sweep.targets import RepoTarget, is_url, public_target, resolve_targets
+from scanner.sweep.targets import (RepoTarget, TargetError, expand_lists, is_url, public_target,
+                                   resolve_targets)
 from scanner.sweep.task import (MAX_BLOB_BYTES, RecoverTask, RepoOutcome, RepoTask, recover_secrets, scan_repo,
                                 warm_up)
 
@@ -129,15 +130,25 @@ class Sweep:
     # ------------------------------------------------------------------ scanning
 
     def resolve(self) -> tuple[list[RepoTarget], list[str]]:
+        """This run's repositories: the TARGETs given now plus every target stored by earlier runs."""
         given = [normalize_target(t) for t in self.config.targets]
-        stored = self.state.targets()
-        self.state.add_targets(given)
         # paths absolute (resolvable from any cwd), URLs as given so their credentials can be used now
         raw = [t if is_url(t) else normalize_target(t) for t in self.config.targets]
-        raw += [t for t in stored if t not in given]
+        expand_lists(raw)  # a bad @list given now is an error before anything is stored
+        warnings: list[str] = []
+        for stored in self.state.targets():
+            if stored in given:
+                continue
+            try:
+                expand_lists([stored])
+            except TargetError as exc:  # e.g. a list file deleted since: the rest of the sweep goes on
+                warnings.append(f"stored target skipped: {exc}")
+                continue
+            raw.append(stored)
         resolved = resolve_targets(raw, self.config.cache_dir)
+        self.state.add_targets(given)
         self.state.register(resolved.repos)
-        return resolved.repos, resolved.warnings
+        return resolved.repos, warnings + resolved.warnings
 
     def scan(self, repos: list[RepoTarget]) -> None:
         tasks = [RepoTask(repo=r, spec=self.config.spec, cache_dir=str(self.config.cache_dir),
