@@ -185,25 +185,14 @@ def revoke_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: b
     Exit codes: 0 no live token left, 1 some left (needs manual work, failed, dry run), 2 error or
     nobody to confirm (no terminal and no --yes).
     """
-    from scanner.cli import UserError, _emit, _load_settings
+    from scanner.cli import _emit
+    from scanner.cli_verify import load_report_for
     from scanner.findings import Revocation, Verification
-    from scanner.reports.json_report import findings_without_secret, load_report
-    from scanner.rules import load_rules
 
     run = start_revocation(True, params)
     assert run is not None
-    settings = _load_settings(config_file, Path("."))
-    try:
-        report = load_report(report_file)
-    except (ValueError, KeyError, TypeError, OSError) as exc:
-        raise UserError(f"{report_file}: not a jts JSON report ({type(exc).__name__})") from None
-    rules = load_rules(tuple(settings.rules) + rule_dirs)
-    redacted = findings_without_secret(report)
-    if redacted:
-        warn(f"{len(redacted)} finding(s) in {report_file} hold only redacted secrets and cannot be revoked; "
-             "write the report with --show-secrets (and keep that file private)")
+    settings, report, rules, full, redacted = load_report_for(report_file, config_file, rule_dirs, "revoked")
     verify_opts = build_verify_options(settings, params)
-    full = [f for f in report.findings if f not in redacted]
     for finding in report.findings:
         finding.verification, finding.revocation = None, None  # stale: only what is true now counts
     run_verification(full, rules, verify_opts)

@@ -72,6 +72,26 @@ def run_verification(findings: list, rules: list, options) -> None:  # noqa: ANN
     verify_findings(findings, verifiable, options, warn)
 
 
+def load_report_for(report_file: Path, config_file: str | None, rule_dirs: tuple[str, ...], purpose: str):
+    """Settings, report, rules, and its findings split into (full secret, redacted only)."""
+    from scanner.cli import UserError, _load_settings
+    from scanner.reports.json_report import findings_without_secret, load_report
+    from scanner.rules import load_rules
+
+    settings = _load_settings(config_file, Path("."))
+    try:
+        report = load_report(report_file)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise UserError(f"{report_file}: not a jts JSON report ({type(exc).__name__})") from None
+    rules = load_rules(tuple(settings.rules) + rule_dirs)
+    redacted = findings_without_secret(report)
+    if redacted:
+        warn(f"{len(redacted)} finding(s) in {report_file} hold only redacted secrets and cannot be {purpose}; "
+             "write the report with --show-secrets (and keep that file private)")
+    full = [f for f in report.findings if f not in redacted]
+    return settings, report, rules, full, redacted
+
+
 @click.command("verify")
 @click.argument("report_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @verify_options
@@ -86,25 +106,11 @@ def run_verification(findings: list, rules: list, options) -> None:  # noqa: ANN
 def verify_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: bool, rule_dirs: tuple[str, ...],
                config_file: str | None, fail_on: str | None, color: bool | None, **params) -> None:
     """Verify the findings of an earlier JSON report (written with --show-secrets)."""
-    from scanner.cli import UserError, _emit, _load_settings, exit_code
-    from scanner.reports.json_report import findings_without_secret, load_report
-    from scanner.rules import load_rules
-
-    settings = _load_settings(config_file, Path("."))
-    try:
-        report = load_report(report_file)
-    except (ValueError, KeyError, TypeError, OSError) as exc:
-        raise UserError(f"{report_file}: not a jts JSON report ({type(exc).__name__})") from None
-    rules = load_rules(tuple(settings.rules) + rule_dirs)
-    redacted = findings_without_secret(report)
-    if redacted:
-        warn(f"{len(redacted)} finding(s) in {report_file} hold only redacted secrets and cannot be verified; "
-             "write the report with --show-secrets (and keep that file private)")
-    options = build_verify_options(settings, params)
+    from scanner.cli import _emit, exit_code
     from scanner.findings import Verification
 
-    full = [f for f in report.findings if f not in redacted]
-    run_verification(full, rules, options)
+    settings, report, rules, full, redacted = load_report_for(report_file, config_file, rule_dirs, "verified")
+    run_verification(full, rules, build_verify_options(settings, params))
     for finding in redacted:
         finding.verification = Verification(status="unknown", reason="the report holds only the redacted secret")
     _emit(report, fmt, output, show_secrets, color)
