@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from scanner.jenkins.server import JenkinsTestServer, ServerOptions
-from tests.helpers import jts
+from tests.helpers import commit, init_repo, jts
 
 
 @pytest.fixture
@@ -21,8 +21,8 @@ def jenkins(tmp_path):
         yield server
 
 
-def _scan_verify(tree, *extra: str):
-    run = jts("scan", str(tree), "--verify", "-f", "json", "--timeout", "3", "--retries", "1", *extra)
+def _scan_verify(tree, *extra: str, history: bool = False):
+    run = jts("scan", *(["--history"] if history else []), str(tree), "--verify", "-f", "json", "--timeout", "3", "--retries", "1", *extra)
     assert run.code in (0, 1), run.output
     return run, {f["fingerprint"]: f for f in json.loads(run.stdout)["findings"]}
 
@@ -41,14 +41,16 @@ def test_live_revoked_wrong_user_expired_and_legacy(tmp_path, jenkins):
     legacy = jenkins.create_legacy_token("bob").value
     wrong_user = jenkins.create_token("bob", name="bob-ci").value
     never_existed = "11" + secrets.token_hex(16)
-    tree = tmp_path / "tree"
-    tree.mkdir()
-    (tree / "live.sh").write_text(f"curl -u alice:{live} {url}/job/a/build\n")
-    (tree / "revoked.sh").write_text(f"curl -u alice:{revoked_token.value} {url}/job/a/build\n")
-    (tree / "expired.sh").write_text(f"curl -u alice:{expired} {url}/job/a/build\n")
-    (tree / "legacy.sh").write_text(f"curl -u bob:{legacy} {url}/job/jenkins/build\n")
-    (tree / "wrong.sh").write_text(f"curl -u alice:{wrong_user} {url}/job/a/build\n")
-    (tree / "fake.sh").write_text(f"curl -u alice:{never_existed} {url}/job/a/build\n")
+    tree = init_repo(tmp_path / "tree")
+    commit(tree, {
+        "live.sh": f"curl -u alice:{live} {url}/job/a/build\n",
+        "revoked.sh": f"curl -u alice:{revoked_token.value} {url}/job/a/build\n",
+        "expired.sh": f"curl -u alice:{expired} {url}/job/a/build\n",
+        "legacy.sh": f"curl -u bob:{legacy} {url}/job/jenkins/build\n",
+    })
+    commit(tree, {"wrong.sh": f"curl -u alice:{wrong_user} {url}/job/a/build\n",
+                  "fake.sh": f"curl -u alice:{never_existed} {url}/job/a/build\n"})
+    commit(tree, {"live.sh": None})  # only in history now
     jts("jenkins-test-server", "--help")  # the command exists; the fixture server runs in-process
     # Revoke through the real endpoint so the server state is what Jenkins would have.
     import httpx
@@ -56,8 +58,9 @@ def test_live_revoked_wrong_user_expired_and_legacy(tmp_path, jenkins):
     httpx.post(f"{url}/user/alice/descriptorByName/jenkins.security.ApiTokenProperty/revoke",
                data={"tokenUuid": revoked_token.uuid}, auth=("alice", live)).raise_for_status()
 
-    run, found = _scan_verify(tree, "--jenkins-url", jenkins.url)
+    run, found = _scan_verify(tree, "--jenkins-url", jenkins.url, history=True)
     status = {k: v["verification"]["status"] for k, v in found.items()}
+    assert found[_fp(live)]["in_head"] is False
     assert status[_fp(live)] == "live"
     assert found[_fp(live)]["verification"]["authenticated_as"] == "alice"
     assert found[_fp(live)]["verification"]["authorities"] == ["authenticated"]
@@ -67,7 +70,7 @@ def test_live_revoked_wrong_user_expired_and_legacy(tmp_path, jenkins):
         assert status[_fp(dead)] == "invalid", found[_fp(dead)]["verification"]
     for token in (live, legacy, expired, wrong_user, never_existed):
         assert token not in run.output
-    text = jts("scan", str(tree / "live.sh"), "--verify", "--jenkins-url", jenkins.url)
+    text = jts("scan", "--history", str(tree), "--verify", "--jenkins-url", jenkins.url)
     assert "Authenticated as: alice" in text.stdout
     assert live not in text.output
 
