@@ -86,6 +86,8 @@ def _load_settings(config_file: str | None, first_target: Path):
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this gitignore-style glob.")
 @click.option("--no-gitignore", is_flag=True, help="Scan files .gitignore would exclude.")
 @click.option("--jobs", "-j", type=click.IntRange(0, 64), default=None, help="Worker processes for --history (0 = all cores).")
+@click.option("--max-blob-mb", type=click.IntRange(1, 1_000_000), default=50, show_default=True,
+              help="Git blobs larger than this are skipped with a warning (--history, --staged, --range).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Settings file (default: nearest .jts.toml / pyproject.toml).")
 @click.option("--fail-on", type=click.Choice(["any", "live", "unknown", "none"]), default=None,
               help="Which findings make the exit code 1 (default any).")
@@ -100,7 +102,7 @@ def _load_settings(config_file: str | None, first_target: Path):
 def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | None, since_ref: str | None,
          use_stdin: bool, stdin_name: str, fmt: str, output: Path | None, show_secrets: bool,
          rule_dirs: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, jobs: int | None,
-         config_file: str | None, fail_on: str | None, baseline_file: Path | None, no_progress: bool,
+         max_blob_mb: int, config_file: str | None, fail_on: str | None, baseline_file: Path | None, no_progress: bool,
          color: bool | None, do_verify: bool, do_revoke: bool, **verify_params) -> None:
     """Scan files, a repository's history, the index or stdin for Jenkins credentials.
 
@@ -143,14 +145,15 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         if not repo_path.exists():
             raise UserError(f"{repo_path}: no such file or directory")
         if history:
-            result = gitsrc.scan_history(repo_path, spec, jobs=job_count, progress=progress)
+            result = gitsrc.scan_history(repo_path, spec, jobs=job_count, progress=progress,
+                                         max_blob_bytes=max_blob_mb * 2**20)
             mode = "history"
         elif staged:
-            result = gitsrc.scan_staged(repo_path, spec)
+            result = gitsrc.scan_staged(repo_path, spec, max_blob_bytes=max_blob_mb * 2**20)
             mode = "staged"
         else:
             rng = rev_range or gitsrc.since_ref_range(repo_path, since_ref)
-            result = gitsrc.scan_range(repo_path, spec, rng)
+            result = gitsrc.scan_range(repo_path, spec, rng, max_blob_bytes=max_blob_mb * 2**20)
             mode = "range"
         pairs = result.hits
         stats.blobs, stats.bytes = result.blobs, result.bytes
