@@ -69,8 +69,10 @@ class Detector:
         hex_hits: dict[int, bool] = {}
         if self.hex_runs:
             translated = data.translate(HEX_TABLE)
-            for run in self.hex_runs:
-                hex_hits[run] = (b"x" * run) in translated
+            for run in self.hex_runs:  # ascending: no run of N means no longer run either
+                hex_hits[run] = found = (b"x" * run) in translated
+                if not found:
+                    break
         chosen = []
         for rule in self.rules:
             if binary and not rule.binary:
