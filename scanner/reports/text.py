@@ -170,9 +170,12 @@ def location_text(loc: Location) -> str:
 
 def summary_lines(report: Report, findings: list[Finding]) -> list[str]:
     stats = report.stats
-    scanned = f"{stats.files} file{'s' if stats.files != 1 else ''}"
+    parts = []
+    if stats.files or not stats.blobs:
+        parts.append(f"{stats.files} file{'s' if stats.files != 1 else ''}")
     if stats.blobs:
-        scanned += f" / {stats.blobs} blob{'s' if stats.blobs != 1 else ''}"
+        parts.append(f"{stats.blobs} blob{'s' if stats.blobs != 1 else ''}")
+    scanned = " / ".join(parts)
     timing = f"{stats.seconds:.2f} s"
     if findings:
         severities = count_by((f.severity for f in findings), SEVERITIES)
