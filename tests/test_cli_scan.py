@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.corpus import evaluate
-from tests.helpers import ROOT, commit, init_repo, jts, new_token
+from tests.helpers import ROOT, commit, git, init_repo, jts, new_token
 
 
 def test_shipped_rules_check_passes():
@@ -243,3 +243,29 @@ def test_wheel_ships_rules(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 failed" in done.stdout
+
+
+def test_history_on_bare_shallow_and_corrupt_repositories(tmp_path):
+    repo, gone, _ = _history_repo(tmp_path)
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo), str(bare))
+    run = jts("scan", "--history", str(bare), "-f", "json", "--show-secrets")
+    assert run.code == 1 and gone in {f["secret"] for f in json.loads(run.stdout)["findings"]}
+
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
+    run = jts("scan", "--history", str(shallow), "-f", "json")
+    report = json.loads(run.stdout)
+    assert report["repository"]["shallow"] is True
+    assert any("shallow" in w and "--unshallow" in w for w in report["warnings"])
+    assert "shallow" in run.stderr  # warnings also reach the terminal
+
+    objects = bare / "objects"
+    for obj in [*objects.glob("pack/*.pack"), *objects.glob("[0-9a-f][0-9a-f]/*")]:
+        data = obj.read_bytes()
+        obj.unlink()  # a local clone hard-links objects: replace, do not truncate in place
+        obj.write_bytes(data[: len(data) // 3])  # a corrupt object database
+    run = jts("scan", "--history", str(bare))
+    assert run.code == 2, run.output
+    assert run.stderr.startswith("jts: error:") and len(run.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in run.output
