@@ -99,10 +99,11 @@ def _one_line(text: str) -> str:
 
 
 def tips_digest(path: str) -> str:
-    """Digest of every ref tip and HEAD: equal digests mean history did not change."""
-    refs = run_git(path, ["for-each-ref", "--format=%(objectname) %(refname)"], what="listing refs").stdout
-    head = run_git(path, ["rev-parse", "--verify", "-q", "HEAD"], check=False).stdout
-    return hashlib.sha256(refs + b"\0" + head.strip()).hexdigest()
+    """Digest of HEAD and every ref tip (one git call): equal digests mean history did not change."""
+    proc = run_git(path, ["show-ref", "--head"], check=False)
+    if proc.returncode not in (0, 1) or (proc.returncode == 1 and proc.stderr.strip()):  # 1 = no refs at all
+        raise GitSourceError(f"listing refs failed in {path}: {first_error_line(proc.stderr)}")
+    return hashlib.sha256(proc.stdout).hexdigest()
 
 
 def _git(args: list[str], cwd: str | None = None) -> None:
