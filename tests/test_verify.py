@@ -195,3 +195,49 @@ def test_check_own_token(jenkins):
     assert run.code == 0
     run = jts("check", "--jenkins-url", jenkins.url, "--user", "bob", env={"JENKINS_API_TOKEN": token})
     assert run.code == 1 and "invalid" in run.stderr
+
+
+def test_http_proxy_from_environment_is_used(tmp_path, jenkins):
+    """HTTP(S)_PROXY is honoured: the who-am-i goes through a forward proxy we run."""
+    import http.client
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlsplit
+
+    seen: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            seen.append(self.path)  # a forward proxy receives the absolute URL
+            target = urlsplit(self.path)
+            upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=5)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")}
+            upstream.request("GET", target.path + (f"?{target.query}" if target.query else ""), headers=headers)
+            answer = upstream.getresponse()
+            body = answer.read()
+            self.send_response(answer.status)
+            for key, value in answer.getheaders():
+                if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # noqa: ANN002 - silence
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        token = jenkins.create_token("alice").value
+        (tmp_path / "src").mkdir()
+        (tmp_path / "src" / "a.sh").write_text(f"curl -u alice:{token} {jenkins.url}job/x/build\n")
+        proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
+        run = jts("scan", str(tmp_path / "src"), "--verify", "--jenkins-url", jenkins.url, "-f", "json",
+                  env={"HTTP_PROXY": proxy_url, "http_proxy": proxy_url, "NO_PROXY": "", "no_proxy": ""})
+        finding = json.loads(run.stdout)["findings"][0]
+        assert finding["verification"]["status"] == "live"
+        assert any(path.endswith("/whoAmI/api/json") for path in seen), seen
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
