@@ -241,3 +241,13 @@ def test_http_proxy_from_environment_is_used(tmp_path, jenkins):
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+def test_tls_failure_is_unknown(tmp_path, jenkins):
+    token = jenkins.create_token("alice").value
+    https_url = jenkins.url.replace("http://", "https://")  # TLS to a plain-HTTP port: the handshake fails
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.sh").write_text(f"curl -u alice:{token} {https_url}job/x/build\n")
+    _, found = _scan_verify(tmp_path / "src", "--jenkins-url", https_url, "--retries", "0")
+    verdict = found[_fp(token)]["verification"]
+    assert verdict["status"] == "unknown" and "TLS" in verdict["reason"], verdict
