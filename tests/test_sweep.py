@@ -21,7 +21,9 @@ import pytest
 
 from scanner.jenkins.server import JenkinsTestServer, ServerOptions
 from scanner.reports.json_report import SCHEMA_PATH
+from scanner.sweep.executors import LocalExecutor
 from scanner.sweep.progress import Counters, SweepProgress
+from scanner.sweep.state import StateError, SweepState
 from scanner.sweep.targets import RepoTarget, expand_lists, is_url, public_target, resolve_targets
 from tests.helpers import ROOT, commit, git, init_repo, jts, new_token
 
@@ -111,6 +113,44 @@ def test_progress_plain_lines_and_terminal_line() -> None:
     assert screen.getvalue().startswith("\rsweep: 1/4 repos | 3.0 MB | 2 secrets | 1 live | ETA ")
     tty.message("verifying")
     assert screen.getvalue().endswith("\r" + " " * len(tty.status_line()) + "\rjts: verifying\n")
+
+
+def _dies_on_two(task: int) -> int:
+    """A task function for the worker-death test (top level, so spawned workers can import it)."""
+    if task == 2:
+        os._exit(3)  # like the OOM killer: no exception, no result
+    if task == 3:
+        raise ValueError("odd repository")
+    return task * 10
+
+
+def test_local_executor_survives_a_dead_worker_and_a_failing_task() -> None:
+    executor = LocalExecutor(2)
+    try:
+        results = list(executor.run(_dies_on_two, [1, 2, 3, 4, 5], lambda task, why: (task, why)))
+        assert sorted(r for r in results if isinstance(r, int)) == [10, 40, 50]
+        lost = dict(r for r in results if isinstance(r, tuple))
+        assert lost == {2: "worker process died (exit code 3)", 3: "task failed: ValueError: odd repository"}
+        assert list(executor.run(_dies_on_two, [6], lambda task, why: why)) == [60]  # workers serve later runs
+    finally:
+        executor.close()
+
+
+def test_state_lock_and_crash_leftovers(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    repo = RepoTarget(key="/srv/a", kind="path", source="/srv/a", target="/srv")
+    with SweepState.open(path) as state:
+        state.register([repo])
+        state.mark_running([repo.key])
+        with pytest.raises(StateError, match="another sweep is using this state file"):
+            SweepState.open(path)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    with SweepState.open(path) as state:  # a crashed run left 'running': it is pending again
+        state.reset_running()
+        assert [r.status for r in state.repos()] == ["pending"]
+    (tmp_path / "junk.sqlite").write_text("not a database, but long enough to look like a file header" * 20)
+    with pytest.raises(StateError, match="not a jts sweep state"):
+        SweepState.open(tmp_path / "junk.sqlite")
 
 
 # -- the main path ------------------------------------------------------------------------------------
