@@ -24,7 +24,13 @@ from scanner.reports.json_report import SCHEMA_PATH
 from scanner.sweep.executors import LocalExecutor
 from scanner.sweep.progress import Counters, SweepProgress
 from scanner.sweep.state import StateError, SweepState
-from scanner.sweep.targets import RepoTarget, expand_lists, is_url, public_target, resolve_targets
+from scanner.sweep.targets import (
+    RepoTarget,
+    expand_lists,
+    is_url,
+    public_target,
+    resolve_targets,
+)
 from tests.helpers import ROOT, commit, git, init_repo, jts, new_token
 
 FAST = ("--timeout", "5", "--retries", "1")

@@ -44,7 +44,7 @@ def _pool_worker(conn: Connection, warmup: Callable[[], None] | None) -> None:
     if warmup is not None:
         try:
             warmup()  # imports and rule parsing overlap with the coordinator's own start-up
-        except Exception:  # noqa: BLE001 - the first real task reports any problem properly
+        except Exception:  # noqa: BLE001, S110 - the first real task reports any problem properly
             pass
     while True:
         try:
@@ -95,7 +95,8 @@ class LocalExecutor:
         theirs.close()
         return _Slot(proc, ours)
 
-    def run(self, fn, tasks, lost, started=None):  # noqa: ANN001 - see Executor
+    def run(self, fn: Callable[[T], R], tasks: Sequence[T], lost: Callable[[T, str], R],
+            started: Callable[[T], None] | None = None) -> Iterator[R]:
         todo = deque(range(len(tasks)))
         if todo:
             self.start()
@@ -187,7 +188,8 @@ class DaskExecutor:
         except (OSError, TimeoutError) as exc:
             raise ExecutorError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
 
-    def run(self, fn, tasks, lost, started=None):  # noqa: ANN001 - see Executor
+    def run(self, fn: Callable[[T], R], tasks: Sequence[T], lost: Callable[[T, str], R],
+            started: Callable[[T], None] | None = None) -> Iterator[R]:
         from distributed import as_completed
 
         futures = {}

@@ -147,8 +147,8 @@ def _timeline(findings: list[Finding]) -> str:
     peak = max(sum(c.values()) for c in per.values())
     bar, gap, height, left, bottom = 22, 6, 180, 36, 40
     width = left + len(months) * (bar + gap) + 10
-    parts = [f'<svg id="timeline-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-             f'height="{height + bottom + 10}" role="img" aria-label="leaks introduced per month">',
+    parts = [(f'<svg id="timeline-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+              f'height="{height + bottom + 10}" role="img" aria-label="leaks introduced per month">'),
              f'<line x1="{left}" y1="{height}" x2="{width - 5}" y2="{height}" stroke="#999"/>',
              f'<text x="{left - 6}" y="{height}" text-anchor="end">0</text>',
              f'<text x="{left - 6}" y="12" text-anchor="end">{peak}</text>']

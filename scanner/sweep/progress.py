@@ -36,7 +36,7 @@ def human_bytes(n: float) -> str:
 
 
 def human_seconds(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     minutes, seconds = divmod(seconds, 60)

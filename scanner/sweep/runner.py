@@ -23,10 +23,23 @@ from scanner.sweep.assemble import assemble_findings
 from scanner.sweep.executors import Executor, make_executor
 from scanner.sweep.progress import Counters, SweepProgress, human_bytes
 from scanner.sweep.state import Occurrence, RepoRow, SweepState
-from scanner.sweep.targets import (RepoTarget, TargetError, expand_lists, is_url, public_target,
-                                   resolve_targets)
-from scanner.sweep.task import (MAX_BLOB_BYTES, RecoverTask, RepoOutcome, RepoTask, recover_secrets, scan_repo,
-                                warm_up)
+from scanner.sweep.targets import (
+    RepoTarget,
+    TargetError,
+    expand_lists,
+    is_url,
+    public_target,
+    resolve_targets,
+)
+from scanner.sweep.task import (
+    MAX_BLOB_BYTES,
+    RecoverTask,
+    RepoOutcome,
+    RepoTask,
+    recover_secrets,
+    scan_repo,
+    warm_up,
+)
 
 if TYPE_CHECKING:
     from scanner.detect import DetectorSpec

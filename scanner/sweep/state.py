@@ -18,7 +18,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scanner.findings import Finding, Location, Revocation, Verification, fingerprint_of, redact
+from scanner.findings import (
+    Finding,
+    Location,
+    Revocation,
+    Verification,
+    fingerprint_of,
+    redact,
+)
 
 if TYPE_CHECKING:
     from scanner.sweep.targets import RepoTarget

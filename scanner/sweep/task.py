@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING
 
 from scanner.findings import Location, fingerprint_of, scrub
 from scanner.reports import strip_userinfo
-from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env, run_git
+from scanner.sources.git_cmd import (
+    GitSourceError,
+    first_error_line,
+    git_argv,
+    git_env,
+    run_git,
+)
 from scanner.sweep.targets import RepoTarget
 
 if TYPE_CHECKING:
@@ -112,7 +118,8 @@ def _git(args: list[str], cwd: str | None = None) -> None:
 
     env = {**git_env(), "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}  # never wait for a password
     try:
-        proc = subprocess.run(git_argv(*args), cwd=cwd, capture_output=True, env=env, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(git_argv(*args), cwd=cwd, capture_output=True, env=env, stdin=subprocess.DEVNULL,
+                              check=False)
     except OSError as exc:
         raise GitSourceError(f"cannot run git: {exc.strerror or exc}") from None
     if proc.returncode != 0:

@@ -14,8 +14,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from scanner.findings import Finding, Verification
-from scanner.jenkins.verify import (Attempt, VerifyOptions, candidate_urls, candidate_users, combine,
-                                    run_attempts)
+from scanner.jenkins.verify import (
+    Attempt,
+    VerifyOptions,
+    candidate_urls,
+    candidate_users,
+    combine,
+    run_attempts,
+)
 from scanner.reports import has_full_secret
 from scanner.sweep.state import now
 
