@@ -41,6 +41,8 @@ def _sigterm_as_interrupt(_signum: int, _frame: object) -> None:
               help="local: a process pool on this machine; dask: tasks on a Dask cluster (see --scheduler).")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --executor dask, e.g. tcp://host:8786.")
 @click.option("--rescan", is_flag=True, help="Scan every repository again, even when its ref tips have not moved.")
+@click.option("--max-blob-mb", type=click.IntRange(1, 1_000_000), default=50, show_default=True,
+              help="Skip (and warn about) blobs larger than this.")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -57,7 +59,7 @@ def _sigterm_as_interrupt(_signum: int, _frame: object) -> None:
 @verify_options
 @revoke_options
 def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None, jobs: int | None, executor: str,
-              scheduler: str | None, rescan: bool, fmt: str, output: Path | None, html_file: Path | None,
+              scheduler: str | None, rescan: bool, max_blob_mb: int, fmt: str, output: Path | None, html_file: Path | None,
               show_secrets: bool, rule_dirs: tuple[str, ...], config_file: str | None, fail_on: str | None,
               no_progress: bool, color: bool | None, do_verify: bool, do_revoke: bool, **params) -> None:
     """Sweep many repositories' full history: paths, directories of repositories, git URLs, @lists.
@@ -93,7 +95,7 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
         jobs=job_count if job_count > 0 else (os.cpu_count() or 1), executor=executor, scheduler=scheduler,
         rescan=rescan, verify=verify_opts,
         revoke=(lambda found, rules: revocation.run(found, rules, verify_opts)) if revocation else None,
-        want_secrets=show_secrets)
+        want_secrets=show_secrets, max_blob_bytes=max_blob_mb * 2**20)
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         result = run_sweep(config, progress_enabled=not no_progress, warn=warn)
