@@ -37,20 +37,27 @@ def open_repo(path: Path | str) -> RepoInfo:
         raise GitSourceError(f"not a git repository: {target}") from None
     except Exception as exc:  # GitPython raises assorted errors on damaged .git dirs
         raise GitSourceError(f"cannot open git repository {target}: {_one_line(exc)}") from None
+    # Everything below reads .git files through GitPython: no git process per repository, which
+    # matters when a sweep opens thousands of small repositories.
     with repo:
         bare = bool(repo.bare)
         git_dir = str(Path(repo.git_dir).resolve())
+        common_dir = Path(repo.common_dir).resolve()
         root = git_dir if bare or repo.working_tree_dir is None else str(Path(repo.working_tree_dir).resolve())
         try:
-            head: str | None = repo.head.commit.hexsha
-        except Exception:  # unborn branch, or an object format GitPython cannot read (SHA-256)
+            head: str | None = git.SymbolicReference.dereference_recursive(repo, "HEAD")
+        except Exception:  # unborn branch, or a ref GitPython cannot read
             head = None
+        try:
+            refs = len(repo.refs)
+        except Exception:  # an unreadable ref: let git count them
+            refs = len(git_lines(root, ["for-each-ref", "--format=%(objectname)"], what="listing refs"))
     if head is None:  # ask git itself; still None for an empty repository
         proc = run_git(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], check=False)
         head = (proc.stdout.decode().strip() or None) if proc.returncode == 0 else None
-    flags = git_lines(root, ["rev-parse", "--is-shallow-repository"], what="reading repository state")
-    refs = len(git_lines(root, ["for-each-ref", "--format=%(objectname)"], what="listing refs"))
-    return RepoInfo(path=root, git_dir=git_dir, bare=bare, shallow=flags == ["true"], head=head, refs=refs)
+    shallow_file = common_dir / "shallow"  # what `rev-parse --is-shallow-repository` checks
+    shallow = shallow_file.is_file() and shallow_file.stat().st_size > 0
+    return RepoInfo(path=root, git_dir=git_dir, bare=bare, shallow=shallow, head=head, refs=refs)
 
 
 def _one_line(exc: BaseException) -> str:
