@@ -2,7 +2,8 @@
 
 Example texts hold placeholders filled with fresh random values on every run, so no
 token-shaped literal is ever committed: {api_token}, {hex32}, {hex64}, {hex256}, {word},
-and {basic:USER:api_token} / {basic:USER:hex32} for a base64 ``user:secret`` pair.
+{basic:USER:api_token} / {basic:USER:hex32} for a base64 ``user:secret`` pair, and the fixed
+placeholders {zero_token} and {doc_token} (which must never be reported).
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ from dataclasses import dataclass
 from scanner.detect import Detector
 from scanner.rules import Example, Rule
 
-TEMPLATE_RE = re.compile(r"\{(api_token|hex32|hex64|hex256|word|basic:[^:{}]+:(?:api_token|hex32))\}")
+TEMPLATE_RE = re.compile(
+    r"\{(api_token|hex32|hex64|hex256|word|zero_token|doc_token|basic:[^:{}]+:(?:api_token|hex32))\}")
+# Token-shaped placeholders, built here so no token-shaped literal sits in a committed file.
+PLACEHOLDER_VALUES = {"zero_token": "11" + "0" * 32, "doc_token": "11" + "1234567890abcdef" * 2}
 
 
 def fresh_value(kind: str) -> str:
+    if kind in PLACEHOLDER_VALUES:
+        return PLACEHOLDER_VALUES[kind]
     if kind == "api_token":
         return "11" + secrets.token_hex(16)
     if kind == "hex32":
