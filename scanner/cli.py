@@ -11,8 +11,27 @@ from pathlib import Path
 import click
 
 from scanner import __version__
-from scanner.cli_revoke import revoke_cmd, revoke_options, scan_revocation_code, start_revocation
-from scanner.cli_verify import build_verify_options, check_cmd, run_verification, verify_cmd, verify_options
+from scanner.cli_options import (
+    color_option,
+    config_option,
+    fail_on_option,
+    output_option,
+    rules_option,
+    show_secrets_option,
+)
+from scanner.cli_revoke import (
+    revoke_cmd,
+    revoke_options,
+    scan_revocation_code,
+    start_revocation,
+)
+from scanner.cli_verify import (
+    build_verify_options,
+    check_cmd,
+    run_verification,
+    verify_cmd,
+    verify_options,
+)
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -80,21 +99,20 @@ def _load_settings(config_file: str | None, first_target: Path):
 @click.option("--stdin-name", default="<stdin>", show_default=True, help="Path to report for --stdin content.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "sarif", "gitlab"]), default="text",
               show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
-@click.option("--show-secrets", is_flag=True, help="Print full secret values (redacted by default).")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rules directory.")
+@output_option
+@show_secrets_option
+@rules_option
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this gitignore-style glob.")
 @click.option("--no-gitignore", is_flag=True, help="Scan files .gitignore would exclude.")
 @click.option("--jobs", "-j", type=click.IntRange(0, 64), default=None, help="Worker processes for --history (0 = all cores).")
 @click.option("--max-blob-mb", type=click.IntRange(1, 1_000_000), default=50, show_default=True,
               help="Git blobs larger than this are skipped with a warning (--history, --staged, --range).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Settings file (default: nearest .jts.toml / pyproject.toml).")
-@click.option("--fail-on", type=click.Choice(["any", "live", "unknown", "none"]), default=None,
-              help="Which findings make the exit code 1 (default any).")
+@config_option
+@fail_on_option
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Suppress findings recorded in this baseline (detect-secrets .secrets.baseline format).")
 @click.option("--no-progress", is_flag=True, help="No progress display on stderr.")
-@click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
+@color_option
 @click.option("--verify", "do_verify", is_flag=True, help="Check found tokens live with who-am-i (see --jenkins-url).")
 @click.option("--revoke", "do_revoke", is_flag=True, help="Revoke live tokens (implies --verify; see --as).")
 @verify_options
@@ -226,7 +244,7 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rules directory.")
+@rules_option
 def rules_list(rule_dirs: tuple[str, ...]) -> None:
     """Show every rule: id, severity, verifiable, title."""
     from scanner.rules import load_rules
@@ -282,19 +300,20 @@ def jenkins_test_server(home: Path, port: int, jenkins_version: str, security_di
 
 # Commands that live in their own modules are registered here, one line each.
 from scanner.cli_baseline import baseline as _baseline_group  # noqa: E402
+
 cli.add_command(_baseline_group)
 cli.add_command(verify_cmd)
 cli.add_command(check_cmd)
 cli.add_command(revoke_cmd)
 from scanner.cli_sweep import sweep_cmd as _sweep_cmd  # noqa: E402
+
 cli.add_command(_sweep_cmd)
 # (end of command registrations)
 
 
 def main() -> None:
-    from scanner.findings import scrub
-
     from scanner.errors import JtsError
+    from scanner.findings import scrub
 
     debug = "--debug" in sys.argv[1:]
     try:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from scanner.cli_options import config_option, rules_option
+
 DEFAULT_NAME = ".secrets.baseline"
 
 
@@ -61,8 +63,8 @@ def _count(data: dict) -> tuple[int, int]:
               help=f"Baseline to write (default: {DEFAULT_NAME} in PATH). An existing one is updated in place.")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this gitignore-style glob.")
 @click.option("--no-gitignore", is_flag=True, help="Scan files .gitignore would exclude.")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rules directory.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Settings file.")
+@rules_option
+@config_option
 @click.option("--plugin-path", metavar="FILE",
               help="Plugin path to record for detect-secrets (default: this install's plugin file).")
 def create(path: Path, baseline_file: Path | None, exclude: tuple[str, ...], no_gitignore: bool,
@@ -73,7 +75,13 @@ def create(path: Path, baseline_file: Path | None, exclude: tuple[str, ...], no_
     are found again are kept too.
     """
     from scanner.aggregate import build_findings
-    from scanner.baseline import create_baseline, load_baseline, occurrences, plugin_file, recorded_plugin_path
+    from scanner.baseline import (
+        create_baseline,
+        load_baseline,
+        occurrences,
+        plugin_file,
+        recorded_plugin_path,
+    )
     from scanner.sources.files import scan_paths
 
     target = baseline_file or ((path if path.is_dir() else Path(".")) / DEFAULT_NAME)
@@ -98,8 +106,8 @@ def create(path: Path, baseline_file: Path | None, exclude: tuple[str, ...], no_
 @baseline.command("update")
 @click.argument("baseline_file", required=False, default=DEFAULT_NAME, metavar="[FILE]",
                 type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rules directory.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Settings file.")
+@rules_option
+@config_option
 @click.option("--plugin-path", metavar="FILE", help="Plugin path to record for detect-secrets.")
 def update(baseline_file: Path, rule_dirs: tuple[str, ...], config_file: str | None, plugin_path: str | None) -> None:
     """Prune entries of FILE (default .secrets.baseline) that are no longer found; refresh line numbers.
@@ -107,7 +115,13 @@ def update(baseline_file: Path, rule_dirs: tuple[str, ...], config_file: str | N
     Adds nothing new (that is what `create` is for) and keeps audit flags.
     """
     from scanner.aggregate import build_findings
-    from scanner.baseline import load_baseline, normalize_path, occurrences, our_files, update_baseline
+    from scanner.baseline import (
+        load_baseline,
+        normalize_path,
+        occurrences,
+        our_files,
+        update_baseline,
+    )
     from scanner.sources.files import scan_paths
 
     data = load_baseline(baseline_file)

@@ -10,7 +10,19 @@ from pathlib import Path
 
 import click
 
-from scanner.cli_verify import build_verify_options, run_verification, verify_options, warn
+from scanner.cli_options import (
+    color_option,
+    config_option,
+    output_option,
+    rules_option,
+    show_secrets_option,
+)
+from scanner.cli_verify import (
+    build_verify_options,
+    run_verification,
+    verify_options,
+    warn,
+)
 
 EXIT_DONE, EXIT_REMAINING, EXIT_NOT_CONFIRMED = 0, 1, 2
 ADMIN_TOKEN_ENV = "JTS_ADMIN_TOKEN"
@@ -172,11 +184,11 @@ def scan_revocation_code(run: RevocationRun | None, scan_code: int) -> int:
 @revoke_options
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "sarif", "gitlab"]),
               default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
-@click.option("--show-secrets", is_flag=True, help="Print full secret values (redacted by default).")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rules directory.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Settings file.")
-@click.option("--color/--no-color", default=None)
+@output_option
+@show_secrets_option
+@rules_option
+@config_option
+@color_option
 def revoke_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: bool, rule_dirs: tuple[str, ...],
                config_file: str | None, color: bool | None, **params) -> None:
     """Revoke the live tokens of an earlier JSON report (written with --show-secrets).

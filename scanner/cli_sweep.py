@@ -8,6 +8,14 @@ from pathlib import Path
 
 import click
 
+from scanner.cli_options import (
+    color_option,
+    config_option,
+    fail_on_option,
+    output_option,
+    rules_option,
+    show_secrets_option,
+)
 from scanner.cli_revoke import revoke_options, scan_revocation_code, start_revocation
 from scanner.cli_verify import build_verify_options, verify_options, warn
 
@@ -44,16 +52,15 @@ def _sigterm_as_interrupt(_signum: int, _frame: object) -> None:
 @click.option("--max-blob-mb", type=click.IntRange(1, 1_000_000), default=50, show_default=True,
               help="Skip (and warn about) blobs larger than this.")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@output_option
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the self-contained HTML report to FILE.")
-@click.option("--show-secrets", is_flag=True, help="Print full secret values (redacted by default).")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rules directory.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Settings file (default: nearest .jts.toml / pyproject.toml).")
-@click.option("--fail-on", type=click.Choice(["any", "live", "unknown", "none"]), default=None,
-              help="Which findings make the exit code 1 (default any).")
+@show_secrets_option
+@rules_option
+@config_option
+@fail_on_option
 @click.option("--no-progress", is_flag=True, help="No progress display or per-repository log lines on stderr.")
-@click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
+@color_option
 @click.option("--verify", "do_verify", is_flag=True, help="Check every unique token live with who-am-i, once.")
 @click.option("--revoke", "do_revoke", is_flag=True, help="Revoke live tokens once each (implies --verify; see --as).")
 @verify_options

@@ -8,6 +8,15 @@ from pathlib import Path
 
 import click
 
+from scanner.cli_options import (
+    color_option,
+    config_option,
+    fail_on_option,
+    output_option,
+    rules_option,
+    show_secrets_option,
+)
+
 VERIFY_OPTIONS = [
     click.option("--jenkins-url", "jenkins_urls", multiple=True, metavar="URL",
                  help="A Jenkins tokens may be sent to (repeatable; also `jenkins_urls` in settings)."),
@@ -97,12 +106,12 @@ def load_report_for(report_file: Path, config_file: str | None, rule_dirs: tuple
 @verify_options
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "sarif", "gitlab"]),
               default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
-@click.option("--show-secrets", is_flag=True, help="Print full secret values (redacted by default).")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rules directory.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Settings file.")
-@click.option("--fail-on", type=click.Choice(["any", "live", "unknown", "none"]), default=None)
-@click.option("--color/--no-color", default=None)
+@output_option
+@show_secrets_option
+@rules_option
+@config_option
+@fail_on_option
+@color_option
 def verify_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: bool, rule_dirs: tuple[str, ...],
                config_file: str | None, fail_on: str | None, color: bool | None, **params) -> None:
     """Verify the findings of an earlier JSON report (written with --show-secrets)."""
@@ -127,7 +136,12 @@ def check_cmd(jenkins_url: str, user: str, timeout: float, ca_bundle: str | None
     """Test your own token: read from JENKINS_API_TOKEN or stdin (never argv). Exit 0 only if live."""
     from scanner.cli import UserError
     from scanner.jenkins.client import HttpSettings
-    from scanner.jenkins.verify import AllowedJenkins, Attempt, VerifyOptions, run_attempts
+    from scanner.jenkins.verify import (
+        AllowedJenkins,
+        Attempt,
+        VerifyOptions,
+        run_attempts,
+    )
 
     token = os.environ.get("JENKINS_API_TOKEN", "").strip()
     if not token:
