@@ -117,6 +117,8 @@ def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, pr
 
 
 def _partial_clone(repo: RepoInfo) -> bool:
+    if repo.partial_clone is not None:
+        return repo.partial_clone
     proc = run_git(repo.path, ["config", "--get", "extensions.partialClone"], check=False)
     return proc.returncode == 0 and bool(proc.stdout.strip())
 

@@ -19,6 +19,8 @@ class RepoInfo:
     shallow: bool
     head: str | None  # HEAD commit sha; None when unborn (empty repo) or missing
     refs: int  # number of refs (branches, tags, remotes, stash, notes, ...)
+    has_stash: bool = True  # False only when there is certainly no stash (saves a git call)
+    partial_clone: bool | None = None  # None: not known yet, ask git
 
 
 def open_repo(path: Path | str) -> RepoInfo:
@@ -49,15 +51,24 @@ def open_repo(path: Path | str) -> RepoInfo:
         except Exception:  # unborn branch, or a ref GitPython cannot read
             head = None
         try:
-            refs = len(repo.refs)
+            ref_paths = [r.path for r in repo.refs]
+            refs = len(ref_paths)
+            has_stash = "refs/stash" in ref_paths or (common_dir / "logs" / "refs" / "stash").exists()
         except Exception:  # an unreadable ref: let git count them
             refs = len(git_lines(root, ["for-each-ref", "--format=%(objectname)"], what="listing refs"))
+            has_stash = True
+        try:
+            with repo.config_reader("repository") as config:
+                partial: bool | None = bool(config.get_value("extensions", "partialclone", ""))
+        except Exception:  # unreadable config: let git answer
+            partial = None
     if head is None:  # ask git itself; still None for an empty repository
         proc = run_git(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], check=False)
         head = (proc.stdout.decode().strip() or None) if proc.returncode == 0 else None
     shallow_file = common_dir / "shallow"  # what `rev-parse --is-shallow-repository` checks
     shallow = shallow_file.is_file() and shallow_file.stat().st_size > 0
-    return RepoInfo(path=root, git_dir=git_dir, bare=bare, shallow=shallow, head=head, refs=refs)
+    return RepoInfo(path=root, git_dir=git_dir, bare=bare, shallow=shallow, head=head, refs=refs,
+                    has_stash=has_stash, partial_clone=partial)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -138,7 +149,7 @@ def shallow_boundary(repo: RepoInfo) -> set[str]:
 
 def stash_tips(repo: RepoInfo) -> list[str]:
     """Every stash entry (``--all`` sees only the newest: older ones live in the stash reflog)."""
-    if resolve_commit(repo, "refs/stash") is None:
+    if not repo.has_stash or resolve_commit(repo, "refs/stash") is None:
         return []
     proc = run_git(repo.path, ["reflog", "show", "--format=%H", "refs/stash", "--"], check=False)
     if proc.returncode != 0:
