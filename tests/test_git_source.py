@@ -546,3 +546,28 @@ def test_real_detector_staged_and_range(repo: Repo) -> None:
     repo.write(".env", "JENKINS_API_TOKEN=${JENKINS_API_TOKEN}\n")
     repo.git("add", ".env")
     assert scan_staged(repo.path, DetectorSpec()).hits == []
+
+
+def test_one_cat_file_gives_sizes_then_contents_past_the_info_window(repo: Repo) -> None:
+    from scanner.sources.git_catfile import INFO_WINDOW, CatFile
+
+    texts = [f"blob {i}\n".encode() for i in range(INFO_WINDOW * 2 + 7)]  # refills the window twice
+    proc = subprocess.run(["git", "hash-object", "-w", "--stdin-paths"], cwd=repo.path, capture_output=True,
+                          check=True, input=b"".join(_blob_file(repo, i, t) for i, t in enumerate(texts)))
+    oids = proc.stdout.decode().split()
+    absent = "0" * 39 + "1"
+    with CatFile(repo.path) as reader:
+        sizes = [line.split() for line in reader.info([*oids, absent])]
+        first = reader.proc
+        read = list(reader.read(oids))
+        assert reader.proc is first  # contents came from the same git that gave the sizes
+    assert sizes[:-1] == [[o.encode(), b"blob", str(len(t)).encode()] for o, t in zip(oids, texts)]
+    assert sizes[-1] == [absent.encode(), b"missing"]
+    assert [r.data for r in read] == texts
+
+
+def _blob_file(repo: Repo, i: int, text: bytes) -> bytes:
+    path = repo.path / "blobs" / str(i)
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(text)
+    return f"{path}\n".encode()

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from scanner.findings import Location
 from scanner.sources.git_attribution import DiffEntry, Introduction, introductions, iter_log
 from scanner.sources.git_blobs import BlobEntry, BlobSet, history_blobs, index_blobs, sized_blobs
+from scanner.sources.git_catfile import CatFile
 from scanner.sources.git_cmd import GitSourceError, run_git
 from scanner.sources.git_pool import PARALLEL_MIN_BYTES, DetectorRecipe, Progress, ScanTotals, scan_blobs
 from scanner.sources.git_repo import (
@@ -104,10 +105,10 @@ def _skip_warnings(blobs: BlobSet, max_blob_bytes: int, what: str) -> list[str]:
 
 
 def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, progress: Progress | None, parallel_min_bytes: int,
-          result: HistoryResult, max_blob_bytes: int, what: str) -> ScanTotals:
+          result: HistoryResult, max_blob_bytes: int, what: str, reader: CatFile | None = None) -> ScanTotals:
     """Detect ``blobs`` and account for everything in ``result`` (counts, skips, warnings)."""
     totals = scan_blobs(repo.path, spec, blobs.scan, jobs=jobs, progress=progress,
-                        parallel_min_bytes=parallel_min_bytes)
+                        parallel_min_bytes=parallel_min_bytes, reader=reader)
     result.blobs += totals.blobs
     result.bytes += totals.bytes
     result.skipped_binary += totals.binary
@@ -137,10 +138,11 @@ def scan_history(path: Path, spec: DetectorRecipe, *, jobs: int = 0, max_blob_by
     repo = open_repo(Path(path))
     result = HistoryResult(repo=repo)
     tips = stash_tips(repo)
-    blobs = history_blobs(repo, tips, reflogs=include_reflogs, partial_clone=_partial_clone(repo))
-    blobs = blobs.split_large(max_blob_bytes)
-    totals = _scan(repo, spec, blobs, jobs=jobs, progress=progress, parallel_min_bytes=parallel_min_bytes,
-                   result=result, max_blob_bytes=max_blob_bytes, what="blob(s)")
+    with CatFile(repo.path) as reader:  # one git both sizes and (in this process) reads the blobs
+        blobs = history_blobs(repo, tips, reader, reflogs=include_reflogs, partial_clone=_partial_clone(repo))
+        blobs = blobs.split_large(max_blob_bytes)
+        totals = _scan(repo, spec, blobs, jobs=jobs, progress=progress, parallel_min_bytes=parallel_min_bytes,
+                       result=result, max_blob_bytes=max_blob_bytes, what="blob(s)", reader=reader)
     hits_of = totals.hits
     boundary = shallow_boundary(repo)
     intros: list[Introduction] = []

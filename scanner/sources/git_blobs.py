@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from scanner.sources.git_catfile import CatFile
 from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env, run_git
 from scanner.sources.git_repo import RepoInfo
 
@@ -64,9 +66,37 @@ def _parse_check(lines: Iterable[bytes], out: BlobSet, paths: dict[str, str] | N
         out.scan.append(BlobEntry(oid=oid, size=int(size_b), path=interned.setdefault(path, path)))
 
 
-def history_blobs(repo: RepoInfo, extra_tips: list[str], *, reflogs: bool = False,
+def _listing(lines: Iterable[bytes], out: BlobSet, paths: deque[str]) -> Iterator[str]:
+    """Unique blob oids of rev-list ``<oid> <path>`` lines; their paths queue up in ``paths``, in order."""
+    seen: set[str] = set()
+    interned: dict[str, str] = {}  # a path repeats once per version: keep one string
+    for raw in lines:
+        line = raw.rstrip(b"\n")
+        if line.startswith(b"?"):  # --missing=print: never fetched into this partial clone
+            out.missing.append(_decode(line[1:]))
+            continue
+        oid_b, _, path_b = line.partition(b" ")
+        oid = _decode(oid_b)
+        if not oid or oid in seen:
+            continue
+        seen.add(oid)
+        path = _decode(path_b)
+        paths.append(interned.setdefault(path, path))
+        yield oid
+
+
+def _add_info(line: bytes, path: str, out: BlobSet) -> None:
+    """One ``info`` answer (``<oid> <type> <size>`` or ``<oid> missing``) into ``out``."""
+    parts = line.split()
+    if len(parts) == 2 and parts[1] == b"missing":
+        out.missing.append(_decode(parts[0]))
+    elif len(parts) == 3 and parts[1] == b"blob":
+        out.scan.append(BlobEntry(oid=_decode(parts[0]), size=int(parts[2]), path=path))
+
+
+def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: CatFile, *, reflogs: bool = False,
                   partial_clone: bool = False) -> BlobSet:
-    """Every blob reachable from all refs (+ extra tips), streamed: rev-list piped into batch-check."""
+    """Every blob reachable from all refs (+ extra tips), streamed: rev-list's oids sized by ``reader``'s git."""
     args = ["rev-list", "--objects", "--all", "--filter=object:type=blob", "--filter-provided-objects"]
     if reflogs:
         args.append("--reflog")
@@ -74,26 +104,26 @@ def history_blobs(repo: RepoInfo, extra_tips: list[str], *, reflogs: bool = Fals
         args.append("--missing=print")
     args += [*extra_tips, "--"]
     out = BlobSet()
-    with tempfile.TemporaryFile() as rl_err, tempfile.TemporaryFile() as cf_err:
-        env = git_env()
-        rev_list = subprocess.Popen(git_argv(*args), cwd=repo.path, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=rl_err)
-        check = subprocess.Popen(git_argv("cat-file", CHECK_FORMAT), cwd=repo.path, env=env,
-                                 stdin=rev_list.stdout, stdout=subprocess.PIPE, stderr=cf_err,
-                                 bufsize=1 << 16)
-        rev_list.stdout.close()  # type: ignore[union-attr]  # only cat-file reads it now
+    paths: deque[str] = deque()
+    sizing_error: GitSourceError | None = None
+    with tempfile.TemporaryFile() as rl_err:
+        rev_list = subprocess.Popen(git_argv(*args), cwd=repo.path, env=git_env(), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=rl_err, bufsize=1 << 16)
+        reader.start()  # git starts up while rev-list walks history
         try:
-            _parse_check(check.stdout, out)  # type: ignore[arg-type]
+            for line in reader.info(_listing(rev_list.stdout, out, paths)):  # type: ignore[arg-type]
+                _add_info(line, paths.popleft(), out)
+        except GitSourceError as exc:  # a rev-list failure below is the more telling one
+            sizing_error = exc
         finally:
-            check.stdout.close()  # type: ignore[union-attr]
-            rc_check, rc_list = check.wait(), rev_list.wait()
+            rev_list.stdout.close()  # type: ignore[union-attr]
+            rc_list = rev_list.wait()
         if rc_list != 0:
             rl_err.seek(0)
             raise GitSourceError(f"cannot list the objects of {repo.path}: {first_error_line(rl_err.read())}"
                                  " (corrupt or incomplete object database? try git fsck)")
-        if rc_check != 0:
-            cf_err.seek(0)
-            raise GitSourceError(f"cannot read object sizes in {repo.path}: {first_error_line(cf_err.read())}")
+    if sizing_error is not None:
+        raise sizing_error
     return out
 
 

@@ -1,4 +1,8 @@
-"""Streaming blob contents out of one long-lived ``git cat-file --batch`` process."""
+"""Sizes and contents of blobs out of one long-lived ``git cat-file --batch-command`` process.
+
+One process answers both ``info`` (size, without reading content) and ``contents``: a small
+repository costs one git start-up for both instead of a ``--batch-check`` and a ``--batch``.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,13 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from scanner.sources.git_cmd import first_error_line, git_argv, git_env
+from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env
 
 # Requests in flight: small enough that our writes never block on a full stdin pipe (>= 4 KiB),
 # large enough that git never waits for us to ask for the next object.
 WINDOW = 32
+# info requests in flight: 1024 x ~46 bytes asked, ~57 bytes answered, both below a 64 KiB pipe: no deadlock
+INFO_WINDOW = 1024
 READ_BUFFER = 1 << 20
 PIPE_SIZE = 1 << 20
 MAX_DEAD_STARTS = 8  # consecutive git deaths with no object read: stop retrying
@@ -30,7 +36,7 @@ class BlobRead:
 
 
 class CatFile:
-    """One ``git cat-file --batch``; restarted transparently if git dies on a damaged object."""
+    """One ``git cat-file --batch-command`` (git 2.36+); restarted if git dies on a damaged object."""
 
     def __init__(self, cwd: Path | str):
         self.cwd = str(cwd)
@@ -47,7 +53,7 @@ class CatFile:
     def _start(self) -> subprocess.Popen[bytes]:
         self.stderr.seek(0)
         self.stderr.truncate()
-        proc = subprocess.Popen(git_argv("cat-file", "--batch"), cwd=self.cwd, env=git_env(),
+        proc = subprocess.Popen(git_argv("cat-file", "--batch-command"), cwd=self.cwd, env=git_env(),
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
                                 bufsize=READ_BUFFER)
         try:  # bigger pipe = fewer context switches per MB (Linux only, best effort)
@@ -72,6 +78,10 @@ class CatFile:
             proc.kill()
             proc.wait()
 
+    def stop(self) -> None:
+        """End git for now (a later request starts a fresh one): frees its pack mappings while idle."""
+        self._stop()
+
     def close(self) -> None:
         self._stop()
         self.stderr.close()
@@ -82,6 +92,32 @@ class CatFile:
         self.stderr.seek(0)
         detail = first_error_line(self.stderr.read(), default="git cat-file exited")
         return detail
+
+    def start(self) -> None:
+        """Start git now, so its start-up overlaps other work (e.g. rev-list listing the oids)."""
+        if self.proc is None:
+            self._start()
+
+    def info(self, oids: Iterable[str]) -> Iterator[bytes]:
+        """Yield git's ``<oid> <type> <size>`` (or ``<oid> missing``) line per object, in order.
+
+        Raises GitSourceError when git dies: sizes decide what is scanned, so none may be lost.
+        """
+        todo = iter(oids)
+        pending = 0
+        while True:
+            if pending <= INFO_WINDOW // 2:  # refill before git runs dry, never past the window
+                batch = list(islice(todo, INFO_WINDOW - pending))
+                if batch:
+                    pending += len(batch)
+                    self._write("".join(f"info {oid}\n" for oid in batch))
+            if not pending:
+                return
+            line = self.proc.stdout.readline()  # type: ignore[union-attr]
+            if not line.endswith(b"\n"):
+                raise GitSourceError(f"cannot read object sizes in {self.cwd}: {self._failure('')}")
+            pending -= 1
+            yield line
 
     def read(self, oids: Iterable[str]) -> Iterator[BlobRead]:
         """Yield every requested object in order; unreadable ones carry an error instead of data."""
@@ -105,9 +141,13 @@ class CatFile:
             yield got
 
     def _send(self, batch: list[str]) -> None:
+        self._write("".join(f"contents {oid}\n" for oid in batch))
+
+    def _write(self, commands: str) -> None:
+        """Send commands; a failed write shows up as a short reply. No --buffer: git would hold them until a flush."""
         proc = self.proc or self._start()
         try:
-            proc.stdin.write("".join(f"{oid}\n" for oid in batch).encode())  # type: ignore[union-attr]
+            proc.stdin.write(commands.encode())  # type: ignore[union-attr]
             proc.stdin.flush()  # type: ignore[union-attr]
         except OSError:
             pass

@@ -12,6 +12,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -94,8 +95,13 @@ def effective_jobs(jobs: int) -> int:
 
 
 def scan_blobs(cwd: str, spec: DetectorRecipe, blobs: list[BlobEntry], *, jobs: int = 0,
-               progress: Progress | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> ScanTotals:
-    """Scan ``blobs`` (each once) and return hits per blob plus counters and warnings."""
+               progress: Progress | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES,
+               reader: CatFile | None = None) -> ScanTotals:
+    """Scan ``blobs`` (each once) and return hits per blob plus counters and warnings.
+
+    ``reader``: a cat-file already running for this repository (it sized the blobs), used when
+    scanning in this process so a small repository starts no second git.
+    """
     total = sum(b.size for b in blobs)
     wanted = effective_jobs(jobs)
     # at least ~4 chunks per worker, so one slow chunk cannot leave a core idle at the end
@@ -103,17 +109,19 @@ def scan_blobs(cwd: str, spec: DetectorRecipe, blobs: list[BlobEntry], *, jobs: 
     workers = min(wanted, len(work))
     # daemonic processes (e.g. a multiprocessing.Pool worker of a sweep) may not have children
     if workers <= 1 or total < parallel_min_bytes or mp.current_process().daemon:
-        return _scan_here(cwd, spec, work, total, progress)
+        return _scan_here(cwd, spec, work, total, progress, reader)
+    if reader is not None:  # idle while workers read; forked workers must not inherit its pipes
+        reader.stop()
     return _scan_workers(cwd, spec, work, total, workers, progress)
 
 
 def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], total: int,
-               progress: Progress | None) -> ScanTotals:
+               progress: Progress | None, reader: CatFile | None = None) -> ScanTotals:
     totals = ScanTotals()
     detector = spec.build()
-    with CatFile(cwd) as reader:
+    with nullcontext(reader) if reader is not None else CatFile(cwd) as cat:  # the caller closes its own
         for chunk in work:
-            totals.merge(scan_chunk(reader, detector, [(b.oid, b.path) for b in chunk]))
+            totals.merge(scan_chunk(cat, detector, [(b.oid, b.path) for b in chunk]))
             if progress:
                 progress(totals.bytes, total)
     return totals
