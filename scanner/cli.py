@@ -222,6 +222,17 @@ def exit_code(findings: list, fail_on: str) -> int:
     return EXIT_CLEAN
 
 
+def write_report(path: Path, text: str, private: bool) -> None:
+    """Write a report; one holding full secrets is readable by its owner only (0600)."""
+    if not private:
+        path.write_text(text, encoding="utf-8")
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT: tighten it
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def _emit(report, fmt: str, output: Path | None, show_secrets: bool, color: bool | None) -> None:
     from scanner.reports import render
 
@@ -231,7 +242,7 @@ def _emit(report, fmt: str, output: Path | None, show_secrets: bool, color: bool
         click.echo(f"jts: warning: {warning}", err=True)
     if output:
         try:
-            output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+            write_report(output, text if text.endswith("\n") else text + "\n", private=show_secrets)
         except OSError as exc:
             raise UserError(f"{output}: cannot write report: {exc.strerror or exc}") from None
     else:

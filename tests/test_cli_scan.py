@@ -269,3 +269,14 @@ def test_history_on_bare_shallow_and_corrupt_repositories(tmp_path):
     assert run.code == 2, run.output
     assert run.stderr.startswith("jts: error:") and len(run.stderr.strip().splitlines()) == 1
     assert "Traceback" not in run.output
+
+
+def test_report_with_full_secrets_is_private(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.env").write_text(f"JENKINS_API_TOKEN={new_token()}\n")
+    full, redacted = tmp_path / "full.json", tmp_path / "redacted.json"
+    full.write_text("old")
+    full.chmod(0o644)
+    assert jts("scan", str(tmp_path / "src"), "-f", "json", "--show-secrets", "-o", str(full)).code == 1
+    assert jts("scan", str(tmp_path / "src"), "-f", "json", "-o", str(redacted)).code == 1
+    assert full.stat().st_mode & 0o777 == 0o600
