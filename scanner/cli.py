@@ -48,8 +48,9 @@ class UserError(click.ClickException):
 class Progress:
     """A one-line progress display on stderr, only when stderr is a terminal."""
 
-    def __init__(self, label: str, enabled: bool):
+    def __init__(self, label: str, enabled: bool, unit: str = "files"):
         self.label = label
+        self.unit = unit
         self.enabled = enabled and sys.stderr.isatty()
         self.last = 0.0
 
@@ -62,7 +63,9 @@ class Progress:
         self.last = now
         width = 30
         filled = int(width * done / total) if total else width
-        click.echo(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", err=True, nl=False)
+        amount = (f"{done / 2**20:.1f}/{total / 2**20:.1f} MiB" if self.unit == "bytes"
+                  else f"{done}/{total} {self.unit}")
+        click.echo(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {amount}", err=True, nl=False)
         if done >= total:
             click.echo("\r" + " " * (width + len(self.label) + 30) + "\r", err=True, nl=False)
 
@@ -148,7 +151,8 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     stats = ScanStats()
     warnings: list[str] = []
     repository = None
-    progress = Progress("scanning", not no_progress)
+    git_mode = bool(history or staged or rev_range or since_ref)
+    progress = Progress("scanning", not no_progress, unit="bytes" if git_mode else "files")
 
     if use_stdin:
         from scanner.sources.files import scan_stdin_bytes
