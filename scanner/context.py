@@ -68,6 +68,12 @@ def _find(regex: re.Pattern[str], text: str, secret: str) -> re.Match[str] | Non
     return None
 
 
+# Files up to this size are searched whole for a USER=/URL= key (env files, configs); in bigger
+# content (logs, dumps) only this many lines around the secret, so one hit costs no full pass.
+WHOLE_FILE_ASSIGNMENTS = 256 * 1024
+ASSIGN_RADIUS = 200
+
+
 @dataclass
 class TextView:
     """Decoded content plus lazily built line index; shared by all rules for one blob."""
@@ -115,12 +121,22 @@ class TextView:
     @cached_property
     def assignments(self) -> list[tuple[int, str, str]]:
         """(line, key, value) for every key/value pair in the content, computed once per blob."""
+        return self._assignments_in(0, len(self.text))
+
+    def assignments_near(self, line: int, radius: int = ASSIGN_RADIUS) -> list[tuple[int, str, str]]:
+        """Key/value pairs near ``line``: the whole content when small, a window in a big log."""
+        if len(self.text) <= WHOLE_FILE_ASSIGNMENTS:
+            return self.assignments
+        first = max(line - radius, 0)
+        last = min(line + radius, len(self.line_starts) - 1)
+        end = self.line_starts[last + 1] if last + 1 < len(self.line_starts) else len(self.text)
+        return self._assignments_in(self.line_starts[first], end)
+
+    def _assignments_in(self, start: int, end: int) -> list[tuple[int, str, str]]:
         found: list[tuple[int, str, str]] = []
-        for regex in ASSIGN_RES:
-            for m in regex.finditer(self.text):
+        for regex in (*ASSIGN_RES, K8S_ENV_RE):
+            for m in regex.finditer(self.text, start, end):
                 found.append((self.line_of(m.start("value")), m.group("key"), m.group("value")))
-        for m in K8S_ENV_RE.finditer(self.text):
-            found.append((self.line_of(m.start("value")), m.group("key"), m.group("value")))
         found.sort()
         return found
 
@@ -213,7 +229,8 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
             ctx.url = jenkins_base_url(host if "://" in host else f"https://{host}")
             ctx.credential_position = True
     if "assignments" in extractors:
-        own = [a for a in view.assignments if a[0] == line and a[2].find(secret) != -1]
+        entries = view.assignments_near(line)
+        own = [a for a in entries if a[0] == line and a[2].find(secret) != -1]
         for _, key, _value in own:
             if NOT_CREDENTIAL_KEY.search(key):
                 ctx.hash_key = True
@@ -221,11 +238,11 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
                 ctx.credential_position = True
                 ctx.jenkins_key = ctx.jenkins_key or bool(JENKINS_WORD.search(key))
         if ctx.user is None:
-            hit = _nearest(view.assignments, line, window, USER_KEY, lambda v: clean_value(v) is not None and secret not in v)
+            hit = _nearest(entries, line, window, USER_KEY, lambda v: clean_value(v) is not None and secret not in v)
             if hit:
                 ctx.user = clean_value(hit[1])
         if ctx.url is None:
-            hit = _nearest(view.assignments, line, max(window, 20), URL_KEY,
+            hit = _nearest(entries, line, max(window, 20), URL_KEY,
                            lambda v: jenkins_base_url(v) is not None)
             if hit:
                 ctx.url = jenkins_base_url(hit[1])
