@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -77,12 +76,6 @@ class Progress:
 def cli(ctx: click.Context, debug: bool) -> None:
     """jts: find, verify and revoke leaked Jenkins credentials."""
     ctx.obj = {"debug": debug}
-
-
-@dataclass
-class ScanOutput:
-    report: object
-    rules: list
 
 
 def _load_settings(config_file: str | None, first_target: Path):
