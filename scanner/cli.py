@@ -88,7 +88,7 @@ def _load_settings(config_file: str | None, first_target: Path):
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--history", is_flag=True, help="Scan every blob reachable from all refs of the repository at PATH.")
-@click.option("--staged", is_flag=True, help="Scan exactly what is staged in the index (pre-commit).")
+@click.option("--staged", is_flag=True, help="Scan what the next commit adds: staged content that differs from HEAD.")
 @click.option("--range", "rev_range", metavar="BASE..HEAD", help="Scan only what the commits in a range added.")
 @click.option("--since-ref", metavar="REF", help="Same as --range REF..HEAD.")
 @click.option("--stdin", "use_stdin", is_flag=True, help="Scan content piped on standard input.")
@@ -132,7 +132,8 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         raise click.UsageError(f"choose one of {', '.join(modes)}")
     if use_stdin and paths:
         raise click.UsageError("--stdin takes no PATH")
-    if (history or staged or rev_range or since_ref) and len(paths) > 1:
+    git_mode = bool(history or staged or rev_range or since_ref)
+    if git_mode and len(paths) > 1:
         raise click.UsageError(f"{modes[0]} takes one repository PATH")
     revocation = start_revocation(do_revoke, verify_params)
     targets = list(paths) or [Path(".")]
@@ -144,7 +145,6 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     stats = ScanStats()
     warnings: list[str] = []
     repository = None
-    git_mode = bool(history or staged or rev_range or since_ref)
     progress = Progress("scanning", not no_progress, unit="bytes" if git_mode else "files")
 
     if use_stdin:
@@ -153,7 +153,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         result = scan_stdin_bytes(detector, sys.stdin.buffer.read(), stdin_name)
         pairs, mode = result.hits, "stdin"
         stats.files, stats.bytes = result.files, result.bytes
-    elif history or staged or rev_range or since_ref:
+    elif git_mode:
         from scanner.sources import git as gitsrc
 
         repo_path = targets[0]
