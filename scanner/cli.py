@@ -190,7 +190,10 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     if baseline_file:
         from scanner.baseline import apply_baseline
 
-        findings = apply_baseline(findings, baseline_file)
+        kept = apply_baseline(findings, baseline_file)
+        if len(kept) < len(findings):
+            click.echo(f"jts: {len(findings) - len(kept)} finding(s) suppressed by {baseline_file}", err=True)
+        findings = kept
     if do_verify or revocation:
         verify_opts = build_verify_options(settings, verify_params)
         run_verification(findings, detector.rules, verify_opts)
