@@ -35,7 +35,41 @@ def build_findings(pairs: Iterable[tuple[Hit, Location]], rules: list[Rule]) -> 
             confidence="high" if any(h.confidence == "high" for h, _ in members) else "medium",
             remediation=rule.remediation,
         ))
-    return sort_findings(findings)
+    return sort_findings(apply_companions(findings, by_id))
+
+
+def _companion_roots(path: str, companions: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(root, companion) pairs for a path ending in a companion path, e.g. ('home/', 'secrets/master.key')."""
+    return [(path[: len(path) - len(c)], c) for c in companions if path == c or path.endswith("/" + c)]
+
+
+def apply_companions(findings: list[Finding], rules: dict[str, Rule]) -> list[Finding]:
+    """Full severity only when every companion file of a rule was found under one root.
+
+    A Jenkins secret store is decryptable offline only with both secrets/master.key and
+    secrets/hudson.util.Secret; one of them alone is still a leak, but a lesser one.
+    """
+    for rule in rules.values():
+        if not rule.companions:
+            continue
+        mine = [f for f in findings if f.rule_id == rule.id]
+        present: dict[tuple[str | None, str], set[str]] = {}
+        for finding in mine:
+            for loc in finding.locations:
+                for root, companion in _companion_roots(loc.path, rule.companions):
+                    present.setdefault((loc.repo, root), set()).add(companion)
+        complete = {key for key, found in present.items() if len(found) == len(rule.companions)}
+        for finding in mine:
+            roots = {(loc.repo, root) for loc in finding.locations
+                     for root, _ in _companion_roots(loc.path, rule.companions)}
+            if roots & complete:
+                continue
+            finding.severity = rule.alone_severity or finding.severity
+            finding.confidence = "medium"
+            missing = sorted(set(rule.companions) - set().union(*(present.get(r, set()) for r in roots)))
+            finding.remediation = (f"Found without {', '.join(missing)} in this scan; if that file leaked too "
+                                   f"(elsewhere or later), treat it as critical. {rule.remediation}")
+    return findings
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -93,6 +93,10 @@ class Detector:
     def scan_blob(self, path: str, data: bytes, line_offset: int = 0) -> list[Hit]:
         binary = is_binary(data)
         rules = self.candidate_rules(path, data, binary)
+        if not binary and any(rule.binary for rule in rules) and not _is_utf8(data):
+            # Key files such as hudson.util.Secret are random bytes that often hold no NUL at all.
+            binary = True
+            rules = [rule for rule in rules if rule.binary]
         has_basic = bool(self.basic_rules) and not binary and (b"asic " in data or b"ASIC " in data)
         if not rules and not has_basic:
             return []
@@ -163,6 +167,14 @@ class Detector:
             jenkins_url=ctx.url,
             confidence="high" if (ctx.credential_position or ctx.user or ctx.url or on_path) else "medium",
         )
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _fullmatch_secret(pattern: re.Pattern[str], secret: str) -> bool:

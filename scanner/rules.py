@@ -19,7 +19,8 @@ CONTEXT_EXTRACTORS = ("userinfo", "user_colon_secret", "basic_auth", "netrc", "a
 TOP_KEYS = {"id", "title", "severity", "description", "remediation", "verifiable", "detect", "filters", "examples"}
 DETECT_KEYS = {
     "patterns", "prefilter_hex_run", "prefilter_keywords", "paths", "path_only", "nearby", "window",
-    "credential_position", "jenkins_context", "extract", "default_user", "binary",
+    "credential_position", "jenkins_context", "extract", "default_user", "binary", "companions",
+    "alone_severity",
 }
 FILTER_KEYS = {"placeholders", "min_distinct_chars", "exclude_line", "exclude_secret", "exclude_paths"}
 
@@ -56,6 +57,8 @@ class Rule:
     extract: tuple[str, ...]
     default_user: str | None
     binary: bool
+    companions: tuple[str, ...]  # paths that must all be found under one root for full severity
+    alone_severity: str | None  # severity when some companion is missing from the scan
     placeholders: bool
     min_distinct_chars: int
     exclude_line: tuple[re.Pattern[str], ...]
@@ -193,6 +196,13 @@ def parse_rule(data: dict, src: str) -> Rule:
     if path_only and not paths:
         raise RuleError(f"{src}: detect.path_only: requires detect.paths")
 
+    companions = tuple(_str_list(src, "detect.companions", detect.get("companions")))
+    alone_severity = _field(src, "detect.alone_severity", detect.get("alone_severity"), str, required=False)
+    if alone_severity is not None and alone_severity not in SEVERITIES:
+        raise RuleError(f"{src}: detect.alone_severity: must be one of {', '.join(SEVERITIES)}")
+    if bool(companions) != (alone_severity is not None):
+        raise RuleError(f"{src}: detect.companions: goes together with detect.alone_severity")
+
     return Rule(
         id=rule_id,
         title=str(_field(src, "title", data.get("title"), str)),
@@ -212,6 +222,8 @@ def parse_rule(data: dict, src: str) -> Rule:
         extract=tuple(extract),
         default_user=_field(src, "detect.default_user", detect.get("default_user"), str, required=False),  # type: ignore[arg-type]
         binary=bool(_field(src, "detect.binary", detect.get("binary", False), bool)),
+        companions=companions,
+        alone_severity=alone_severity,
         placeholders=bool(_field(src, "filters.placeholders", filters.get("placeholders", True), bool)),
         min_distinct_chars=int(_field(src, "filters.min_distinct_chars", filters.get("min_distinct_chars", 0), int)),  # type: ignore[arg-type]
         exclude_line=_regexes(src, "filters.exclude_line", _str_list(src, "filters.exclude_line", filters.get("exclude_line"))),

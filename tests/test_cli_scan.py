@@ -280,3 +280,35 @@ def test_report_with_full_secrets_is_private(tmp_path):
     assert jts("scan", str(tmp_path / "src"), "-f", "json", "--show-secrets", "-o", str(full)).code == 1
     assert jts("scan", str(tmp_path / "src"), "-f", "json", "-o", str(redacted)).code == 1
     assert full.stat().st_mode & 0o777 == 0o600
+
+
+def test_secret_store_is_critical_only_with_both_keys(tmp_path):
+    both, alone = tmp_path / "both" / "jenkins_home" / "secrets", tmp_path / "alone" / "jenkins_home" / "secrets"
+    for directory in (both, alone):
+        directory.mkdir(parents=True)
+        (directory / "master.key").write_text(os.urandom(128).hex() + "\n")
+    (both / "hudson.util.Secret").write_bytes(os.urandom(272))
+    run = jts("scan", str(tmp_path / "both"), "-f", "json")
+    assert sorted(f["severity"] for f in json.loads(run.stdout)["findings"]) == ["critical", "critical"]
+    run = jts("scan", str(tmp_path / "alone"), "-f", "json")
+    [finding] = json.loads(run.stdout)["findings"]
+    assert finding["severity"] == "high" and finding["confidence"] == "medium"
+    assert "secrets/hudson.util.Secret" in finding["remediation"]
+
+
+def test_rules_check_rejects_companions_without_alone_severity(tmp_path):
+    (tmp_path / "r.toml").write_text(
+        'id = "r"\ntitle = "R"\nseverity = "low"\nremediation = "x"\n'
+        "[detect]\npatterns = ['(?P<secret>[0-9a-f]{64})']\npaths = [\"a/b\"]\npath_only = true\n"
+        'companions = ["a/b", "a/c"]\n')
+    run = jts("rules", "check", str(tmp_path))
+    assert run.code == 2 and "detect.companions" in run.stderr
+
+
+def test_last_line_without_newline_keeps_its_context(tmp_path):
+    token = new_token()
+    (tmp_path / "ci.env").write_text(
+        f"JENKINS_URL=https://jenkins.example.com\nJENKINS_USER_ID=bob\nJENKINS_API_TOKEN={token}")  # no final newline
+    [finding] = json.loads(jts("scan", str(tmp_path), "-f", "json").stdout)["findings"]
+    assert (finding["user"], finding["jenkins_url"]) == ("bob", "https://jenkins.example.com")
+    assert finding["locations"][0]["line"] == 3

@@ -117,18 +117,19 @@ def scan_file(detector: Detector, path: str, display: str, result: FileScanResul
         with handle:
             while True:
                 block = handle.read(CHUNK_BYTES)
-                if not block and not carry:
-                    break
                 data = carry + block
-                if block:
+                if not data:
+                    break
+                at_end = len(block) < CHUNK_BYTES  # a short read of a regular file is its end
+                carry = b""
+                if not at_end:
+                    # Cut at the last newline so no line (and no token) straddles two chunks.
                     cut = data.rfind(b"\n") + 1
                     if cut == 0 and len(data) < 4 * CHUNK_BYTES:
                         carry = data  # a very long line: keep reading until it ends (bounded)
                         continue
                     cut = cut or len(data)
                     data, carry = data[:cut], data[cut:]
-                else:
-                    carry = b""
                 if first and is_binary(data):
                     result.skipped_binary += 1
                 first = False
@@ -137,7 +138,7 @@ def scan_file(detector: Detector, path: str, display: str, result: FileScanResul
                     result.hits.append((hit, Location(path=display, line=hit.line, column=hit.column,
                                                       end_column=hit.end_column, source="file", in_head=None)))
                 line_offset += data.count(b"\n")
-                if not block:
+                if at_end:
                     break
     except OSError as exc:
         result.warnings.append(f"{display}: read error after {result.bytes} bytes: {exc.strerror or exc}")
