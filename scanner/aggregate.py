@@ -24,12 +24,14 @@ def build_findings(pairs: Iterable[tuple[Hit, Location]], rules: list[Rule]) -> 
     for (rule_id, secret), members in groups.items():
         rule = by_id[rule_id]
         locations = sorted(set(loc for _, loc in members), key=Location.sort_key)
+        user = _most_common([h.user for h, _ in members])
         findings.append(Finding(
             rule_id=rule_id,
             title=rule.title,
             severity=rule.severity,
             secret=secret,
-            user=_most_common([h.user for h, _ in members]),
+            user=user,
+            other_users=sorted({h.user for h, _ in members if h.user and h.user != user}),
             jenkins_url=_most_common([h.jenkins_url for h, _ in members]),
             locations=locations,
             confidence="high" if any(h.confidence == "high" for h, _ in members) else "medium",

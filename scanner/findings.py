@@ -94,7 +94,8 @@ class Finding:
     user: str | None = None
     jenkins_url: str | None = None
     locations: list[Location] = field(default_factory=list)
-    confidence: str = "high"  # high | medium
+    confidence: str = "high"
+    other_users: list[str] = field(default_factory=list)  # other users the content pairs with this secret  # high | medium
     remediation: str | None = None
     verification: Verification | None = None
     revocation: Revocation | None = None

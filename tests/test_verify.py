@@ -251,3 +251,30 @@ def test_tls_failure_is_unknown(tmp_path, jenkins):
     _, found = _scan_verify(tmp_path / "src", "--jenkins-url", https_url, "--retries", "0")
     verdict = found[_fp(token)]["verification"]
     assert verdict["status"] == "unknown" and "TLS" in verdict["reason"], verdict
+
+
+def test_every_user_the_content_names_is_tried(tmp_path, jenkins):
+    token = jenkins.create_token("bob").value
+    src = tmp_path / "src"
+    src.mkdir()
+    # Two files pair the token with alice (the most common user), one with bob (its owner).
+    (src / "a.sh").write_text(f"curl -u alice:{token} {jenkins.url}job/x/build\n")
+    (src / "b.sh").write_text(f"curl -u alice:{token} {jenkins.url}job/y/build\n")
+    (src / "c.sh").write_text(f"curl -u bob:{token} {jenkins.url}job/z/build\n")
+    _, found = _scan_verify(src, "--jenkins-url", jenkins.url)
+    finding = found[_fp(token)]
+    assert finding["user"] == "alice" and finding["other_users"] == ["bob"]
+    assert finding["verification"]["status"] == "live"
+    assert finding["verification"]["authenticated_as"] == "bob"
+
+
+def test_hint_rescues_a_wrongly_named_user_but_cannot_prove_dead(tmp_path, jenkins):
+    token = jenkins.create_token("bob").value
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.sh").write_text(f"curl -u alice:{token} {jenkins.url}job/x/build\n")
+    _, found = _scan_verify(src, "--jenkins-url", jenkins.url, "--user", "bob")
+    assert found[_fp(token)]["verification"]["status"] == "live"
+    _, found = _scan_verify(src, "--jenkins-url", jenkins.url, "--user", "carol")
+    verdict = found[_fp(token)]["verification"]
+    assert verdict["status"] == "invalid" and verdict["user"] == "alice"  # the named user's 401 is the proof

@@ -109,9 +109,16 @@ def candidate_urls(finding: Finding, options: VerifyOptions, warn: Callable[[str
 
 
 def candidate_users(finding: Finding, options: VerifyOptions) -> list[tuple[str, bool]]:
-    if finding.user:
-        return [(finding.user, True)]
-    users = [(u, False) for u in options.user_hints]
+    """(user, named by the content) pairs to try: every user the content names, then the hints.
+
+    Hints are tried even when the content names a user, since context extraction can pick the
+    wrong one; only the named users' answers can prove a token dead (see ``combine``).
+    """
+    named = [u for u in [finding.user, *finding.other_users] if u]
+    users = [(u, True) for u in dict.fromkeys(named)]
+    users += [(u, False) for u in options.user_hints if u not in named]
+    if named:
+        return users
     if options.guess_users:
         for loc in finding.locations:
             for guess in (loc.email.split("@")[0] if loc.email else None, loc.author):
@@ -168,13 +175,19 @@ def judge(answer: Answer, attempt: Attempt) -> Verification:
     return base
 
 
-def combine(results: list[Verification]) -> Verification:
-    """A finding is live if any attempt was, invalid only if every attempt proved it."""
+def combine(results: list[Verification], named: list[bool] | None = None) -> Verification:
+    """Live if any attempt was; invalid only if every attempt for a user the content names proved it.
+
+    A 401 for a hinted user only says "not this user's token", so those attempts never make a
+    finding invalid, and cannot stop the named users' 401s from doing so.
+    """
     for result in results:
         if result.status == "live":
             return result
-    if results and all(r.status == "invalid" for r in results):
-        return results[0]
+    flags = named or [True] * len(results)
+    proofs = [r for r, is_named in zip(results, flags) if is_named]
+    if proofs and all(r.status == "invalid" for r in proofs):
+        return proofs[0]
     unknown = [r for r in results if r.status == "unknown"]
     if unknown:
         merged = unknown[0]
@@ -202,7 +215,7 @@ def verify_findings(findings: list[Finding], verifiable: set[str], options: Veri
     unique = {a: None for attempts in plans.values() for a in attempts}
     answers = run_attempts(list(unique), options)
     for index, attempts in plans.items():
-        findings[index].verification = combine([answers[a] for a in attempts])
+        findings[index].verification = combine([answers[a] for a in attempts], [a.user_named for a in attempts])
 
 
 def run_attempts(attempts: list[Attempt], options: VerifyOptions) -> dict[Attempt, Verification]:

@@ -33,11 +33,13 @@ def assemble_findings(occurrences: list[Occurrence], secrets: dict[str, str], ru
     for (rule_id, fp), members in groups.items():
         rule = by_id.get(rule_id)
         verification, revocation = verdicts.get((rule_id, fp), (None, None))
+        user = _most_common(o.user for o in members)
         common = {
             "rule_id": rule_id,
             "title": rule.title if rule else rule_id,
             "severity": rule.severity if rule else "medium",
-            "user": _most_common(o.user for o in members),
+            "user": user,
+            "other_users": sorted({o.user for o in members if o.user and o.user != user}),
             "jenkins_url": _most_common(o.jenkins_url for o in members),
             "locations": sorted({o.location for o in members}, key=Location.sort_key),
             "confidence": "high" if any(o.confidence == "high" for o in members) else "medium",

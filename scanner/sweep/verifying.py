@@ -100,7 +100,8 @@ class SweepVerifier:
             if verdict is not None:
                 finding.verification = verdict
             elif attempts:  # copies: combine() may rewrite a reason, and attempts are shared
-                finding.verification = combine([replace(self._results[a]) for a in attempts])
+                finding.verification = combine([replace(self._results[a]) for a in attempts],
+                                               [a.user_named for a in attempts])
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
