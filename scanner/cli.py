@@ -14,6 +14,7 @@ from scanner.cli_options import (
     color_option,
     config_option,
     fail_on_option,
+    format_option,
     output_option,
     rules_option,
     show_secrets_option,
@@ -93,8 +94,7 @@ def _load_settings(config_file: str | None, first_target: Path):
 @click.option("--since-ref", metavar="REF", help="Same as --range REF..HEAD.")
 @click.option("--stdin", "use_stdin", is_flag=True, help="Scan content piped on standard input.")
 @click.option("--stdin-name", default="<stdin>", show_default=True, help="Path to report for --stdin content.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "sarif", "gitlab"]), default="text",
-              show_default=True)
+@format_option
 @output_option
 @show_secrets_option
 @rules_option

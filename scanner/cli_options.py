@@ -6,6 +6,10 @@ from pathlib import Path
 
 import click
 
+from scanner.reports import FORMATS
+
+format_option = click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+                             help="Report format.")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                              help="Write the report to FILE.")
 show_secrets_option = click.option("--show-secrets", is_flag=True,

@@ -13,6 +13,7 @@ import click
 from scanner.cli_options import (
     color_option,
     config_option,
+    format_option,
     output_option,
     rules_option,
     show_secrets_option,
@@ -182,8 +183,7 @@ def scan_revocation_code(run: RevocationRun | None, scan_code: int) -> int:
 @click.argument("report_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @verify_options
 @revoke_options
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "sarif", "gitlab"]),
-              default="text", show_default=True)
+@format_option
 @output_option
 @show_secrets_option
 @rules_option

@@ -12,6 +12,7 @@ from scanner.cli_options import (
     color_option,
     config_option,
     fail_on_option,
+    format_option,
     output_option,
     rules_option,
     show_secrets_option,
@@ -104,8 +105,7 @@ def load_report_for(report_file: Path, config_file: str | None, rule_dirs: tuple
 @click.command("verify")
 @click.argument("report_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @verify_options
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "sarif", "gitlab"]),
-              default="text", show_default=True)
+@format_option
 @output_option
 @show_secrets_option
 @rules_option
