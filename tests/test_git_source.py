@@ -16,6 +16,7 @@ from scanner.sources.git import (
     GitSourceError,
     HistoryResult,
     open_repo,
+    refs_digest,
     scan_history,
     scan_range,
     scan_staged,
@@ -138,6 +139,30 @@ def repo(tmp_path: Path) -> Repo:
 
 
 # --- all refs ------------------------------------------------------------------------------------
+
+
+def test_refs_digest_moves_with_every_ref_and_nothing_else(repo: Repo, tmp_path: Path) -> None:
+    def digest() -> str:
+        return refs_digest(open_repo(repo.path))
+
+    seen = [digest()]
+    assert digest() == seen[0]  # reading twice changes nothing
+    steps = [
+        lambda: repo.commit({"a.txt": "1\n"}),
+        lambda: repo.git("branch", "feature"),
+        lambda: repo.git("tag", "v1"),
+        lambda: repo.git("checkout", "-q", "--detach"),  # HEAD moves from a ref to a sha: same commit
+        lambda: repo.git("pack-refs", "--all"),  # over-sensitive on purpose: a rescan, never a miss
+        lambda: repo.git("update-ref", "refs/heads/feature", "HEAD~1"),  # a packed ref moved
+        lambda: repo.git("worktree", "add", "-q", "--detach", str(tmp_path / "wt"), "HEAD~1"),
+    ]
+    for step in steps:
+        step()
+        seen.append(digest())
+        assert seen[-1] not in seen[:-1]
+    moved = tmp_path / "moved"
+    repo.path.rename(moved)  # the same refs somewhere else: unchanged (worktree link aside)
+    assert refs_digest(open_repo(moved)) == seen[-1]
 
 def test_token_on_branch_attributed_with_author_date_and_path(repo: Repo) -> None:
     tok = token()

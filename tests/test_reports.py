@@ -338,7 +338,10 @@ def test_json_shape(report: Report, tokens: list[str]) -> None:
     assert unverified["locations"][0]["commit"] is None
 
 
-def test_output_is_deterministic(report: Report) -> None:
+def test_output_is_deterministic(report: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.reports import gitlab
+
+    monkeypatch.setattr(gitlab.time, "time", lambda: 1_700_000_000.0)  # its scan times are "now"
     expected = {fmt: render(report, fmt) for fmt in FORMATS}
     report.findings = [dataclasses.replace(f, locations=list(reversed(f.locations))) for f in report.findings]
     random.Random(7).shuffle(report.findings)

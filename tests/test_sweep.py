@@ -10,9 +10,11 @@ import io
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,7 +23,7 @@ import pytest
 
 from scanner.jenkins.server import JenkinsTestServer, ServerOptions
 from scanner.reports.json_report import SCHEMA_PATH
-from scanner.sweep.executors import LocalExecutor
+from scanner.sweep.executors import LocalExecutor, _start_method
 from scanner.sweep.progress import Counters, SweepProgress
 from scanner.sweep.state import StateError, SweepState
 from scanner.sweep.targets import (
@@ -130,9 +132,15 @@ def _dies_on_two(task: int) -> int:
     return task * 10
 
 
-def test_local_executor_survives_a_dead_worker_and_a_failing_task() -> None:
+@pytest.mark.parametrize("threaded", [False, True], ids=["forked", "spawned"])
+def test_local_executor_survives_a_dead_worker_and_a_failing_task(threaded: bool) -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    if threaded:  # another thread makes fork unsafe: workers are spawned instead
+        other.start()
     executor = LocalExecutor(2)
     try:
+        assert _start_method() == ("spawn" if threaded or threading.active_count() > 1 else "fork")
         results = list(executor.run(_dies_on_two, [1, 2, 3, 4, 5], lambda task, why: (task, why)))
         assert sorted(r for r in results if isinstance(r, int)) == [10, 40, 50]
         lost = dict(r for r in results if isinstance(r, tuple))
@@ -140,6 +148,7 @@ def test_local_executor_survives_a_dead_worker_and_a_failing_task() -> None:
         assert list(executor.run(_dies_on_two, [6], lambda task, why: why)) == [60]  # workers serve later runs
     finally:
         executor.close()
+        stop.set()
 
 
 def test_state_lock_and_crash_leftovers(tmp_path: Path) -> None:
@@ -271,35 +280,43 @@ def test_interrupted_sweep_resumes_without_rescanning(tmp_path: Path) -> None:
     tokens = [new_token() for _ in range(16)]
     for i, token in enumerate(tokens):
         make_repo(org / f"r{i:02d}", token)
+    # A git server that accepts connections and never answers: the sweep is surely mid-way
+    # (between the two halves, -j 1 goes in order) when Ctrl-C arrives, however fast the scans are.
+    hang = socket.create_server(("127.0.0.1", 0))
+    hanging_url = f"http://127.0.0.1:{hang.getsockname()[1]}/team/hang.git"
+    first, second = [str(org / f"r{i:02d}") for i in range(8)], [str(org / f"r{i:02d}") for i in range(8, 16)]
     state = tmp_path / "s.sqlite"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "scanner", "sweep", str(org), "--state", str(state), "-j", "1",
-                             "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    done = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        if state.exists():
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}  # reach the socket itself
+    env["PYTHONPATH"] = str(ROOT)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "scanner", "sweep", *first, hanging_url, *second,
+                                 "--state", str(state), "-j", "1", "--no-progress"],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
             try:
-                done = sum(r["status"] == "done" for r in repo_rows(state).values())
+                if state.exists() and repo_rows(state).get(hanging_url, {}).get("status") == "running":
+                    break
             except sqlite3.OperationalError:  # schema not created yet
-                done = 0
-            if done:
-                break
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+                pass
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        hang.close()  # from now on that URL fails at once (connection refused)
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err and "run the same command again" in err and "Traceback" not in err
     rows = repo_rows(state)
     finished = {k for k, r in rows.items() if r["status"] == "done"}
-    assert 1 <= len(finished) < 16
+    assert finished == set(first)
     assert all(r["status"] in ("done", "pending") for r in rows.values())  # nothing left 'running'
     resumed = sweep(state, str(org), "-j", "2", "-f", "json", "--no-progress")
     report = report_of(resumed)
     assert {f["fingerprint"] for f in report["findings"]} == {fp(t) for t in tokens}
     rows = repo_rows(state)
+    assert rows.pop(hanging_url)["status"] == "error"  # a stored target is part of every later run
     assert all(r["scans"] == 1 for r in rows.values()), {k: r["scans"] for k, r in rows.items()}
-    assert sum(r["skips"] for r in rows.values()) == len(finished)
+    assert sum(r["skips"] for r in rows.values()) == len(first)
 
 
 def test_dask_executor_matches_local(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from scanner.sources.git_repo import (
     RepoInfo,
     head_blobs,
     open_repo,
+    refs_digest,
     resolve_range,
     shallow_boundary,
     since_ref_range,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from scanner.detect import Hit
 
 __all__ = [
-    "GitSourceError", "HistoryResult", "RepoInfo", "open_repo", "scan_history", "scan_range",
+    "GitSourceError", "HistoryResult", "RepoInfo", "open_repo", "refs_digest", "scan_history", "scan_range",
     "scan_staged", "since_ref_range",
 ]
 
@@ -131,11 +132,11 @@ def shallow_warning(repo: RepoInfo, at_boundary: int) -> str:
             f"been introduced earlier{extra}; run `git fetch --unshallow` for a complete scan")
 
 
-def scan_history(path: Path, spec: DetectorRecipe, *, jobs: int = 0, max_blob_bytes: int = MAX_BLOB_BYTES,
-                 progress: Callable[[int, int], None] | None = None, include_reflogs: bool = False,
-                 parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> HistoryResult:
+def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
+                 max_blob_bytes: int = MAX_BLOB_BYTES, progress: Callable[[int, int], None] | None = None,
+                 include_reflogs: bool = False, parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> HistoryResult:
     """Scan every blob reachable from any ref (branches, tags, remotes, notes, every stash entry)."""
-    repo = open_repo(Path(path))
+    repo = path if isinstance(path, RepoInfo) else open_repo(Path(path))
     result = HistoryResult(repo=repo)
     tips = stash_tips(repo)
     with CatFile(repo.path) as reader:  # one git both sizes and (in this process) reads the blobs

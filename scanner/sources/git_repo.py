@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scanner.sources.git_cmd import GitSourceError, git_executable, git_lines, run_git
+from scanner.sources.git_cmd import GitSourceError, first_error_line, git_executable, git_lines, run_git
 
 FETCH_MORE = "fetch more history: git fetch --deepen=N, git fetch --unshallow, or git fetch origin {rev}"
 
@@ -21,6 +23,7 @@ class RepoInfo:
     refs: int  # number of refs (branches, tags, remotes, stash, notes, ...)
     has_stash: bool = True  # False only when there is certainly no stash (saves a git call)
     partial_clone: bool | None = None  # None: not known yet, ask git
+    common_dir: str = ""  # where refs and objects live (differs from git_dir in a linked worktree)
 
 
 def open_repo(path: Path | str) -> RepoInfo:
@@ -68,7 +71,7 @@ def open_repo(path: Path | str) -> RepoInfo:
     shallow_file = common_dir / "shallow"  # what `rev-parse --is-shallow-repository` checks
     shallow = shallow_file.is_file() and shallow_file.stat().st_size > 0
     return RepoInfo(path=root, git_dir=git_dir, bare=bare, shallow=shallow, head=head, refs=refs,
-                    has_stash=has_stash, partial_clone=partial)
+                    has_stash=has_stash, partial_clone=partial, common_dir=str(common_dir))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -173,3 +176,33 @@ def head_blobs(repo: RepoInfo, keep: Callable[[str, str], bool], rev: str | None
         if keep(path, oid):
             found[path] = oid
     return found
+
+
+def refs_digest(repo: RepoInfo) -> str:
+    """Digest of every ref tip and HEAD: equal digests mean history (as ``--all`` sees it) did not move.
+
+    Read from the ref files themselves (HEADs, packed-refs, loose refs) instead of a git process per
+    repository; any ref update rewrites one of them. Over-sensitive on purpose (``git pack-refs``
+    changes it too): a needless rescan costs time, a missed one would hide a leak. Reftable
+    repositories, or refs that cannot be read, are listed by git instead.
+    """
+    common = Path(repo.common_dir or repo.git_dir)
+    if (common / "reftable").exists():
+        return _git_refs_digest(repo)
+    digest = hashlib.sha256()
+    try:
+        heads = [Path(repo.git_dir) / "HEAD", common / "HEAD", *sorted((common / "worktrees").glob("*/HEAD"))]
+        refs = sorted(p for p in (common / "refs").rglob("*") if p.is_file())
+        for name in [*dict.fromkeys(heads), common / "packed-refs", *refs]:
+            if name.is_file():  # named relative to the repository: moving it is not a change
+                digest.update(b"%s\0%s\0" % (os.path.relpath(name, common).encode(), name.read_bytes()))
+    except OSError:
+        return _git_refs_digest(repo)
+    return digest.hexdigest()
+
+
+def _git_refs_digest(repo: RepoInfo) -> str:
+    proc = run_git(repo.path, ["show-ref", "--head"], check=False)
+    if proc.returncode not in (0, 1) or (proc.returncode == 1 and proc.stderr.strip()):  # 1 = no refs at all
+        raise GitSourceError(f"listing refs failed in {repo.path}: {first_error_line(proc.stderr)}")
+    return hashlib.sha256(proc.stdout).hexdigest()

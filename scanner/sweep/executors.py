@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import signal
+import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +43,7 @@ class _Failed:
 def _pool_worker(conn: Connection, warmup: Callable[[], None] | None) -> None:
     """Run ``(fn, task)`` pairs sent over ``conn`` until told to stop; Ctrl-C is the coordinator's to handle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the coordinator's handler
     if warmup is not None:
         try:
             warmup()  # imports and rule parsing overlap with the coordinator's own start-up
@@ -68,18 +71,28 @@ class _Slot:
     index: int | None = None  # task in flight
 
 
+def _start_method() -> str:
+    """fork while this process has no other thread (forking then is safe), else spawn.
+
+    Forked workers share the coordinator's imports and built detector and are ready in a few ms;
+    a spawned one pays ~0.4 s of imports, which is a tenth of a 100-repository sweep.
+    """
+    return "fork" if sys.platform.startswith("linux") and threading.active_count() == 1 else "spawn"
+
+
 class LocalExecutor:
-    """``jobs`` worker processes (spawned: the coordinator holds threads), one task at a time each.
+    """``jobs`` worker processes, one task at a time each.
 
     Tasks are handed out one by one over a pipe, so the coordinator always knows which task a
     worker holds: a worker that dies (OOM killer, segfault) costs that one task, reported as lost,
     and a fresh worker takes over the rest. Workers live until ``close`` and serve every ``run``.
+    Start them before the coordinator starts threads (verification), so they can be forked.
     """
 
     def __init__(self, jobs: int, warmup: Callable[[], None] | None = None):
         self.jobs = max(1, jobs)
         self.warmup = warmup
-        self.ctx = mp.get_context("spawn")
+        self.warmed = False  # warm-up already ran in this process: forked workers inherit it
         self.slots: list[_Slot] = []
 
     def start(self) -> None:
@@ -88,9 +101,17 @@ class LocalExecutor:
             self.slots.append(self._spawn())
 
     def _spawn(self) -> _Slot:
-        ours, theirs = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_pool_worker, args=(theirs, self.warmup), daemon=True,
-                                name="jts-sweep-worker")
+        method = _start_method()
+        if method == "fork" and self.warmup is not None and not self.warmed:
+            try:
+                self.warmup()
+            except Exception:  # noqa: BLE001, S110 - the first real task reports any problem properly
+                pass
+            self.warmed = True
+        ctx = mp.get_context(method)
+        ours, theirs = ctx.Pipe()
+        warmup = None if method == "fork" else self.warmup
+        proc = ctx.Process(target=_pool_worker, args=(theirs, warmup), daemon=True, name="jts-sweep-worker")
         proc.start()
         theirs.close()
         return _Slot(proc, ours)

@@ -8,7 +8,6 @@ problem: it comes back as an ``error`` outcome and the sweep goes on.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import shutil
 import time
@@ -104,14 +103,6 @@ def _one_line(text: str) -> str:
     return scrub(strip_userinfo(" ".join(text.split())))
 
 
-def tips_digest(path: str) -> str:
-    """Digest of HEAD and every ref tip (one git call): equal digests mean history did not change."""
-    proc = run_git(path, ["show-ref", "--head"], check=False)
-    if proc.returncode not in (0, 1) or (proc.returncode == 1 and proc.stderr.strip()):  # 1 = no refs at all
-        raise GitSourceError(f"listing refs failed in {path}: {first_error_line(proc.stderr)}")
-    return hashlib.sha256(proc.stdout).hexdigest()
-
-
 def _git(args: list[str], cwd: str | None = None) -> None:
     """Run a git command that talks to a remote; failure -> one-line GitSourceError without credentials."""
     import subprocess
@@ -172,19 +163,20 @@ def local_copy(repo: RepoTarget, cache_dir: str, update: bool = True) -> tuple[s
 
 def scan_repo(task: RepoTask) -> RepoOutcome:
     """Scan one repository's full history unless its ref tips equal ``previous_tips``."""
-    from scanner.sources.git import scan_history
+    from scanner.sources.git import open_repo, refs_digest, scan_history
 
     started = time.monotonic()
     outcome = RepoOutcome(key=task.repo.key, status="error")
     try:
         path, outcome.warnings = local_copy(task.repo, task.cache_dir)
         outcome.local_path = path
-        outcome.tips = tips_digest(path)
+        repo = open_repo(Path(path))
+        outcome.tips = refs_digest(repo)
         if task.previous_tips is not None and outcome.tips == task.previous_tips:
             outcome.status = "unchanged"  # HEAD is part of the digest: head/bare/shallow are as stored
             return outcome
         # jobs=1: a sweep parallelises across repositories, not inside one
-        result = scan_history(Path(path), _recipe(task.spec), jobs=1, max_blob_bytes=task.max_blob_bytes)
+        result = scan_history(repo, _recipe(task.spec), jobs=1, max_blob_bytes=task.max_blob_bytes)
         info = result.repo
         outcome.head, outcome.bare, outcome.shallow = info.head, info.bare, info.shallow
         outcome.hits = [(hit, replace(loc, repo=task.repo.key)) for hit, loc in result.hits]
