@@ -582,12 +582,12 @@ def test_one_cat_file_gives_sizes_then_contents_past_the_info_window(repo: Repo)
     oids = proc.stdout.decode().split()
     absent = "0" * 39 + "1"
     with CatFile(repo.path) as reader:
-        sizes = [line.split() for line in reader.info([*oids, absent])]
+        sizes = list(reader.info([*oids, absent]))
         first = reader.proc
         read = list(reader.read(oids))
         assert reader.proc is first  # contents came from the same git that gave the sizes
-    assert sizes[:-1] == [[o.encode(), b"blob", str(len(t)).encode()] for o, t in zip(oids, texts)]
-    assert sizes[-1] == [absent.encode(), b"missing"]
+    assert sizes[:-1] == [(o, "blob", len(t)) for o, t in zip(oids, texts)]
+    assert sizes[-1] == (absent, None, 0)
     assert [r.data for r in read] == texts
 
 
@@ -596,3 +596,43 @@ def _blob_file(repo: Repo, i: int, text: bytes) -> bytes:
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(text)
     return f"{path}\n".encode()
+
+
+# --- where objects are read from -----------------------------------------------------------------
+
+
+def _no_git_cat_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.sources.git_catfile import CatFile
+
+    def refuse(self: CatFile) -> None:
+        raise AssertionError("git cat-file was started")
+
+    monkeypatch.setattr(CatFile, "_start", refuse)
+
+
+def test_in_process_history_scan_needs_no_git_cat_file(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    tok = token()
+    repo.commit({"deploy.sh": f"curl -u bob:{tok} https://jenkins.example.org/\n"})
+    repo.git("gc", "-q")
+    repo.commit({"more.txt": "loose objects too\n"})
+    expected = secrets_of(scan_history(repo.path, SPEC))  # through git cat-file
+    _no_git_cat_file(monkeypatch)
+    result = scan_history(repo.path, SPEC, in_process=True)
+    assert secrets_of(result) == expected == [tok]
+    with pytest.raises(AssertionError, match="cat-file was started"):
+        scan_history(repo.path, SPEC)  # the default reads through git
+
+
+def test_objects_the_store_cannot_read_come_from_git(repo: Repo, tmp_path: Path) -> None:
+    tok = token()
+    repo.commit({"deploy.sh": f"curl -u bob:{tok} https://jenkins.example.org/\n"})
+    shared = tmp_path / "shared"
+    subprocess.run(["git", "clone", "-q", "--shared", str(repo.path), str(shared)], check=True, env={**os.environ, **ENV_BASE})
+    alternates = shared / ".git" / "objects" / "info" / "alternates"
+    # a C-quoted alternates line: git reads it, the in-process store leaves it to git
+    alternates.write_text('"' + alternates.read_text().strip() + '"\n')
+    result = scan_history(shared, SPEC, in_process=True)
+    assert secrets_of(result) == [tok] and not result.warnings
+    sha256 = Repo(tmp_path / "sha256", "--object-format=sha256")  # not read in-process at all
+    sha256.commit({"deploy.sh": f"curl -u bob:{tok} https://jenkins.example.org/\n"})
+    assert secrets_of(scan_history(sha256.path, SPEC, in_process=True)) == [tok]

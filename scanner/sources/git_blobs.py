@@ -8,8 +8,9 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from scanner.sources.git_catfile import CatFile
+from scanner.sources.git_catfile import ObjectInfo
 from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env, run_git
+from scanner.sources.git_reader import BlobReader
 from scanner.sources.git_repo import RepoInfo
 
 CHECK_FORMAT = "--batch-check=%(objecttype) %(objectname) %(objectsize) %(rest)"
@@ -85,16 +86,14 @@ def _listing(lines: Iterable[bytes], out: BlobSet, paths: deque[str]) -> Iterato
         yield oid
 
 
-def _add_info(line: bytes, path: str, out: BlobSet) -> None:
-    """One ``info`` answer (``<oid> <type> <size>`` or ``<oid> missing``) into ``out``."""
-    parts = line.split()
-    if len(parts) == 2 and parts[1] == b"missing":
-        out.missing.append(_decode(parts[0]))
-    elif len(parts) == 3 and parts[1] == b"blob":
-        out.scan.append(BlobEntry(oid=_decode(parts[0]), size=int(parts[2]), path=path))
+def _add_info(info: ObjectInfo, path: str, out: BlobSet) -> None:
+    if info.kind is None:
+        out.missing.append(info.oid)
+    elif info.kind == "blob":
+        out.scan.append(BlobEntry(oid=info.oid, size=info.size, path=path))
 
 
-def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: CatFile, *, reflogs: bool = False,
+def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, *, reflogs: bool = False,
                   partial_clone: bool = False) -> BlobSet:
     """Every blob reachable from all refs (+ extra tips), streamed: rev-list's oids sized by ``reader``'s git."""
     args = ["rev-list", "--objects", "--all", "--filter=object:type=blob", "--filter-provided-objects"]
@@ -111,8 +110,8 @@ def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: CatFile, *, ref
                                     stdout=subprocess.PIPE, stderr=rl_err, bufsize=1 << 16)
         reader.start()  # git starts up while rev-list walks history
         try:
-            for line in reader.info(_listing(rev_list.stdout, out, paths)):  # type: ignore[arg-type]
-                _add_info(line, paths.popleft(), out)
+            for info in reader.info(_listing(rev_list.stdout, out, paths)):  # type: ignore[arg-type]
+                _add_info(info, paths.popleft(), out)
         except GitSourceError as exc:  # a rev-list failure below is the more telling one
             sizing_error = exc
         finally:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
+from typing import NamedTuple
 
 from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env
 
@@ -26,6 +27,12 @@ READ_BUFFER = 1 << 20
 PIPE_SIZE = 1 << 20
 MAX_DEAD_STARTS = 8  # consecutive git deaths with no object read: stop retrying
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+
+class ObjectInfo(NamedTuple):
+    oid: str
+    kind: str | None  # None: not in the object database
+    size: int
 
 
 @dataclass
@@ -98,8 +105,8 @@ class CatFile:
         if self.proc is None:
             self._start()
 
-    def info(self, oids: Iterable[str]) -> Iterator[bytes]:
-        """Yield git's ``<oid> <type> <size>`` (or ``<oid> missing``) line per object, in order.
+    def info(self, oids: Iterable[str]) -> Iterator[ObjectInfo]:
+        """Yield the type and size of each object, in order (type None: missing).
 
         Raises GitSourceError when git dies: sizes decide what is scanned, so none may be lost.
         """
@@ -117,7 +124,11 @@ class CatFile:
             if not line.endswith(b"\n"):
                 raise GitSourceError(f"cannot read object sizes in {self.cwd}: {self._failure('')}")
             pending -= 1
-            yield line
+            parts = line.split()
+            if len(parts) == 3:
+                yield ObjectInfo(parts[0].decode(), parts[1].decode(), int(parts[2]))
+            else:  # "<oid> missing" (or "ambiguous"): nothing to read
+                yield ObjectInfo(parts[0].decode("utf-8", "replace").lstrip("?") if parts else "", None, 0)
 
     def read(self, oids: Iterable[str]) -> Iterator[BlobRead]:
         """Yield every requested object in order; unreadable ones carry an error instead of data."""

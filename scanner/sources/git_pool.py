@@ -1,6 +1,6 @@
 """Scanning a list of blobs with the detector, in this process or spread over worker processes.
 
-Each worker owns a ``git cat-file --batch`` and a Detector built from the picklable spec, so only
+Each worker owns a blob reader (see ``git_reader``) and a Detector built from the picklable spec, so only
 ``(oid, path)`` lists travel in and hits travel out; blob contents never cross a process boundary.
 """
 
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scanner.sources.git_blobs import BlobEntry, chunks
-from scanner.sources.git_catfile import CatFile
 from scanner.sources.git_cmd import GitSourceError
+from scanner.sources.git_reader import BlobReader, open_reader
 
 if TYPE_CHECKING:
     from scanner.detect import Hit
@@ -56,7 +56,7 @@ class ScanTotals:
         self.warnings.extend(other.warnings)
 
 
-def scan_chunk(reader: CatFile, detector: Detecting, chunk: Sequence[tuple[str, str]]) -> ScanTotals:
+def scan_chunk(reader: BlobReader, detector: Detecting, chunk: Sequence[tuple[str, str]]) -> ScanTotals:
     """Read and detect one chunk of ``(oid, path)``; a blob that fails is a warning, never a stop."""
     totals = ScanTotals()
     for (oid, path), got in zip(chunk, reader.read(oid for oid, _ in chunk)):
@@ -78,11 +78,11 @@ def scan_chunk(reader: CatFile, detector: Detecting, chunk: Sequence[tuple[str, 
     return totals
 
 
-def _worker(spec: DetectorRecipe, cwd: str, tasks: Any, results: Any) -> None:
+def _worker(spec: DetectorRecipe, cwd: str, objects_dir: str | None, tasks: Any, results: Any) -> None:
     """Worker process loop: build a detector, then scan chunks until the ``None`` sentinel."""
     try:
         detector = spec.build()
-        with CatFile(cwd) as reader:
+        with open_reader(cwd, objects_dir) as reader:
             while (task := tasks.get()) is not None:
                 index, chunk = task
                 results.put((index, scan_chunk(reader, detector, chunk), None))
@@ -96,11 +96,13 @@ def effective_jobs(jobs: int) -> int:
 
 def scan_blobs(cwd: str, spec: DetectorRecipe, blobs: list[BlobEntry], *, jobs: int = 0,
                progress: Progress | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES,
-               reader: CatFile | None = None) -> ScanTotals:
+               reader: BlobReader | None = None, objects_dir: str | None = None) -> ScanTotals:
     """Scan ``blobs`` (each once) and return hits per blob plus counters and warnings.
 
-    ``reader``: a cat-file already running for this repository (it sized the blobs), used when
-    scanning in this process so a small repository starts no second git.
+    ``reader``: one already open for this repository (it sized the blobs), used when scanning in
+    this process (else a git cat-file is started beside it). ``objects_dir``: worker processes
+    read objects from it in-process: they keep every core busy, so a git beside each would only
+    add CPU (pipe copies, process start-up) without adding overlap.
     """
     total = sum(b.size for b in blobs)
     wanted = effective_jobs(jobs)
@@ -112,14 +114,15 @@ def scan_blobs(cwd: str, spec: DetectorRecipe, blobs: list[BlobEntry], *, jobs: 
         return _scan_here(cwd, spec, work, total, progress, reader)
     if reader is not None:  # idle while workers read; forked workers must not inherit its pipes
         reader.stop()
-    return _scan_workers(cwd, spec, work, total, workers, progress)
+    return _scan_workers(cwd, spec, work, total, workers, progress, objects_dir)
 
 
 def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], total: int,
-               progress: Progress | None, reader: CatFile | None = None) -> ScanTotals:
+               progress: Progress | None, reader: BlobReader | None = None) -> ScanTotals:
     totals = ScanTotals()
     detector = spec.build()
-    with nullcontext(reader) if reader is not None else CatFile(cwd) as cat:  # the caller closes its own
+    # the caller closes its own reader
+    with nullcontext(reader) if reader is not None else open_reader(cwd, None) as cat:
         for chunk in work:
             totals.merge(scan_chunk(cat, detector, [(b.oid, b.path) for b in chunk]))
             if progress:
@@ -128,10 +131,10 @@ def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], tota
 
 
 def _scan_workers(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], total: int,
-                  workers: int, progress: Progress | None) -> ScanTotals:
+                  workers: int, progress: Progress | None, objects_dir: str | None) -> ScanTotals:
     ctx = _context()
     tasks, results = ctx.Queue(), ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(spec, cwd, tasks, results), daemon=True,
+    procs = [ctx.Process(target=_worker, args=(spec, cwd, objects_dir, tasks, results), daemon=True,
                          name=f"jts-git-scan-{i}") for i in range(workers)]
     for proc in procs:
         proc.start()

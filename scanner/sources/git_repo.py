@@ -25,6 +25,13 @@ class RepoInfo:
     partial_clone: bool | None = None  # None: not known yet, ask git
     common_dir: str = ""  # where refs and objects live (differs from git_dir in a linked worktree)
 
+    @property
+    def objects_dir(self) -> str | None:
+        """The object database to read in-process; None when the environment points git elsewhere."""
+        if os.environ.get("GIT_OBJECT_DIRECTORY") or os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES"):
+            return None
+        return str(Path(self.common_dir or self.git_dir) / "objects")
+
 
 def open_repo(path: Path | str) -> RepoInfo:
     """Validate ``path`` as a repository (bare, shallow or a sub-directory of a work tree)."""

@@ -175,8 +175,10 @@ def scan_repo(task: RepoTask) -> RepoOutcome:
         if task.previous_tips is not None and outcome.tips == task.previous_tips:
             outcome.status = "unchanged"  # HEAD is part of the digest: head/bare/shallow are as stored
             return outcome
-        # jobs=1: a sweep parallelises across repositories, not inside one
-        result = scan_history(repo, _recipe(task.spec), jobs=1, max_blob_bytes=task.max_blob_bytes)
+        # a sweep parallelises across repositories, not inside one, and keeps every core busy:
+        # one process per repository, objects read in it (a git beside it would use a core more)
+        result = scan_history(repo, _recipe(task.spec), jobs=1, max_blob_bytes=task.max_blob_bytes,
+                              in_process=True)
         info = result.repo
         outcome.head, outcome.bare, outcome.shallow = info.head, info.bare, info.shallow
         outcome.hits = [(hit, replace(loc, repo=task.repo.key)) for hit, loc in result.hits]

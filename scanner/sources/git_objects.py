@@ -1,0 +1,721 @@
+"""Objects read straight from a repository's object database: packs, loose objects, alternates.
+
+A sweep reads every blob of thousands of small repositories. Inflating them in-process (zlib is
+C, as fast as git's) saves a ``git cat-file`` process per repository, its pipe copies and its
+CPU. Only SHA-1 repositories with version-2 pack indexes are read; anything this module cannot
+read comes back ``None`` and the caller asks git, which stays the reference.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import sys
+import zlib
+from collections import OrderedDict
+from itertools import pairwise
+from pathlib import Path
+from typing import BinaryIO, Self
+
+TYPE_NAMES = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
+TYPE_NUMBERS = {name: number for number, name in TYPE_NAMES.items()}
+OFS_DELTA = 6
+REF_DELTA = 7
+
+SHA_LEN = 20
+IDX_MAGIC = b"\377tOc"
+IDX_HEADER = 8
+IDX_FANOUT_END = IDX_HEADER + 256 * 4
+IDX_TRAILER = 2 * SHA_LEN  # checksum of the pack, then of the idx itself
+PACK_HEADER = 12
+PACK_TRAILER = SHA_LEN
+LARGE_OFFSET = 0x80000000
+
+CACHE_BYTES = 32 << 20  # resolved delta bases: sibling deltas share them (git's default is 96 MiB)
+MAX_ALTERNATE_DEPTH = 5
+LOOSE_HEADER_MAX = 64  # "<type> <size>\0" is far shorter
+LOOSE_READ = 4096
+DELTA_HEADER_MAX = 32  # two size varints of at most 10 bytes each
+INFLATE_SLICE = 1 << 20
+RELEASE_BYTES = 16 << 20  # inflated bytes between RSS releases (git maps 64 MiB windows here, see git_cmd)
+CHAIN_TYPES_MAX = 1 << 20  # remembered delta chain types (~100 bytes each)
+
+
+class ObjectStoreError(Exception):
+    """An object that exists in-process but is damaged; the caller falls back to git for it."""
+
+
+class _Cache:
+    """Resolved pack objects by (pack number, offset): an LRU bounded by bytes."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.size = 0
+        self.items: OrderedDict[tuple[int, int], tuple[int, bytes]] = OrderedDict()
+
+    def get(self, key: tuple[int, int]) -> tuple[int, bytes] | None:
+        item = self.items.get(key)
+        if item is not None:
+            self.items.move_to_end(key)
+        return item
+
+    def put(self, key: tuple[int, int], kind: int, data: bytes) -> None:
+        # one huge object must not flush every base the next deltas need
+        if len(data) > self.limit // 2 or key in self.items:
+            return
+        self.items[key] = (kind, data)
+        self.size += len(data)
+        while self.size > self.limit:
+            _, (_, old) = self.items.popitem(last=False)
+            self.size -= len(old)
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.size = 0
+
+
+class _Pack:
+    """One ``pack-*.idx`` and its ``.pack``, mapped on first use; unusable packs find nothing.
+
+    Pages of the pack read so far count in the process's RSS, up to the whole pack (git bounds
+    its own with core.packedGitLimit): every RELEASE_BYTES read, they are handed back (they stay
+    in the page cache, so nothing is read twice from disk).
+    """
+
+    def __init__(self, number: int, idx_path: Path, pack_path: Path):
+        self.number = number
+        self.idx_path = idx_path
+        self.pack_path = pack_path
+        self.usable: bool | None = None  # None until mapped
+        self.idx: mmap.mmap | None = None
+        self.pack: mmap.mmap | None = None
+        self.view = memoryview(b"")  # of the pack map: slices for zlib without copying
+        self.read_since_release = 0
+        self.fanout: tuple[int, ...] = ()
+        self.count = 0
+        self.offsets_at = 0
+        self.large_at = 0
+        self.large_count = 0
+        self.data_end = 0
+
+    def _map(self) -> bool:
+        try:
+            with open(self.idx_path, "rb") as idx_file, open(self.pack_path, "rb") as pack_file:
+                self.idx = mmap.mmap(idx_file.fileno(), 0, access=mmap.ACCESS_READ)
+                self.pack = mmap.mmap(pack_file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # vanished under a concurrent gc, or empty (mmap refuses 0 bytes)
+            self.close()
+            return False
+        if not self._parse():
+            self.close()
+            return False
+        self.view = memoryview(self.pack)
+        return True
+
+    def _parse(self) -> bool:
+        idx, pack = self.idx, self.pack
+        assert idx is not None and pack is not None
+        if len(idx) < IDX_FANOUT_END + IDX_TRAILER or idx[:4] != IDX_MAGIC:
+            return False  # a version-1 index (no magic) or not an index at all
+        if struct.unpack_from(">I", idx, 4)[0] != 2:
+            return False
+        fanout = struct.unpack_from(">256I", idx, IDX_HEADER)
+        if any(a > b for a, b in pairwise(fanout)):
+            return False
+        count = fanout[255]
+        self.offsets_at = IDX_FANOUT_END + count * (SHA_LEN + 4)  # after the sha and crc tables
+        self.large_at = self.offsets_at + count * 4
+        large_bytes = len(idx) - IDX_TRAILER - self.large_at
+        if large_bytes < 0 or large_bytes % 8:
+            return False  # sizes that only fit another hash length or a damaged index
+        if len(pack) < PACK_HEADER + PACK_TRAILER or pack[:4] != b"PACK":
+            return False
+        version, pack_count = struct.unpack_from(">II", pack, 4)
+        if version not in (2, 3) or pack_count != count:
+            return False
+        # the idx records the pack's checksum: a mismatch means a pack rewritten under us
+        if pack[len(pack) - PACK_TRAILER:] != idx[len(idx) - IDX_TRAILER:len(idx) - SHA_LEN]:
+            return False
+        self.fanout = fanout
+        self.count = count
+        self.large_count = large_bytes // 8
+        self.data_end = len(pack) - PACK_TRAILER
+        return True
+
+    def find(self, sha: bytes, oid: str) -> int | None:
+        """Offset of ``sha`` in the pack, or None."""
+        if self.usable is None:
+            self.usable = self._map()
+        if not self.usable:
+            return None
+        idx = self.idx
+        assert idx is not None
+        first = sha[0]
+        lo = self.fanout[first - 1] if first else 0
+        hi = self.fanout[first]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            at = IDX_FANOUT_END + mid * SHA_LEN
+            probe = idx[at:at + SHA_LEN]
+            if probe < sha:
+                lo = mid + 1
+            elif probe > sha:
+                hi = mid
+            else:
+                return self._offset(mid, oid)
+        return None
+
+    def _offset(self, index: int, oid: str) -> int:
+        idx = self.idx
+        assert idx is not None
+        offset: int = struct.unpack_from(">I", idx, self.offsets_at + index * 4)[0]
+        if offset & LARGE_OFFSET:
+            large = offset & ~LARGE_OFFSET
+            if large >= self.large_count:
+                raise ObjectStoreError(f"{oid}: {self.idx_path.name}: large offset entry out of range")
+            offset = struct.unpack_from(">Q", idx, self.large_at + large * 8)[0]
+        return offset
+
+    def header(self, offset: int, oid: str) -> tuple[int, int, int]:
+        """(type number, size, position after the header) of the entry at ``offset``."""
+        pack, end = self.pack, self.data_end
+        assert pack is not None
+        if not PACK_HEADER <= offset < end:
+            raise ObjectStoreError(f"{oid}: {self.pack_path.name}: offset {offset} outside the pack")
+        c = pack[offset]
+        kind = (c >> 4) & 7
+        size = c & 0x0F
+        shift = 4
+        pos = offset + 1
+        while c & 0x80:
+            if pos >= end or shift > 64:
+                raise ObjectStoreError(f"{oid}: {self.pack_path.name}: bad entry header at {offset}")
+            c = pack[pos]
+            pos += 1
+            size |= (c & 0x7F) << shift
+            shift += 7
+        return kind, size, pos
+
+    def ofs_base(self, offset: int, pos: int, oid: str) -> tuple[int, int]:
+        """(base offset, position of the delta data) of an OFS_DELTA entry."""
+        pack, end = self.pack, self.data_end
+        assert pack is not None
+        start = pos
+        relative = -1
+        c = 0x80
+        while c & 0x80:
+            if pos >= end or pos - start > 9:
+                raise ObjectStoreError(f"{oid}: {self.pack_path.name}: bad delta base offset at {offset}")
+            c = pack[pos]
+            pos += 1
+            relative = ((relative + 1) << 7) | (c & 0x7F)  # git's encoding: no redundant forms
+        base = offset - relative
+        if relative <= 0 or base < PACK_HEADER:
+            raise ObjectStoreError(f"{oid}: {self.pack_path.name}: delta base offset out of range at {offset}")
+        return base, pos
+
+    def ref_base(self, pos: int, oid: str) -> bytes:
+        if pos + SHA_LEN > self.data_end:
+            raise ObjectStoreError(f"{oid}: {self.pack_path.name}: truncated delta base at {pos}")
+        return bytes(self.view[pos:pos + SHA_LEN])
+
+    def inflate(self, pos: int, size: int, oid: str) -> bytes:
+        """The ``size`` bytes of the zlib stream at ``pos``, whose compressed length is unknown."""
+        end = self.data_end
+        inflater = zlib.decompressobj()
+        # deflate output is rarely longer than its input; capped slices, because zlib copies the
+        # input left over after the stream's end (unused_data)
+        step = min(size + size // 8 + 4096, INFLATE_SLICE)
+        parts: list[bytes] = []
+        got = 0
+        try:
+            while not inflater.eof:
+                if pos >= end:
+                    raise ObjectStoreError(f"{oid}: {self.pack_path.name}: truncated zlib stream")
+                stop = min(pos + step, end)
+                # at most size+1 bytes out: a damaged stream cannot balloon memory
+                out = inflater.decompress(self.view[pos:stop], min(size + 1 - got, sys.maxsize))
+                if inflater.unconsumed_tail:
+                    raise ObjectStoreError(f"{oid}: {self.pack_path.name}: object larger than its header says")
+                parts.append(out)
+                got += len(out)
+                pos = stop
+                step = INFLATE_SLICE
+        except zlib.error as exc:
+            raise ObjectStoreError(f"{oid}: {self.pack_path.name}: bad zlib data ({exc})") from None
+        if got != size:
+            raise ObjectStoreError(f"{oid}: {self.pack_path.name}: inflated {got} bytes, header says {size}")
+        self.read_since_release += got
+        if self.read_since_release > RELEASE_BYTES:
+            self._release()
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _release(self) -> None:
+        self.read_since_release = 0
+        if self.pack is not None and hasattr(mmap, "MADV_DONTNEED"):
+            self.pack.madvise(mmap.MADV_DONTNEED)
+
+    def delta_target_size(self, pos: int, oid: str) -> int:
+        """The target size at the start of the delta at ``pos``, inflating only its first bytes."""
+        end = self.data_end
+        inflater = zlib.decompressobj()
+        head = b""
+        step = 256
+        try:
+            while len(head) < DELTA_HEADER_MAX and not inflater.eof and pos < end:
+                stop = min(pos + step, end)
+                head += inflater.decompress(self.view[pos:stop], DELTA_HEADER_MAX - len(head))
+                pos = stop
+                step *= 2
+        except zlib.error as exc:
+            raise ObjectStoreError(f"{oid}: {self.pack_path.name}: bad zlib data ({exc})") from None
+        _, at = _varint(head, 0, oid)
+        target, _ = _varint(head, at, oid)
+        return target
+
+    def close(self) -> None:
+        self.usable = False
+        self.view.release()
+        for mapped in (self.idx, self.pack):
+            if mapped is not None:
+                try:
+                    mapped.close()
+                except BufferError:  # a slice still alive somewhere: the map goes with it
+                    pass
+        self.idx = self.pack = None
+
+
+class ObjectStore:
+    """Read-only objects of one SHA-1 repository: its packs, loose objects and alternates."""
+
+    def __init__(self, object_dirs: list[Path]):
+        self.object_dirs = object_dirs  # the repository's own first, then its alternates
+        self.packs: list[_Pack] = []
+        self.pack_dir_stamps: dict[Path, int] = {}
+        self.last: _Pack | None = None  # consecutive objects tend to live in the same pack
+        self.cache = _Cache(CACHE_BYTES)
+        self.chain_types: dict[tuple[int, int], int] = {}  # delta entry -> type of its chain's base
+        self._scan_packs()
+
+    @classmethod
+    def open(cls, objects_dir: Path) -> ObjectStore | None:
+        """None when this store cannot be read in-process at all (SHA-256 repository, no objects dir)."""
+        objects_dir = Path(objects_dir)
+        if not objects_dir.is_dir() or _object_format(objects_dir.parent / "config") != "sha1":
+            return None
+        return cls(_object_dirs(objects_dir))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Unmap the packs; a closed store finds nothing."""
+        for pack in self.packs:
+            pack.close()
+        self.packs = []
+        self.object_dirs = []
+        self.pack_dir_stamps = {}
+        self.last = None
+        self.cache.clear()
+        self.chain_types = {}
+
+    def info(self, oid: str) -> tuple[str, int] | None:
+        """(type, size) without inflating the whole object; None when the object is not found in-process."""
+        sha = _sha(oid)
+        if sha is None:
+            return None
+        found = self._locate(sha, oid)
+        if found is not None:
+            return self._packed_info(*found, oid)
+        for objects_dir in self.object_dirs:
+            loose = _loose_info(objects_dir / oid[:2] / oid[2:], oid)
+            if loose is not None:
+                return loose
+        if self._rescan_packs():
+            found = self._locate(sha, oid)
+            if found is not None:
+                return self._packed_info(*found, oid)
+        return None
+
+    def read(self, oid: str) -> tuple[str, bytes] | None:
+        """(type, content); None when not found. Raises ObjectStoreError when found but unreadable/corrupt."""
+        sha = _sha(oid)
+        if sha is None:
+            return None
+        found = self._locate(sha, oid)
+        if found is not None:
+            kind, data = self._packed_read(*found, oid)
+            return TYPE_NAMES[kind], data
+        loose = self._loose_read(oid)
+        if loose is not None:
+            return loose
+        if self._rescan_packs():  # a concurrent gc may just have packed the loose object
+            found = self._locate(sha, oid)
+            if found is not None:
+                kind, data = self._packed_read(*found, oid)
+                return TYPE_NAMES[kind], data
+        return None
+
+    def _scan_packs(self) -> bool:
+        """Add packs not seen yet, newest first like git; True when there were any."""
+        known = {pack.idx_path for pack in self.packs}
+        added: list[tuple[int, _Pack]] = []
+        for objects_dir in self.object_dirs:
+            pack_dir = objects_dir / "pack"
+            try:
+                self.pack_dir_stamps[pack_dir] = os.stat(pack_dir).st_mtime_ns
+                entries = list(os.scandir(pack_dir))
+            except OSError:
+                continue
+            names = {entry.name for entry in entries}
+            for entry in entries:
+                if not (entry.name.startswith("pack-") and entry.name.endswith(".idx")):
+                    continue
+                pack_name = entry.name[:-4] + ".pack"
+                idx_path = pack_dir / entry.name
+                if pack_name not in names or idx_path in known:
+                    continue
+                try:
+                    mtime = entry.stat().st_mtime_ns
+                except OSError:
+                    continue
+                number = len(self.packs) + len(added)
+                added.append((mtime, _Pack(number, idx_path, pack_dir / pack_name)))
+        added.sort(key=lambda item: -item[0])
+        self.packs[:0] = [pack for _, pack in added]
+        return bool(added)
+
+    def _rescan_packs(self) -> bool:
+        for pack_dir, stamp in self.pack_dir_stamps.items():
+            try:
+                changed = os.stat(pack_dir).st_mtime_ns != stamp
+            except OSError:
+                changed = True
+            if changed:
+                return self._scan_packs()
+        return False
+
+    def _locate(self, sha: bytes, oid: str) -> tuple[_Pack, int] | None:
+        last = self.last
+        if last is not None:
+            offset = last.find(sha, oid)
+            if offset is not None:
+                return last, offset
+        for pack in self.packs:
+            if pack is last:
+                continue
+            offset = pack.find(sha, oid)
+            if offset is not None:
+                self.last = pack
+                return pack, offset
+        return None
+
+    def _packed_info(self, pack: _Pack, offset: int, oid: str) -> tuple[str, int]:
+        kind, size, pos = pack.header(offset, oid)
+        if kind in TYPE_NAMES:
+            return TYPE_NAMES[kind], size
+        if kind == OFS_DELTA:
+            _, pos = pack.ofs_base(offset, pos, oid)
+        elif kind == REF_DELTA:
+            pos += SHA_LEN
+        else:
+            raise ObjectStoreError(f"{oid}: {pack.pack_path.name}: unknown entry type {kind} at {offset}")
+        size = pack.delta_target_size(pos, oid)
+        return self._base_type(pack, offset, oid), size
+
+    def _base_type(self, pack: _Pack, offset: int, oid: str) -> str:
+        """The type at the end of a delta chain, walking entry headers only."""
+        walked: list[tuple[int, int]] = []
+        seen: set[tuple[int, int]] = set()
+        while True:
+            key = (pack.number, offset)
+            known = self.chain_types.get(key)
+            if known is None and (cached := self.cache.get(key)) is not None:
+                known = cached[0]
+            if known is not None:
+                kind = known
+                break
+            if key in seen:
+                raise ObjectStoreError(f"{oid}: delta chain loops")
+            seen.add(key)
+            walked.append(key)
+            kind, _, pos = pack.header(offset, oid)
+            if kind in TYPE_NAMES:
+                break
+            if kind == OFS_DELTA:
+                offset, _ = pack.ofs_base(offset, pos, oid)
+            elif kind == REF_DELTA:
+                base = pack.ref_base(pos, oid)
+                found = self._locate(base, oid)
+                if found is None:
+                    kind = self._loose_type(base.hex(), oid)
+                    break
+                pack, offset = found
+            else:
+                raise ObjectStoreError(f"{oid}: {pack.pack_path.name}: unknown entry type {kind} at {offset}")
+        if len(self.chain_types) > CHAIN_TYPES_MAX:
+            self.chain_types.clear()
+        # sibling deltas share most of their chain: the next walk stops where this one passed
+        self.chain_types.update(dict.fromkeys(walked, kind))
+        return TYPE_NAMES[kind]
+
+    def _loose_type(self, base_oid: str, oid: str) -> int:
+        for objects_dir in self.object_dirs:
+            loose = _loose_info(objects_dir / base_oid[:2] / base_oid[2:], oid)
+            if loose is not None:
+                return TYPE_NUMBERS[loose[0]]
+        raise ObjectStoreError(f"{oid}: delta base {base_oid} not found")
+
+    def _packed_read(self, pack: _Pack, offset: int, oid: str) -> tuple[int, bytes]:
+        # walk down to a cached or whole object, then apply the deltas back up: chains can be
+        # thousands deep, so no recursion
+        deltas: list[tuple[_Pack, int, int, int]] = []  # pack, offset, delta data position, delta size
+        seen: set[tuple[int, int]] = set()
+        key = (pack.number, offset)
+        while True:
+            cached = self.cache.get(key)
+            if cached is not None:
+                kind, data = cached
+                break
+            if key in seen:
+                raise ObjectStoreError(f"{oid}: delta chain loops")
+            seen.add(key)
+            kind, size, pos = pack.header(offset, oid)
+            if kind in TYPE_NAMES:
+                data = pack.inflate(pos, size, oid)
+                # cached even when read for itself: histories are read newest first, and older
+                # versions are deltas against the newer ones
+                self.cache.put(key, kind, data)
+                break
+            if kind == OFS_DELTA:
+                base_offset, pos = pack.ofs_base(offset, pos, oid)
+                deltas.append((pack, offset, pos, size))
+                offset = base_offset
+            elif kind == REF_DELTA:
+                base = pack.ref_base(pos, oid)
+                deltas.append((pack, offset, pos + SHA_LEN, size))
+                found = self._locate(base, oid)
+                if found is None:
+                    loose = self._loose_read(base.hex())
+                    if loose is None:
+                        raise ObjectStoreError(f"{oid}: delta base {base.hex()} not found")
+                    kind, data = TYPE_NUMBERS[loose[0]], loose[1]
+                    break
+                pack, offset = found
+            else:
+                raise ObjectStoreError(f"{oid}: {pack.pack_path.name}: unknown entry type {kind} at {offset}")
+            key = (pack.number, offset)
+        for delta_pack, delta_offset, pos, size in reversed(deltas):
+            data = _apply_delta(data, delta_pack.inflate(pos, size, oid), oid)
+            self.cache.put((delta_pack.number, delta_offset), kind, data)
+        return kind, data
+
+    def _loose_read(self, oid: str) -> tuple[str, bytes] | None:
+        for objects_dir in self.object_dirs:
+            try:
+                with open(objects_dir / oid[:2] / oid[2:], "rb") as file:
+                    raw = file.read()
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                raise ObjectStoreError(f"{oid}: cannot read loose object ({exc.strerror})") from None
+            return _parse_loose(raw, oid)
+        return None
+
+
+def _sha(oid: str) -> bytes | None:
+    if len(oid) != 2 * SHA_LEN:
+        return None
+    try:
+        return bytes.fromhex(oid)
+    except ValueError:
+        return None
+
+
+def _varint(data: bytes, pos: int, oid: str) -> tuple[int, int]:
+    """A delta header size: 7 bits a byte, least significant first."""
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise ObjectStoreError(f"{oid}: truncated delta header")
+        c = data[pos]
+        pos += 1
+        value |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return value, pos
+
+
+def _apply_delta(base: bytes, delta: bytes, oid: str) -> bytes:
+    """git's delta format: sizes, then copy-from-base and insert-literal instructions."""
+    source_size, pos = _varint(delta, 0, oid)
+    target_size, pos = _varint(delta, pos, oid)
+    if source_size != len(base):
+        raise ObjectStoreError(f"{oid}: delta expects a {source_size}-byte base, got {len(base)}")
+    source = memoryview(base)
+    literal = memoryview(delta)
+    parts: list[memoryview] = []  # joined once at the end: one copy of the result
+    got = 0
+    end = len(delta)
+    try:
+        while pos < end:
+            c = delta[pos]
+            pos += 1
+            if c & 0x80:
+                start = length = 0
+                if c & 0x01:
+                    start = delta[pos]
+                    pos += 1
+                if c & 0x02:
+                    start |= delta[pos] << 8
+                    pos += 1
+                if c & 0x04:
+                    start |= delta[pos] << 16
+                    pos += 1
+                if c & 0x08:
+                    start |= delta[pos] << 24
+                    pos += 1
+                if c & 0x10:
+                    length = delta[pos]
+                    pos += 1
+                if c & 0x20:
+                    length |= delta[pos] << 8
+                    pos += 1
+                if c & 0x40:
+                    length |= delta[pos] << 16
+                    pos += 1
+                if length == 0:
+                    length = 0x10000
+                if start + length > source_size:
+                    raise ObjectStoreError(f"{oid}: delta copies beyond its base")
+                parts.append(source[start:start + length])
+            elif c:
+                length = c
+                if pos + length > end:
+                    raise ObjectStoreError(f"{oid}: delta inserts beyond its end")
+                parts.append(literal[pos:pos + length])
+                pos += length
+            else:
+                raise ObjectStoreError(f"{oid}: delta has a reserved zero instruction")
+            got += length
+            if got > target_size:
+                raise ObjectStoreError(f"{oid}: delta result larger than {target_size} bytes")
+    except IndexError:
+        raise ObjectStoreError(f"{oid}: truncated delta instruction") from None
+    if got != target_size:
+        raise ObjectStoreError(f"{oid}: delta result is {got} bytes, expected {target_size}")
+    return b"".join(parts)
+
+
+def _parse_header(head: bytes, oid: str) -> tuple[str, int, int] | None:
+    """(type, size, content start) of a loose object's "<type> <size>\\0"; None if incomplete."""
+    nul = head.find(b"\0", 0, LOOSE_HEADER_MAX)
+    if nul < 0:
+        if len(head) >= LOOSE_HEADER_MAX:
+            raise ObjectStoreError(f"{oid}: bad loose object header")
+        return None
+    kind, _, size = head[:nul].partition(b" ")
+    name = kind.decode("ascii", "replace")
+    if name not in TYPE_NUMBERS or not size.isdigit():
+        raise ObjectStoreError(f"{oid}: bad loose object header")
+    return name, int(size), nul + 1
+
+
+def _parse_loose(raw: bytes, oid: str) -> tuple[str, bytes]:
+    try:
+        whole = zlib.decompress(raw)
+    except zlib.error as exc:
+        raise ObjectStoreError(f"{oid}: bad zlib data in loose object ({exc})") from None
+    header = _parse_header(whole, oid)
+    if header is None:
+        raise ObjectStoreError(f"{oid}: bad loose object header")
+    name, size, start = header
+    if len(whole) - start != size:
+        raise ObjectStoreError(f"{oid}: loose object is {len(whole) - start} bytes, header says {size}")
+    return name, whole[start:]
+
+
+def _loose_info(path: Path, oid: str) -> tuple[str, int] | None:
+    """Type and size of a loose object, inflating only its header."""
+    try:
+        with open(path, "rb") as file:
+            return _loose_header(file, oid)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise ObjectStoreError(f"{oid}: cannot read loose object ({exc.strerror})") from None
+    except zlib.error as exc:
+        raise ObjectStoreError(f"{oid}: bad zlib data in loose object ({exc})") from None
+
+
+def _loose_header(file: BinaryIO, oid: str) -> tuple[str, int]:
+    inflater = zlib.decompressobj()
+    head = b""
+    while True:
+        # with the output capped, unread input waits in unconsumed_tail
+        chunk = inflater.unconsumed_tail or file.read(LOOSE_READ)
+        if not chunk:
+            raise ObjectStoreError(f"{oid}: truncated loose object")
+        head += inflater.decompress(chunk, LOOSE_HEADER_MAX - len(head))
+        header = _parse_header(head, oid)  # raises once LOOSE_HEADER_MAX bytes hold no header
+        if header is not None:
+            return header[0], header[1]
+        if inflater.eof:
+            raise ObjectStoreError(f"{oid}: bad loose object header")
+
+
+def _object_format(config: Path) -> str:
+    """``extensions.objectFormat`` from a repository's config; "sha1" when unset or unreadable."""
+    try:
+        text = config.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "sha1"
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            close = line.find("]")
+            if close < 0:
+                continue
+            section = line[1:close].strip().lower()
+            line = line[close + 1:].strip()  # git allows "[section] key = value" on one line
+        if section != "extensions" or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        if key.strip().lower() == "objectformat":
+            value = value.split("#")[0].split(";")[0].strip().strip('"').lower()
+            return value or "sha1"
+    return "sha1"
+
+
+def _object_dirs(objects_dir: Path) -> list[Path]:
+    """This objects dir, then its alternates (breadth first, cycles and depth bounded like git)."""
+    found: list[Path] = []
+    seen: set[str] = set()
+    pending = [(objects_dir, 0)]
+    while pending:
+        current, depth = pending.pop(0)
+        real = os.path.realpath(current)
+        if real in seen or not os.path.isdir(real):
+            continue
+        if depth and _object_format(current.parent / "config") != "sha1":
+            continue
+        seen.add(real)
+        found.append(current)
+        if depth >= MAX_ALTERNATE_DEPTH:
+            continue
+        try:
+            lines = (current / "info" / "alternates").read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith(("#", '"')):
+                continue  # a C-quoted path is left to git
+            path = Path(line)
+            pending.append((path if path.is_absolute() else current / path, depth + 1))
+    return found

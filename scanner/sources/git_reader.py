@@ -1,0 +1,92 @@
+"""Where a scan reads objects from: the object database in this process, or a ``git cat-file``.
+
+In-process reading (``git_objects``) spends less CPU in all: no git process, no copy of every
+blob through a pipe. git stays the reference: an object the store cannot find or read (a
+damaged pack, a partial clone's promisor objects, a SHA-256 repository) is asked of git, whose
+answer or error is then what the scan reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+from scanner.sources.git_catfile import BlobRead, CatFile, ObjectInfo
+from scanner.sources.git_objects import ObjectStore, ObjectStoreError
+
+
+class BlobReader(Protocol):
+    def start(self) -> None: ...
+
+    def info(self, oids: Iterable[str]) -> Iterator[ObjectInfo]: ...
+
+    def read(self, oids: Iterable[str]) -> Iterator[BlobRead]: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> BlobReader: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class StoreReader:
+    """Objects from an ``ObjectStore``; a ``git cat-file`` is started only for what it cannot read."""
+
+    def __init__(self, cwd: Path | str, store: ObjectStore):
+        self.store = store
+        self.git = CatFile(cwd)
+
+    def __enter__(self) -> StoreReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Nothing to start: git runs only when an object needs it."""
+
+    def _info(self, oid: str) -> tuple[str, int] | None:
+        try:
+            return self.store.info(oid)
+        except ObjectStoreError:
+            return None
+
+    def info(self, oids: Iterable[str]) -> Iterator[ObjectInfo]:
+        for oid in oids:
+            got = self._info(oid)
+            if got is None:
+                yield from self.git.info([oid])
+            else:
+                yield ObjectInfo(oid, got[0], got[1])
+
+    def _read(self, oid: str) -> tuple[str, bytes] | None:
+        try:
+            return self.store.read(oid)
+        except ObjectStoreError:
+            return None
+
+    def read(self, oids: Iterable[str]) -> Iterator[BlobRead]:
+        for oid in oids:
+            got = self._read(oid)
+            if got is None:
+                yield from self.git.read([oid])
+            elif got[0] != "blob":
+                yield BlobRead(oid, None, f"it is a {got[0]}, not a blob")
+            else:
+                yield BlobRead(oid, got[1])
+
+    def stop(self) -> None:
+        self.git.stop()
+
+    def close(self) -> None:
+        self.git.close()
+        self.store.close()
+
+
+def open_reader(cwd: Path | str, objects_dir: str | None) -> BlobReader:
+    """A reader for the repository at ``cwd``: in-process when ``objects_dir`` is given and readable."""
+    store = ObjectStore.open(Path(objects_dir)) if objects_dir else None
+    return StoreReader(cwd, store) if store is not None else CatFile(cwd)

@@ -1,0 +1,591 @@
+"""The in-process object reader against ``git cat-file`` on real repositories built with the git CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+
+from scanner.sources import git_objects
+from scanner.sources.git_objects import ObjectStore, ObjectStoreError
+from tests.helpers import GIT_ENV, commit, git, init_repo
+
+TYPES = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
+
+
+def git_bytes(repo: Path, *args: str, input: bytes | None = None) -> bytes:
+    done = subprocess.run(["git", *args], cwd=repo, env={**os.environ, **GIT_ENV}, input=input,
+                          capture_output=True, check=True)
+    return done.stdout
+
+
+def all_objects(repo: Path) -> list[tuple[str, str, int]]:
+    out = git_bytes(repo, "cat-file", "--batch-all-objects", "--batch-check").decode()
+    return [(oid, kind, int(size)) for oid, kind, size in (line.split() for line in out.splitlines())]
+
+
+def cat_file_batch(repo: Path, oids: list[str]) -> dict[str, tuple[str, bytes]]:
+    out = git_bytes(repo, "cat-file", "--batch", input="".join(f"{oid}\n" for oid in oids).encode())
+    found: dict[str, tuple[str, bytes]] = {}
+    pos = 0
+    while pos < len(out):
+        eol = out.index(b"\n", pos)
+        oid, kind, size = out[pos:eol].decode().split()
+        start = eol + 1
+        found[oid] = (kind, out[start:start + int(size)])
+        pos = start + int(size) + 1
+    return found
+
+
+def open_store(objects_dir: Path) -> ObjectStore:
+    store = ObjectStore.open(objects_dir)
+    assert store is not None
+    return store
+
+
+def assert_same_as_git(repo: Path) -> int:
+    """Every object git sees: info() and read() agree with cat-file. Returns the object count."""
+    listed = all_objects(repo)
+    expected = cat_file_batch(repo, [oid for oid, _, _ in listed])
+    with open_store(repo / ".git" / "objects") as store:
+        for oid, kind, size in listed:
+            assert store.info(oid) == (kind, size), oid
+            assert store.read(oid) == expected[oid], oid
+    return len(listed)
+
+
+def pack_entry_types(repo: Path) -> set[int]:
+    """The entry types (1-4, 6 OFS_DELTA, 7 REF_DELTA) used in the repository's packs."""
+    store = open_store(repo / ".git" / "objects")
+    kinds = set()
+    with store:
+        for oid, _, _ in all_objects(repo):
+            found = store._locate(bytes.fromhex(oid), oid)
+            if found is not None:
+                pack, offset = found
+                kinds.add(pack.header(offset, oid)[0])
+    return kinds
+
+
+def max_chain_length(repo: Path) -> int:
+    lengths = [0]
+    for pack_idx in (repo / ".git" / "objects" / "pack").glob("*.idx"):
+        for line in git(repo, "verify-pack", "-s", str(pack_idx)).splitlines():
+            if line.startswith("chain length = "):
+                lengths.append(int(line.split("=")[1].split(":")[0]))
+    return max(lengths)
+
+
+def counts(repo: Path) -> dict[str, int]:
+    return {key: int(value) for key, value in
+            (line.split(": ") for line in git(repo, "count-objects", "-v").splitlines()) if value.isdigit()}
+
+
+def small_history(repo: Path) -> None:
+    """A few commits with a binary file, an empty file, a subdirectory, a deletion and an annotated tag."""
+    init_repo(repo)
+    commit(repo, {"README.md": "hello\n", "empty.txt": "", "src/app.py": "print('hi')\n"}, "one")
+    (repo / "blob.bin").write_bytes(bytes(range(256)) * 64 + os.urandom(300))
+    commit(repo, {"src/app.py": "print('hello')\n", "README.md": None}, "two")
+    git(repo, "tag", "-a", "v1", "-m", "release one")
+
+
+def edited_file_history(repo: Path, edits: int = 60) -> None:
+    """One text file edited line by line: each version is nearest to the previous one, so deltas chain."""
+    init_repo(repo)
+    lines = [f"setting_{i} = value {i} with some padding text\n" for i in range(edits + 20)]
+    for i in range(edits):
+        lines[i] = f"setting_{i} = edited in commit {i}\n"
+        commit(repo, {"settings.txt": "".join(lines), f"notes/{i % 5}.txt": f"note {i}\n" * (i + 1)}, f"edit {i}")
+
+
+# -- hand-written packs: shapes git never writes (cross-pack REF_DELTA bases, damaged deltas) ----
+
+def object_id(kind: str, data: bytes) -> str:
+    return hashlib.sha1(b"%s %d\0" % (kind.encode(), len(data)) + data).hexdigest()
+
+
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def make_delta(base: bytes, target: bytes) -> bytes:
+    """Copy the common prefix (<= 64 KiB), insert the rest."""
+    lo, hi = 0, min(len(base), len(target), 0xFFFF)
+    while lo < hi:  # longest common prefix, by bisection
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if base[:mid] == target[:mid] else (lo, mid - 1)
+    common = lo
+    out = bytearray(varint(len(base)) + varint(len(target)))
+    if common:
+        out += bytes([0x80 | 0x10 | 0x20]) + struct.pack("<H", common)  # offset 0, 2 size bytes
+    rest = target[common:]
+    for start in range(0, len(rest), 0x7F):
+        piece = rest[start:start + 0x7F]
+        out += bytes([len(piece)]) + piece
+    return bytes(out)
+
+
+def entry_header(kind: int, size: int) -> bytes:
+    out = bytearray([(kind << 4) | (size & 0x0F)])
+    size >>= 4
+    while size:
+        out[-1] |= 0x80
+        out.append(size & 0x7F)
+        size >>= 7
+    return bytes(out)
+
+
+def ofs_encode(relative: int) -> bytes:
+    out = [relative & 0x7F]
+    relative >>= 7
+    while relative:
+        relative -= 1
+        out.insert(0, 0x80 | (relative & 0x7F))
+        relative >>= 7
+    return bytes(out)
+
+
+def write_pack(objects_dir: Path, entries: list[tuple[str, int, bytes, bytes]]) -> Path:
+    """A pack and its version-2 index from (oid, entry type, prefix after the header, payload) entries.
+
+    ``prefix`` is the REF_DELTA base id, or for OFS_DELTA the base's oid (replaced by its encoded
+    offset here); the payload is zlib-compressed.
+    """
+    body = bytearray(b"PACK" + struct.pack(">II", 2, len(entries)))
+    offsets: dict[str, int] = {}
+    crcs: dict[str, int] = {}
+    for oid, kind, prefix, payload in entries:
+        offsets[oid] = len(body)
+        if kind == 6:
+            prefix = ofs_encode(len(body) - offsets[prefix.decode()])
+        raw = entry_header(kind, len(payload)) + prefix + zlib.compress(payload)
+        crcs[oid] = zlib.crc32(raw)
+        body += raw
+    pack_sha = hashlib.sha1(body).digest()
+    body += pack_sha
+    ids = sorted(offsets)
+    fanout = [sum(1 for oid in ids if int(oid[:2], 16) <= first) for first in range(256)]
+    idx = bytearray(b"\377tOc" + struct.pack(">I", 2) + struct.pack(">256I", *fanout))
+    idx += b"".join(bytes.fromhex(oid) for oid in ids)
+    idx += b"".join(struct.pack(">I", crcs[oid]) for oid in ids)
+    idx += b"".join(struct.pack(">I", offsets[oid]) for oid in ids)
+    idx += pack_sha
+    idx += hashlib.sha1(idx).digest()
+    pack_dir = objects_dir / "pack"
+    pack_dir.mkdir(parents=True, exist_ok=True)
+    name = f"pack-{pack_sha.hex()}"
+    (pack_dir / f"{name}.pack").write_bytes(bytes(body))
+    (pack_dir / f"{name}.idx").write_bytes(bytes(idx))
+    return pack_dir / f"{name}.pack"
+
+
+def loose_blob(repo: Path, data: bytes) -> str:
+    return git_bytes(repo, "hash-object", "-w", "--stdin", input=data).decode().strip()
+
+
+# -- real repositories ---------------------------------------------------------------------------
+
+def test_loose_objects_only(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    small_history(repo)
+    assert counts(repo)["in-pack"] == 0
+    assert assert_same_as_git(repo) > 10
+
+
+def test_fully_packed_after_aggressive_gc_with_deep_ofs_delta_chains(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    edited_file_history(repo)
+    # long unchanged runs: git's deltas copy them 64 KiB at a time (an encoded copy size of 0)
+    rng = random.Random(7)
+    big = "".join(f"row {i} {rng.random()}\n" for i in range(12_000))
+    commit(repo, {"big.txt": big}, "big file")
+    commit(repo, {"big.txt": "new first line\n" + big + "new last line\n"}, "big file edited")
+    git(repo, "gc", "-q", "--aggressive")
+    assert counts(repo)["count"] == 0
+    assert max_chain_length(repo) >= 20
+    assert 6 in pack_entry_types(repo)
+    assert assert_same_as_git(repo) > 180
+
+
+def test_delta_chain_thousands_deep(tmp_path: Path) -> None:
+    """Resolved without recursion; git reads the same hand-written pack."""
+    repo = init_repo(tmp_path / "repo")
+    objects = repo / ".git" / "objects"
+    lines = [f"line {i}\n".encode() for i in range(3000)]
+    versions = [b"".join(lines[:i + 1]) for i in range(3000)]
+    oids = [object_id("blob", data) for data in versions]
+    entries = [(oids[0], 3, b"", versions[0])]
+    entries += [(oids[i], 6, oids[i - 1].encode(), make_delta(versions[i - 1], versions[i]))
+                for i in range(1, len(versions))]
+    write_pack(objects, entries)
+    with open_store(objects) as store:
+        assert store.info(oids[-1]) == ("blob", len(versions[-1]))
+        assert store.read(oids[-1]) == ("blob", versions[-1])
+        assert store.read(oids[1500]) == ("blob", versions[1500])
+    assert git_bytes(repo, "cat-file", "blob", oids[-1]) == versions[-1]
+    assert assert_same_as_git(repo) == 3000
+
+
+def test_ref_delta_pack(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    edited_file_history(repo, edits=30)
+    listing = git_bytes(repo, "rev-list", "--objects", "--all")
+    # without --delta-base-offset, pack-objects names every base by id: REF_DELTA entries
+    pack = git_bytes(repo, "pack-objects", "-q", "--no-reuse-delta", "--window=10", "--stdout", input=listing)
+    git_bytes(repo, "index-pack", "--stdin", input=pack)
+    git(repo, "prune-packed")
+    assert counts(repo)["count"] == 0
+    kinds = pack_entry_types(repo)
+    assert 7 in kinds and 6 not in kinds
+    assert assert_same_as_git(repo) > 90
+
+
+def test_several_packs_plus_loose_objects(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    edited_file_history(repo, edits=12)
+    git(repo, "repack", "-q", "-d")
+    commit(repo, {"settings.txt": "rewritten\n" * 50, "extra.txt": "more\n"}, "after first pack")
+    git(repo, "repack", "-q")  # a second, incremental pack
+    commit(repo, {"settings.txt": "rewritten again\n" * 50}, "loose")
+    assert len(list((repo / ".git" / "objects" / "pack").glob("*.pack"))) == 2
+    assert counts(repo)["count"] > 0
+    assert assert_same_as_git(repo) > 40
+
+
+def test_large_blobs(tmp_path: Path) -> None:
+    """A blob far larger than its compressed form, and one whose compressed form spans several 1 MiB slices."""
+    repo = tmp_path / "repo"
+    init_repo(repo)
+    text = "".join(f"the same long line, number {i % 1000}\n" for i in range(200_000))
+    rng = random.Random(3)
+    noise = "".join(f"{rng.getrandbits(64)} {rng.random()}\n" for i in range(120_000))
+    commit(repo, {"big.txt": text, "noise.txt": noise})
+    commit(repo, {"big.txt": text + "one more line\n"})
+    git(repo, "gc", "-q")
+    (pack,) = (repo / ".git" / "objects" / "pack").glob("*.pack")
+    assert pack.stat().st_size > 2 << 20
+    assert assert_same_as_git(repo) == 7
+
+
+def test_alternates_of_a_shared_clone(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    edited_file_history(source, edits=10)
+    git(source, "gc", "-q")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--shared", str(source), str(clone))
+    commit(clone, {"settings.txt": "only in the clone\n"}, "clone commit")
+    assert (clone / ".git" / "objects" / "info" / "alternates").is_file()
+    assert assert_same_as_git(clone) > assert_same_as_git(source)
+
+
+def test_alternates_relative_path_and_cycle(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    small_history(source)
+    git(source, "gc", "-q")
+    other = init_repo(tmp_path / "other")
+    info = other / ".git" / "objects" / "info"
+    info.mkdir(exist_ok=True)
+    (info / "alternates").write_text("# shared objects\n\n../../../source/.git/objects\n")
+    # and back again: a cycle must not loop
+    (source / ".git" / "objects" / "info" / "alternates").write_text(f"{other / '.git' / 'objects'}\n")
+    assert assert_same_as_git(other) == assert_same_as_git(source)
+
+
+def test_info_of_deltas_does_not_apply_the_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    edited_file_history(repo, edits=20)
+    git(repo, "gc", "-q", "--aggressive")
+    import scanner.sources.git_objects as module
+
+    def no_apply(*args: object) -> bytes:
+        raise AssertionError("info applied a delta")
+
+    monkeypatch.setattr(module, "_apply_delta", no_apply)
+    with open_store(repo / ".git" / "objects") as store:
+        for oid, kind, size in all_objects(repo):
+            assert store.info(oid) == (kind, size)
+
+
+def test_missing_and_malformed_ids_are_none(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    small_history(repo)
+    git(repo, "repack", "-q", "-d")
+    commit(repo, {"loose.txt": "loose\n"})
+    missing = hashlib.sha1(os.urandom(16)).hexdigest()
+    with open_store(repo / ".git" / "objects") as store:
+        for oid in (missing, "0" * 40, "f" * 40, "", "abc", "z" * 40, missing[:39]):
+            assert store.info(oid) is None
+            assert store.read(oid) is None
+
+
+def test_empty_repository(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    with open_store(repo / ".git" / "objects") as store:
+        assert store.read(hashlib.sha1(b"x").hexdigest()) is None
+    assert assert_same_as_git(repo) == 0
+
+
+def test_no_objects_directory(tmp_path: Path) -> None:
+    assert ObjectStore.open(tmp_path / "nowhere" / "objects") is None
+
+
+def test_sha256_repository_is_left_to_git(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "--object-format=sha256")
+    commit(repo, {"a.txt": "a\n"})
+    assert ObjectStore.open(repo / ".git" / "objects") is None
+
+
+def test_large_offset_table(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    edited_file_history(repo, edits=10)
+    git(repo, "gc", "-q")
+    (pack,) = (repo / ".git" / "objects" / "pack").glob("*.pack")
+    idx = pack.with_suffix(".idx")
+    idx.chmod(0o644)
+    idx.unlink()
+    git(repo, "index-pack", "--index-version=2,0x20", str(pack))  # offsets above 32 go to the 8-byte table
+    assert assert_same_as_git(repo) > 30
+
+
+def test_version_1_index_is_ignored(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    small_history(repo)
+    git(repo, "gc", "-q")
+    (pack,) = (repo / ".git" / "objects" / "pack").glob("*.pack")
+    idx = pack.with_suffix(".idx")
+    idx.chmod(0o644)
+    idx.unlink()
+    git(repo, "index-pack", "--index-version=1", str(pack))
+    with open_store(repo / ".git" / "objects") as store:
+        for oid, _, _ in all_objects(repo):
+            assert store.info(oid) is None and store.read(oid) is None
+
+
+def test_idx_without_pack_and_pack_without_idx_are_skipped(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    small_history(repo)
+    git(repo, "gc", "-q")
+    pack_dir = repo / ".git" / "objects" / "pack"
+    (pack_dir / ("pack-" + "1" * 40 + ".idx")).write_bytes(b"\377tOc junk")
+    (pack_dir / ("pack-" + "2" * 40 + ".pack")).write_bytes(b"PACK junk")
+    assert assert_same_as_git(repo) > 10
+
+
+def test_pack_vanishing_before_it_is_mapped(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    small_history(repo)
+    git(repo, "gc", "-q")
+    listed = all_objects(repo)
+    store = open_store(repo / ".git" / "objects")
+    for path in (repo / ".git" / "objects" / "pack").iterdir():
+        path.unlink()
+    with store:
+        assert all(store.read(oid) is None for oid, _, _ in listed)
+
+
+def test_objects_packed_after_open_are_found(tmp_path: Path) -> None:
+    """A concurrent gc moves loose objects into a new pack: the store looks for new packs on a miss."""
+    repo = tmp_path / "repo"
+    small_history(repo)
+    listed = all_objects(repo)
+    reader = open_store(repo / ".git" / "objects")
+    sizer = open_store(repo / ".git" / "objects")
+    git(repo, "gc", "-q")
+    assert counts(repo)["count"] == 0
+    expected = cat_file_batch(repo, [oid for oid, _, _ in listed])
+    with reader, sizer:
+        for oid, kind, size in listed:
+            assert reader.read(oid) == expected[oid]
+            assert sizer.info(oid) == (kind, size)
+
+
+def test_ref_delta_bases_in_another_pack_or_loose(tmp_path: Path) -> None:
+    """Shapes git does not write but the format allows: REF_DELTA bases outside the delta's pack."""
+    repo = init_repo(tmp_path / "repo")
+    objects = repo / ".git" / "objects"
+    loose_base = b"a loose base\n" * 20
+    packed_base = b"a packed base\n" * 20
+    from_loose = loose_base + b"plus a tail\n"
+    from_packed = packed_base + b"plus another tail\n"
+    on_delta = from_loose + b"and one more line\n"
+    loose_oid = loose_blob(repo, loose_base)
+    packed_oid = object_id("blob", packed_base)
+    write_pack(objects, [(packed_oid, 3, b"", packed_base)])
+    ids = {data: object_id("blob", data) for data in (from_loose, from_packed, on_delta)}
+    write_pack(objects, [
+        (ids[from_loose], 7, bytes.fromhex(loose_oid), make_delta(loose_base, from_loose)),
+        (ids[from_packed], 7, bytes.fromhex(packed_oid), make_delta(packed_base, from_packed)),
+        (ids[on_delta], 7, bytes.fromhex(ids[from_loose]), make_delta(from_loose, on_delta)),
+    ])
+    with open_store(objects) as store:
+        for data, oid in ids.items():
+            assert store.info(oid) == ("blob", len(data))
+            assert store.read(oid) == ("blob", data)
+        assert store.read(packed_oid) == ("blob", packed_base)
+        assert store.read(loose_oid) == ("blob", loose_base)
+
+
+def test_damaged_deltas_raise_object_store_error(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    objects = repo / ".git" / "objects"
+    base = b"base content\n" * 10
+    base_oid = object_id("blob", base)
+    target = base + b"tail\n"
+    good = make_delta(base, target)
+    cases = {
+        "wrong source size": varint(len(base) + 1) + good[len(varint(len(base))):],
+        "zero instruction": good + b"\0",
+        "copy beyond base": varint(len(base)) + varint(8) + bytes([0x80 | 0x01 | 0x10, 0xF0, 8]),
+        "insert beyond end": varint(len(base)) + varint(20) + bytes([20]) + b"short",
+        "wrong target size": varint(len(base)) + varint(len(target) + 3)
+        + good[len(varint(len(base))) + len(varint(len(target))):],
+        "truncated copy": varint(len(base)) + varint(8) + bytes([0x80 | 0x01 | 0x02 | 0x10]),
+    }
+    entries = [(base_oid, 3, b"", base)]
+    names = {}
+    for number, (name, delta) in enumerate(cases.items()):
+        oid = hashlib.sha1(b"case %d" % number).hexdigest()  # any id: never checked against content
+        names[oid] = name
+        entries.append((oid, 6, base_oid.encode(), delta))
+    missing_base = hashlib.sha1(b"no such base").digest()
+    orphan = hashlib.sha1(b"orphan").hexdigest()
+    entries.append((orphan, 7, missing_base, good))
+    write_pack(objects, entries)
+    with open_store(objects) as store:
+        for oid, name in names.items():
+            with pytest.raises(ObjectStoreError) as raised:
+                store.read(oid)
+            assert oid in str(raised.value), name
+            assert "\n" not in str(raised.value)
+        with pytest.raises(ObjectStoreError, match="not found"):
+            store.read(orphan)
+        with pytest.raises(ObjectStoreError, match="not found"):
+            store.info(orphan)
+        assert store.read(base_oid) == ("blob", base)
+
+
+def test_entry_size_mismatch_raises(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    objects = repo / ".git" / "objects"
+    pack = write_pack(objects, [(object_id("blob", b"twelve bytes"), 3, b"", b"twelve bytes")])
+    data = bytearray(pack.read_bytes())
+    data[12] = (3 << 4) | 11  # the header now says 11 bytes
+    pack.write_bytes(bytes(data))
+    with open_store(objects) as store, pytest.raises(ObjectStoreError, match="header"):
+        store.read(object_id("blob", b"twelve bytes"))
+
+
+def read_everything(store: ObjectStore, listed: list[tuple[str, str, int]]) -> int:
+    """info() and read() of every object; only ObjectStoreError may escape. Returns how many raised."""
+    errors = 0
+    for oid, _, _ in listed:
+        for call in (store.info, store.read):
+            try:
+                call(oid)
+            except ObjectStoreError as exc:
+                assert oid in str(exc) and "\n" not in str(exc)
+                errors += 1
+    return errors
+
+
+@pytest.mark.parametrize("damage", ["middle", "scattered", "truncated", "idx"])
+def test_damaged_pack_raises_only_object_store_error(tmp_path: Path, damage: str) -> None:
+    original = tmp_path / "original"
+    edited_file_history(original, edits=20)
+    (original / "big.bin").write_bytes(os.urandom(50_000))
+    commit(original, {"settings.txt": "final\n"}, "big")
+    git(original, "gc", "-q", "--aggressive")
+    listed = all_objects(original)
+    repo = tmp_path / "copy"
+    shutil.copytree(original, repo)
+    (pack,) = (repo / ".git" / "objects" / "pack").glob("*.pack")
+    target = pack.with_suffix(".idx") if damage == "idx" else pack
+    target.chmod(0o644)
+    data = bytearray(target.read_bytes())
+    rng = random.Random(damage)
+    if damage == "middle":
+        middle = len(data) // 2
+        data[middle:middle + 64] = bytes(rng.randrange(256) for _ in range(64))
+    elif damage == "scattered":
+        for _ in range(40):
+            data[rng.randrange(12, len(data) - 20)] ^= 0xFF
+    elif damage == "truncated":
+        del data[len(data) // 2:]
+    else:  # offsets and sha table of the index
+        for _ in range(40):
+            data[rng.randrange(8 + 1024, len(data) - 40)] ^= 0xFF
+    target.write_bytes(bytes(data))
+    with open_store(repo / ".git" / "objects") as store:
+        errors = read_everything(store, listed)
+    if damage in ("middle", "scattered"):
+        assert errors > 0
+
+
+def test_damaged_loose_object_raises(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    small_history(repo)
+    listed = all_objects(repo)
+    oid = next(oid for oid, kind, _ in listed if kind == "blob")
+    path = repo / ".git" / "objects" / oid[:2] / oid[2:]
+    path.chmod(0o644)
+    raw = path.read_bytes()
+    path.write_bytes(raw[:len(raw) // 2])
+    with open_store(repo / ".git" / "objects") as store:
+        with pytest.raises(ObjectStoreError):
+            store.read(oid)
+        path.write_bytes(zlib.compress(b"blob 99\0short"))
+        with pytest.raises(ObjectStoreError):
+            store.read(oid)
+        assert store.info(oid) == ("blob", 99)  # info reads the header only
+        path.write_bytes(zlib.compress(b"nonsense"))
+        with pytest.raises(ObjectStoreError):
+            store.info(oid)
+        assert read_everything(store, listed) > 0
+
+
+def test_close_releases_maps(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    small_history(repo)
+    git(repo, "gc", "-q")
+    oid = all_objects(repo)[0][0]
+    store = open_store(repo / ".git" / "objects")
+    assert store.read(oid) is not None
+    mapped = [pack for pack in store.packs if pack.pack is not None]
+    assert mapped
+    store.close()
+    assert all(pack.pack is None and pack.idx is None for pack in mapped)
+    assert store.read(oid) is None
+    store.close()  # twice is fine
+
+
+def test_pages_read_are_handed_back_and_reading_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    edited_file_history(repo)
+    git(repo, "gc", "-q", "--aggressive")
+    monkeypatch.setattr(git_objects, "RELEASE_BYTES", 1024)  # release after nearly every object
+    released: list[int] = []
+    real_release = git_objects._Pack._release
+
+    def counting(self: git_objects._Pack) -> None:
+        released.append(self.number)
+        real_release(self)
+
+    monkeypatch.setattr(git_objects._Pack, "_release", counting)
+    assert assert_same_as_git(repo) > 0  # contents stay right across releases
+    assert released
