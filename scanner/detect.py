@@ -19,6 +19,7 @@ HEX_TABLE = bytes(ord("x") if chr(i) in "0123456789abcdef" else ord(" ") for i i
 ALLOW_MARKERS = ("jts:allow", "pragma: allowlist secret")
 ALLOW_NEXT_MARKER = "pragma: allowlist nextline secret"
 BINARY_SNIFF = 8192
+PATH_CACHE_MAX = 1 << 16
 
 
 @dataclass
@@ -63,6 +64,18 @@ class Detector:
         self.rules = rules
         self.hex_runs = sorted({r.prefilter_hex_run for r in rules if r.prefilter_hex_run})
         self.basic_rules = [r for r in rules if "basic_auth" in r.extract]
+        # path -> per rule (excluded, on its paths): a history holds many versions of each path
+        self.path_verdicts: dict[str, tuple[tuple[bool, bool], ...]] = {}
+
+    def _path_verdicts(self, path: str) -> tuple[tuple[bool, bool], ...]:
+        verdicts = self.path_verdicts.get(path)
+        if verdicts is None:
+            verdicts = tuple((bool(r.exclude_paths) and path_matches(path, r.exclude_paths),
+                              bool(r.paths) and path_matches(path, r.paths)) for r in self.rules)
+            if len(self.path_verdicts) >= PATH_CACHE_MAX:
+                self.path_verdicts.clear()
+            self.path_verdicts[path] = verdicts
+        return verdicts
 
     def candidate_rules(self, path: str, data: bytes, binary: bool) -> list[Rule]:
         """Rules worth running on this content; most blobs get none."""
@@ -74,12 +87,9 @@ class Detector:
                 if not found:
                     break
         chosen = []
-        for rule in self.rules:
-            if binary and not rule.binary:
+        for rule, (excluded, on_path) in zip(self.rules, self._path_verdicts(path)):
+            if (binary and not rule.binary) or excluded:
                 continue
-            if rule.exclude_paths and path_matches(path, rule.exclude_paths):
-                continue
-            on_path = bool(rule.paths) and path_matches(path, rule.paths)
             if rule.path_only:
                 if on_path:
                     chosen.append(rule)
@@ -97,7 +107,8 @@ class Detector:
             # Key files such as hudson.util.Secret are random bytes that often hold no NUL at all.
             binary = True
             rules = [rule for rule in rules if rule.binary]
-        has_basic = bool(self.basic_rules) and not binary and (b"asic " in data or b"ASIC " in data)
+        # BASIC_RE's "basic" + any whitespace, in its usual spellings
+        has_basic = bool(self.basic_rules) and not binary and (b"asic" in data or b"ASIC" in data)
         if not rules and not has_basic:
             return []
         text = data.hex() if binary else data.decode("utf-8", "replace")

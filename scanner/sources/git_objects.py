@@ -39,6 +39,7 @@ LOOSE_READ = 4096
 DELTA_HEADER_MAX = 32  # two size varints of at most 10 bytes each
 INFLATE_SLICE = 1 << 20
 RELEASE_BYTES = 16 << 20  # inflated bytes between RSS releases (git maps 64 MiB windows here, see git_cmd)
+LOCATED_MAX = 1 << 18  # ~40 MiB at most
 CHAIN_TYPES_MAX = 1 << 20  # remembered delta chain types (~100 bytes each)
 
 
@@ -296,6 +297,7 @@ class ObjectStore:
         self.last: _Pack | None = None  # consecutive objects tend to live in the same pack
         self.cache = _Cache(CACHE_BYTES)
         self.chain_types: dict[tuple[int, int], int] = {}  # delta entry -> type of its chain's base
+        self.located: dict[bytes, tuple[_Pack, int]] = {}  # found by info(), soon read(): look up once
         self._scan_packs()
 
     @classmethod
@@ -322,6 +324,7 @@ class ObjectStore:
         self.last = None
         self.cache.clear()
         self.chain_types = {}
+        self.located = {}
 
     def info(self, oid: str) -> tuple[str, int] | None:
         """(type, size) without inflating the whole object; None when the object is not found in-process."""
@@ -330,6 +333,8 @@ class ObjectStore:
             return None
         found = self._locate(sha, oid)
         if found is not None:
+            if len(self.located) < LOCATED_MAX:
+                self.located[sha] = found
             return self._packed_info(*found, oid)
         for objects_dir in self.object_dirs:
             loose = _loose_info(objects_dir / oid[:2] / oid[2:], oid)
@@ -346,7 +351,7 @@ class ObjectStore:
         sha = _sha(oid)
         if sha is None:
             return None
-        found = self._locate(sha, oid)
+        found = self.located.pop(sha, None) or self._locate(sha, oid)
         if found is not None:
             kind, data = self._packed_read(*found, oid)
             return TYPE_NAMES[kind], data

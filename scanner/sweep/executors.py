@@ -74,8 +74,8 @@ class _Slot:
 def _start_method() -> str:
     """fork while this process has no other thread (forking then is safe), else spawn.
 
-    Forked workers share the coordinator's imports and built detector and are ready in a few ms;
-    a spawned one pays ~0.4 s of imports, which is a tenth of a 100-repository sweep.
+    A forked worker starts in a few ms; a spawned one first pays ~0.15 s of Python start-up and
+    imports that the coordinator has already done.
     """
     return "fork" if sys.platform.startswith("linux") and threading.active_count() == 1 else "spawn"
 
@@ -87,12 +87,13 @@ class LocalExecutor:
     worker holds: a worker that dies (OOM killer, segfault) costs that one task, reported as lost,
     and a fresh worker takes over the rest. Workers live until ``close`` and serve every ``run``.
     Start them before the coordinator starts threads (verification), so they can be forked.
+    Each worker runs ``warmup`` (imports, rules) itself: in parallel, while the coordinator
+    resolves the targets.
     """
 
     def __init__(self, jobs: int, warmup: Callable[[], None] | None = None):
         self.jobs = max(1, jobs)
         self.warmup = warmup
-        self.warmed = False  # warm-up already ran in this process: forked workers inherit it
         self.slots: list[_Slot] = []
 
     def start(self) -> None:
@@ -101,17 +102,9 @@ class LocalExecutor:
             self.slots.append(self._spawn())
 
     def _spawn(self) -> _Slot:
-        method = _start_method()
-        if method == "fork" and self.warmup is not None and not self.warmed:
-            try:
-                self.warmup()
-            except Exception:  # noqa: BLE001, S110 - the first real task reports any problem properly
-                pass
-            self.warmed = True
-        ctx = mp.get_context(method)
+        ctx = mp.get_context(_start_method())
         ours, theirs = ctx.Pipe()
-        warmup = None if method == "fork" else self.warmup
-        proc = ctx.Process(target=_pool_worker, args=(theirs, warmup), daemon=True, name="jts-sweep-worker")
+        proc = ctx.Process(target=_pool_worker, args=(theirs, self.warmup), daemon=True, name="jts-sweep-worker")
         proc.start()
         theirs.close()
         return _Slot(proc, ours)
