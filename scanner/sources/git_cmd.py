@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from scanner.errors import JtsError
-
+import functools
 import os
 import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+
+from scanner.errors import JtsError
 
 # Config that would change machine-readable output (signatures in log, colours, quoting), and
 # bounds on git's memory: by default it maps whole packs (RSS grows to the pack size) and caches
@@ -27,9 +28,14 @@ class GitSourceError(JtsError):
     """A git source cannot be scanned; the message is one line, fit for the CLI to print."""
 
 
+@functools.lru_cache(maxsize=4)
+def _which_git(search_path: str) -> str | None:
+    return shutil.which("git", path=search_path)
+
+
 def git_executable() -> str:
     """Path of the git binary, or a clear error when git is not installed."""
-    exe = shutil.which("git")
+    exe = _which_git(os.environ.get("PATH", os.defpath))  # a sweep asks once per git process
     if exe is None:
         raise GitSourceError("git is not installed or not on PATH: install git to scan repositories")
     return exe
