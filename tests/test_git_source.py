@@ -155,6 +155,8 @@ def test_refs_digest_moves_with_every_ref_and_nothing_else(repo: Repo, tmp_path:
         lambda: repo.git("pack-refs", "--all"),  # over-sensitive on purpose: a rescan, never a miss
         lambda: repo.git("update-ref", "refs/heads/feature", "HEAD~1"),  # a packed ref moved
         lambda: repo.git("worktree", "add", "-q", "--detach", str(tmp_path / "wt"), "HEAD~1"),
+        lambda: (repo.write("a.txt", "2\n"), repo.git("stash", "-q"), repo.write("a.txt", "3\n"), repo.git("stash", "-q")),
+        lambda: repo.git("stash", "drop", "-q", "stash@{1}"),  # only the stash's reflog changes
     ]
     for step in steps:
         step()

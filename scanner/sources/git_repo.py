@@ -186,7 +186,8 @@ def head_blobs(repo: RepoInfo, keep: Callable[[str, str], bool], rev: str | None
 
 
 def refs_digest(repo: RepoInfo) -> str:
-    """Digest of every ref tip and HEAD: equal digests mean history (as ``--all`` sees it) did not move.
+    """Digest of every ref tip, HEAD and stash entry: equal digests mean the history a scan reads
+    did not move.
 
     Read from the ref files themselves (HEADs, packed-refs, loose refs) instead of a git process per
     repository; any ref update rewrites one of them. Over-sensitive on purpose (``git pack-refs``
@@ -200,7 +201,8 @@ def refs_digest(repo: RepoInfo) -> str:
     try:
         heads = [Path(repo.git_dir) / "HEAD", common / "HEAD", *sorted((common / "worktrees").glob("*/HEAD"))]
         refs = sorted(p for p in (common / "refs").rglob("*") if p.is_file())
-        for name in [*dict.fromkeys(heads), common / "packed-refs", *refs]:
+        # older stash entries live only in the stash's reflog, and history scans read them too
+        for name in [*dict.fromkeys(heads), common / "packed-refs", common / "logs" / "refs" / "stash", *refs]:
             if name.is_file():  # named relative to the repository: moving it is not a change
                 digest.update(b"%s\0%s\0" % (os.path.relpath(name, common).encode(), name.read_bytes()))
     except OSError:
