@@ -32,7 +32,7 @@ PACK_HEADER = 12
 PACK_TRAILER = SHA_LEN
 LARGE_OFFSET = 0x80000000
 
-CACHE_BYTES = 32 << 20  # resolved delta bases: sibling deltas share them (git's default is 96 MiB)
+CACHE_BYTES = 16 << 20  # resolved objects: sibling deltas share bases (git caches 96 MiB, 32 MiB as we run it)
 MAX_ALTERNATE_DEPTH = 5
 LOOSE_HEADER_MAX = 64  # "<type> <size>\0" is far shorter
 LOOSE_READ = 4096
