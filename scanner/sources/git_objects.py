@@ -570,7 +570,7 @@ def _apply_delta(base: bytes, delta: bytes, oid: str) -> bytes:
         while pos < end:
             c = delta[pos]
             pos += 1
-            if c & 0x80:
+            if c & 0x80:  # copy: flag bits pick which offset/size bytes follow (unrolled: the hot loop)
                 start = length = 0
                 if c & 0x01:
                     start = delta[pos]
