@@ -23,7 +23,8 @@ import pytest
 
 from scanner.jenkins.server import JenkinsTestServer, ServerOptions
 from scanner.reports.json_report import SCHEMA_PATH
-from scanner.sweep.executors import LocalExecutor, _start_method
+from scanner.sources.git_pool import process_context
+from scanner.sweep.executors import LocalExecutor
 from scanner.sweep.progress import Counters, SweepProgress
 from scanner.sweep.state import StateError, SweepState
 from scanner.sweep.targets import (
@@ -140,7 +141,7 @@ def test_local_executor_survives_a_dead_worker_and_a_failing_task(threaded: bool
         other.start()
     executor = LocalExecutor(2)
     try:
-        assert _start_method() == ("spawn" if threaded or threading.active_count() > 1 else "fork")
+        assert process_context().get_start_method() == ("spawn" if threaded or threading.active_count() > 1 else "fork")
         results = list(executor.run(_dies_on_two, [1, 2, 3, 4, 5], lambda task, why: (task, why)))
         assert sorted(r for r in results if isinstance(r, int)) == [10, 40, 50]
         lost = dict(r for r in results if isinstance(r, tuple))

@@ -7,15 +7,14 @@ the caller's ``lost`` function, so one bad repository never stops the sweep.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import signal
-import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol, TypeVar
+
+from scanner.sources.git_pool import process_context
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -71,15 +70,6 @@ class _Slot:
     index: int | None = None  # task in flight
 
 
-def _start_method() -> str:
-    """fork while this process has no other thread (forking then is safe), else spawn.
-
-    A forked worker starts in a few ms; a spawned one first pays ~0.15 s of Python start-up and
-    imports that the coordinator has already done.
-    """
-    return "fork" if sys.platform.startswith("linux") and threading.active_count() == 1 else "spawn"
-
-
 class LocalExecutor:
     """``jobs`` worker processes, one task at a time each.
 
@@ -102,7 +92,7 @@ class LocalExecutor:
             self.slots.append(self._spawn())
 
     def _spawn(self) -> _Slot:
-        ctx = mp.get_context(_start_method())
+        ctx = process_context()
         ours, theirs = ctx.Pipe()
         proc = ctx.Process(target=_pool_worker, args=(theirs, self.warmup), daemon=True, name="jts-sweep-worker")
         proc.start()
