@@ -180,7 +180,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repos", type=int, default=100)
     parser.add_argument("--size-kb", type=int, default=2048, help="unique blob data per repository")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per configuration, interleaved; the best counts")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per configuration, interleaved; the best counts")
     args = parser.parse_args()
     org = build_org(args.repos, args.size_kb)
     compile_bytecode()
