@@ -100,7 +100,7 @@ def _load_settings(config_file: str | None, first_target: Path):
 @rules_option
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this gitignore-style glob.")
 @click.option("--no-gitignore", is_flag=True, help="Scan files .gitignore would exclude.")
-@click.option("--jobs", "-j", type=click.IntRange(0, 64), default=None, help="Worker processes for --history (0 = all cores).")
+@click.option("--jobs", "-j", type=click.IntRange(0, 64), default=None, help="Worker processes for --history and large working trees (0 = all cores).")
 @click.option("--max-blob-mb", type=click.IntRange(1, 1_000_000), default=50, show_default=True,
               help="Git blobs larger than this are skipped with a warning (--history, --staged, --range).")
 @config_option
@@ -179,9 +179,11 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
                       "refs": info.refs}
     else:
         from scanner.sources.files import scan_paths
+        from scanner.sources.git_pool import effective_jobs
 
         result = scan_paths(detector, targets, use_gitignore=settings.gitignore and not no_gitignore,
-                            excludes=list(settings.exclude) + list(exclude), progress=progress)
+                            excludes=list(settings.exclude) + list(exclude), progress=progress,
+                            jobs=effective_jobs(job_count))
         pairs, mode = result.hits, "files"
         stats.files, stats.bytes, stats.skipped_binary = result.files, result.bytes, result.skipped_binary
         warnings.extend(result.warnings)

@@ -312,3 +312,68 @@ def test_last_line_without_newline_keeps_its_context(tmp_path):
     [finding] = json.loads(jts("scan", str(tmp_path), "-f", "json").stdout)["findings"]
     assert (finding["user"], finding["jenkins_url"]) == ("bob", "https://jenkins.example.com")
     assert finding["locations"][0]["line"] == 3
+
+
+def _big_tree(tree: Path, files: int) -> tuple[list[str], str]:
+    """``files`` small files in a few directories, a token in every 500th, plus a link out of the tree."""
+    tokens = []
+    for i in range(files):
+        directory = tree / f"d{i % 13}"
+        directory.mkdir(parents=True, exist_ok=True)
+        text = f"step {i}\n" * 5
+        if i % 500 == 0:
+            tokens.append(new_token())
+            text += f"JENKINS_URL=https://jenkins.example.com\nJENKINS_USER_ID=u{i}\nJENKINS_API_TOKEN={tokens[-1]}\n"
+        (directory / f"f{i}.txt").write_text(text)
+    (tree / "blob.bin").write_bytes(b"\x00" * 64)
+    outside = tree.parent / "outside.txt"
+    outside_token = new_token()
+    outside.write_text(f"JENKINS_API_TOKEN={outside_token}\n")
+    (tree / "link.txt").symlink_to(outside)
+    return tokens, outside_token
+
+
+def test_large_tree_in_workers_reports_what_one_process_does(tmp_path):
+    tree = tmp_path / "tree"
+    tokens, outside_token = _big_tree(tree, 2600)
+    one = jts("scan", str(tree), "-f", "json", "--show-secrets", "-j", "1")
+    two = jts("scan", str(tree), "-f", "json", "--show-secrets", "-j", "2")
+    assert one.code == two.code == 1, (one.output, two.output)
+    a, b = json.loads(one.stdout), json.loads(two.stdout)
+    assert sorted(f["secret"] for f in a["findings"]) == sorted(tokens)
+    assert outside_token not in two.stdout
+    assert a["findings"] == b["findings"] and a["warnings"] == b["warnings"]
+    assert {k: v for k, v in a["stats"].items() if k != "seconds"} == \
+        {k: v for k, v in b["stats"].items() if k != "seconds"}
+    assert b["stats"]["files"] == 2601 and b["stats"]["skipped_binary"] == 1
+
+
+def test_working_tree_workers_are_used_and_a_failing_one_is_an_error(tmp_path, monkeypatch):
+    from scanner.detect import DetectorSpec
+    from scanner.sources import files as files_module
+
+    tree = tmp_path / "tree"
+    tokens, _ = _big_tree(tree, 40)
+    pids = tmp_path / "pids"
+    real_scan_file = files_module.scan_file
+
+    def recording(detector, path, display, result):
+        with open(pids, "a") as handle:  # a file: the workers are other processes
+            handle.write(f"{os.getpid()}\n")
+        real_scan_file(detector, path, display, result)
+
+    monkeypatch.setattr(files_module, "scan_file", recording)
+    monkeypatch.setattr(files_module, "PARALLEL_MIN_FILES", 10)
+    detector = DetectorSpec().build()
+    if files_module.process_context().get_start_method() != "fork":
+        pytest.skip("working-tree workers are forked only")
+    result = files_module.scan_paths(detector, [tree], jobs=2)
+    assert sorted(h.secret for h, _ in result.hits) == sorted(tokens) and result.files == 41
+    assert len(set(pids.read_text().split()) - {str(os.getpid())}) == 2
+
+    def failing(detector, path, display, result):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(files_module, "scan_file", failing)
+    with pytest.raises(files_module.SourceError, match="worker failed: RuntimeError: disk on fire"):
+        files_module.scan_paths(detector, [tree], jobs=2)

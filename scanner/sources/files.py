@@ -6,20 +6,25 @@ Inside a git work tree the file list comes from ``git ls-files`` (tracked + untr
 
 from __future__ import annotations
 
-from scanner.errors import JtsError
-
 import os
+import queue
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pathspec
 
 from scanner.detect import Detector, Hit, is_binary
+from scanner.errors import JtsError
 from scanner.findings import Location
+from scanner.sources.git_pool import process_context
 
 CHUNK_BYTES = 16 * 2**20  # large files are scanned in line-aligned chunks of this size
+PARALLEL_MIN_FILES = 1000  # per worker: below this, starting one costs more than it saves
+PROGRESS_EVERY = 200  # files
+POLL_SECONDS = 1.0
 
 
 class SourceError(JtsError):
@@ -144,16 +149,11 @@ def scan_file(detector: Detector, path: str, display: str, result: FileScanResul
         result.warnings.append(f"{display}: read error after {result.bytes} bytes: {exc.strerror or exc}")
 
 
-def scan_paths(detector: Detector, targets: list[Path], *, use_gitignore: bool = True,
-               excludes: list[str] | None = None,
-               progress: Callable[[int, int], None] | None = None) -> FileScanResult:
-    result = FileScanResult()
-    files, warnings = list_files(targets, use_gitignore, excludes or [])
-    result.warnings.extend(warnings)
-    cwd = os.getcwd()
+def _scan_listed(detector: Detector, files: list[tuple[str, str]], cwd: str, result: FileScanResult,
+                 progress: Callable[[int], None] | None = None) -> None:
     for index, (path, root) in enumerate(files):
-        if progress:
-            progress(index, len(files))
+        if progress and index % PROGRESS_EVERY == 0:
+            progress(index)
         if os.path.islink(path):
             # Follow a link only when it stays inside the tree being scanned.
             if not _inside(path, root) or os.path.isdir(path):
@@ -161,9 +161,81 @@ def scan_paths(detector: Detector, targets: list[Path], *, use_gitignore: bool =
         elif not os.path.isfile(path):
             continue
         scan_file(detector, path, _relative(os.path.abspath(path), cwd), result)
+
+
+def scan_paths(detector: Detector, targets: list[Path], *, use_gitignore: bool = True,
+               excludes: list[str] | None = None, progress: Callable[[int, int], None] | None = None,
+               jobs: int = 1) -> FileScanResult:
+    """Scan the files under ``targets``; ``jobs`` > 1 spreads a large tree over forked workers."""
+    result = FileScanResult()
+    files, warnings = list_files(targets, use_gitignore, excludes or [])
+    result.warnings.extend(warnings)
+    cwd = os.getcwd()
+    workers = min(jobs, len(files) // PARALLEL_MIN_FILES)
+    context = process_context()
+    # forked workers inherit the detector; spawning them would cost more than small trees take
+    if workers > 1 and context.get_start_method() == "fork":
+        _scan_in_workers(context, detector, files, cwd, workers, result, progress)
+    else:
+        _scan_listed(detector, files, cwd, result, progress and (lambda done: progress(done, len(files))))
     if progress:
         progress(len(files), len(files))
     return result
+
+
+def _worker(index: int, detector: Detector, files: list[tuple[str, str]], cwd: str, results: Any) -> None:
+    """One worker's share of the tree; progress and then its result go back over ``results``."""
+    result = FileScanResult()
+    try:
+        _scan_listed(detector, files, cwd, result, lambda done: done and results.put(("progress", index, None)))
+        results.put(("done", index, result))
+    except BaseException as exc:  # report, so the parent fails loudly instead of waiting forever
+        results.put(("failed", index, f"{type(exc).__name__}: {exc}"))
+
+
+def _scan_in_workers(context: Any, detector: Detector, files: list[tuple[str, str]], cwd: str, workers: int,
+                     result: FileScanResult, progress: Callable[[int, int], None] | None) -> None:
+    results = context.Queue()
+    # interleaved shares: neighbouring files (one directory) are alike in size, so shares balance
+    procs = [context.Process(target=_worker, args=(i, detector, files[i::workers], cwd, results), daemon=True,
+                             name=f"jts-file-scan-{i}") for i in range(workers)]
+    for proc in procs:
+        proc.start()
+    parts: dict[int, FileScanResult] = {}
+    done = 0
+    try:
+        while len(parts) < workers:
+            try:
+                kind, index, value = results.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if any(p.exitcode not in (None, 0) for p in procs) or all(p.exitcode == 0 for p in procs):
+                    raise SourceError("a working-tree scan worker died before returning its files") from None
+                continue
+            if kind == "failed":
+                raise SourceError(f"working-tree scan worker failed: {value}")
+            if kind == "progress":
+                done += PROGRESS_EVERY
+                if progress:
+                    progress(min(done, len(files)), len(files))
+            else:
+                parts[index] = value
+    finally:
+        for proc in procs:
+            proc.join(timeout=5 if len(parts) == workers else 0)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=5)
+        results.cancel_join_thread()
+        results.close()
+    for _, part in sorted(parts.items()):
+        result.hits.extend(part.hits)
+        result.files += part.files
+        result.bytes += part.bytes
+        result.skipped_binary += part.skipped_binary
+        result.warnings.extend(part.warnings)
+    # the same order as a scan in one process: by path, then position
+    result.hits.sort(key=lambda pair: (pair[1].path, pair[1].line, pair[1].column))
+    result.warnings.sort()
 
 
 def scan_stdin_bytes(detector: Detector, data: bytes, name: str = "<stdin>") -> FileScanResult:
