@@ -23,7 +23,7 @@ import pytest
 
 from scanner.jenkins.server import JenkinsTestServer, ServerOptions
 from scanner.reports.json_report import SCHEMA_PATH
-from scanner.sources.git_pool import process_context
+from scanner.sources.workers import process_context
 from scanner.sweep.executors import LocalExecutor
 from scanner.sweep.progress import Counters, SweepProgress
 from scanner.sweep.state import StateError, SweepState

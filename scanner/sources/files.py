@@ -19,7 +19,7 @@ import pathspec
 from scanner.detect import Detector, Hit, is_binary
 from scanner.errors import JtsError
 from scanner.findings import Location
-from scanner.sources.git_pool import process_context
+from scanner.sources.workers import dead_workers, process_context, shutdown
 
 CHUNK_BYTES = 16 * 2**20  # large files are scanned in line-aligned chunks of this size
 PARALLEL_MIN_FILES = 1000  # per worker: below this, starting one costs more than it saves
@@ -38,6 +38,13 @@ class FileScanResult:
     bytes: int = 0
     skipped_binary: int = 0
     warnings: list[str] = field(default_factory=list)
+
+    def merge(self, other: FileScanResult) -> None:
+        self.hits.extend(other.hits)
+        self.files += other.files
+        self.bytes += other.bytes
+        self.skipped_binary += other.skipped_binary
+        self.warnings.extend(other.warnings)
 
 
 def git_toplevel(path: Path) -> Path | None:
@@ -208,8 +215,9 @@ def _scan_in_workers(context: Any, detector: Detector, files: list[tuple[str, st
             try:
                 kind, index, value = results.get(timeout=POLL_SECONDS)
             except queue.Empty:
-                if any(p.exitcode not in (None, 0) for p in procs) or all(p.exitcode == 0 for p in procs):
-                    raise SourceError("a working-tree scan worker died before returning its files") from None
+                dead = dead_workers(procs, results, "working-tree scan")
+                if dead:
+                    raise SourceError(dead) from None
                 continue
             if kind == "failed":
                 raise SourceError(f"working-tree scan worker failed: {value}")
@@ -220,19 +228,9 @@ def _scan_in_workers(context: Any, detector: Detector, files: list[tuple[str, st
             else:
                 parts[index] = value
     finally:
-        for proc in procs:
-            proc.join(timeout=5 if len(parts) == workers else 0)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(timeout=5)
-        results.cancel_join_thread()
-        results.close()
+        shutdown(procs, [results], graceful=len(parts) == workers)
     for _, part in sorted(parts.items()):
-        result.hits.extend(part.hits)
-        result.files += part.files
-        result.bytes += part.bytes
-        result.skipped_binary += part.skipped_binary
-        result.warnings.extend(part.warnings)
+        result.merge(part)
     # the same order as a scan in one process: by path, then position
     result.hits.sort(key=lambda pair: (pair[1].path, pair[1].line, pair[1].column))
     result.warnings.sort()

@@ -94,7 +94,6 @@ class _Pack:
         self.view = memoryview(b"")  # of the pack map: slices for zlib without copying
         self.read_since_release = 0
         self.fanout: tuple[int, ...] = ()
-        self.count = 0
         self.offsets_at = 0
         self.large_at = 0
         self.large_count = 0
@@ -139,7 +138,6 @@ class _Pack:
         if pack[len(pack) - PACK_TRAILER:] != idx[len(idx) - IDX_TRAILER:len(idx) - SHA_LEN]:
             return False
         self.fanout = fanout
-        self.count = count
         self.large_count = large_bytes // 8
         self.data_end = len(pack) - PACK_TRAILER
         return True

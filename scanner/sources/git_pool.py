@@ -9,8 +9,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
-import sys
-import threading
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from scanner.sources.git_blobs import BlobEntry, chunks
 from scanner.sources.git_cmd import GitSourceError
 from scanner.sources.git_reader import BlobReader, open_reader
+from scanner.sources.workers import dead_workers, process_context, shutdown
 
 if TYPE_CHECKING:
     from scanner.detect import Hit
@@ -150,7 +149,9 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], t
             try:
                 _index, part, error = results.get(timeout=POLL_SECONDS)
             except queue.Empty:
-                _check_alive(procs, results)
+                dead = dead_workers(procs, results, "history scan")
+                if dead:
+                    raise GitSourceError(dead) from None
                 continue
             if error is not None:
                 raise GitSourceError(f"history scan worker failed: {error}")
@@ -160,36 +161,5 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], t
                 progress(totals.bytes, total)
         finished = True
     finally:
-        _shutdown(procs, tasks, results, graceful=finished)
+        shutdown(procs, [tasks, results], graceful=finished)
     return totals
-
-
-def process_context() -> Any:
-    """fork while this process has no other thread, else spawn.
-
-    A forked worker starts in a few ms and inherits the imports already done; a spawned one
-    first pays ~0.15-0.4 s of start-up. Forking is unsafe once other threads may hold locks.
-    """
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        return mp.get_context("fork")
-    return mp.get_context("spawn")
-
-
-def _check_alive(procs: list[Any], results: Any) -> None:
-    crashed = [p for p in procs if p.exitcode not in (None, 0)]
-    if crashed:
-        raise GitSourceError(f"history scan worker {crashed[0].name} died (exit code {crashed[0].exitcode})")
-    if all(p.exitcode == 0 for p in procs) and results.empty():
-        raise GitSourceError("history scan workers exited before returning all results")
-
-
-def _shutdown(procs: list[Any], tasks: Any, results: Any, graceful: bool) -> None:
-    for proc in procs:
-        proc.join(timeout=5 if graceful else 0)  # on failure nobody waits for the others' chunks
-    for proc in procs:
-        if proc.is_alive():
-            proc.terminate()
-            proc.join(timeout=5)
-    for q in (tasks, results):
-        q.cancel_join_thread()
-        q.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol, TypeVar
 
-from scanner.sources.git_pool import process_context
+from scanner.sources.workers import process_context
 
 T = TypeVar("T")
 R = TypeVar("R")
