@@ -123,7 +123,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     Exit codes: 0 nothing found, 1 findings (see --fail-on), 2 usage or runtime error.
     """
     from scanner.aggregate import build_findings
-    from scanner.detect import DetectorSpec
+    from scanner.detect import DetectorSpec, problem_warnings
     from scanner.findings import Report, ScanStats
 
     modes = [m for m, on in (("--history", history), ("--staged", staged), ("--range", bool(rev_range or since_ref)),
@@ -144,6 +144,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     started = time.monotonic()
     stats = ScanStats()
     warnings: list[str] = []
+    errors: list[str] = []
     repository = None
     progress = Progress("scanning", not no_progress, unit="bytes" if git_mode else "files")
 
@@ -153,6 +154,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         result = scan_stdin_bytes(detector, sys.stdin.buffer.read(), stdin_name)
         pairs, mode = result.hits, "stdin"
         stats.files, stats.bytes = result.files, result.bytes
+        errors.extend(result.errors)
     elif git_mode:
         from scanner.sources import git as gitsrc
 
@@ -174,6 +176,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         stats.blobs, stats.bytes = result.blobs, result.bytes
         stats.skipped_large, stats.skipped_binary = result.skipped_large, result.skipped_binary
         warnings.extend(result.warnings)
+        errors.extend(result.errors)
         info = result.repo
         repository = {"path": info.path, "bare": info.bare, "shallow": info.shallow, "head": info.head,
                       "refs": info.refs}
@@ -187,7 +190,9 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         pairs, mode = result.hits, "files"
         stats.files, stats.bytes, stats.skipped_binary = result.files, result.bytes, result.skipped_binary
         warnings.extend(result.warnings)
+        errors.extend(result.errors)
 
+    warnings.extend(problem_warnings(pairs))
     findings = build_findings(pairs, detector.rules)
     if baseline_file:
         from scanner.baseline import apply_baseline
@@ -203,10 +208,13 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
             revocation.run(findings, detector.rules, verify_opts)
     stats.seconds = round(time.monotonic() - started, 3)
     report = Report(findings=findings, targets=[str(t) for t in targets] if not use_stdin else [stdin_name],
-                    mode=mode, warnings=warnings, stats=stats, repository=repository, tool_version=__version__)
+                    mode=mode, warnings=warnings, errors=errors, stats=stats, repository=repository,
+                    tool_version=__version__)
     _emit(report, fmt, output, show_secrets, color)
     ctx = click.get_current_context()
-    ctx.exit(scan_revocation_code(revocation, exit_code(findings, fail_on or settings.fail_on)))
+    # an incomplete scan cannot pass a gate: what was not read may hold a token
+    code = EXIT_ERROR if errors else exit_code(findings, fail_on or settings.fail_on)
+    ctx.exit(scan_revocation_code(revocation, code))
 
 
 def exit_code(findings: list, fail_on: str) -> int:
@@ -239,9 +247,15 @@ def _emit(report, fmt: str, output: Path | None, show_secrets: bool, color: bool
     from scanner.reports import render
 
     use_color = (output is None and sys.stdout.isatty()) if color is None else color
+    from scanner.reports import secret_scrubber
+
     text = render(report, fmt, show_secrets=show_secrets, color=use_color and fmt == "text")
+    # stderr is a log many can read: a message quoting a found secret shows it redacted, always
+    redact_known = secret_scrubber(report, show_secrets=False)
     for warning in report.warnings:
-        click.echo(f"jts: warning: {warning}", err=True)
+        click.echo(f"jts: warning: {redact_known(warning)}", err=True)
+    for error in report.errors:
+        click.echo(f"jts: error: {redact_known(error)}", err=True)
     if output:
         try:
             write_report(output, text if text.endswith("\n") else text + "\n", private=show_secrets)

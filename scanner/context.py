@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlsplit
 
-URL_RE = re.compile(r"""https?://[^\s'"<>`\\|^{}]+""")
+# Scheme case-insensitive: "Http://" names a Jenkins as surely as "http://" does.
+URL_RE = re.compile(r"""(?i:https?)://[^\s'"<>`\\|^{}]+""")
 # Paths under a Jenkins root that are never part of the root itself.
 JENKINS_PATH_MARKERS = re.compile(
     r"/(?:job|view|user|me|whoAmI|api|crumbIssuer|computer|cli|jnlpJars|login|manage|script|scriptText|"
@@ -152,27 +153,38 @@ class Context:
 
 
 def jenkins_base_url(url: str) -> str | None:
-    """Reduce a URL found in content to the Jenkins root it most likely belongs to."""
+    """Reduce a URL found in content to the Jenkins root it most likely belongs to.
+
+    Never raises: content is hostile, and one unusable URL must not cost the other candidates.
+    """
     url = url.rstrip(".,;:)]}'\"")
     try:
         parts = urlsplit(url)
+        port = parts.port  # raises ValueError for "host:port", "host:99999", "host:<token>"
+        host = parts.hostname
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not host:
         return None
-    host = parts.hostname
-    if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", host) or "$" in url or "{" in url:
+    if not re.fullmatch(r"[A-Za-z0-9.\-:]+", host) or "$" in url or "{" in url:
         return None
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal: brackets keep the port apart from the address
+    netloc = host if port is None else f"{host}:{port}"
     path = parts.path
     marker = JENKINS_PATH_MARKERS.search(path)
     if marker:
         path = path[:marker.start()]
-    return f"{parts.scheme}://{netloc}{path.rstrip('/')}"
+    return f"{scheme}://{netloc}{path.rstrip('/')}"
 
 
 def looks_like_jenkins_url(url: str) -> bool:
-    return bool(JENKINS_WORD.search(url) or JENKINS_PATH_MARKERS.search(urlsplit(url).path or ""))
+    try:
+        path = urlsplit(url).path or ""
+    except ValueError:
+        path = url
+    return bool(JENKINS_WORD.search(url) or JENKINS_PATH_MARKERS.search(path))
 
 
 def clean_value(value: str) -> str | None:

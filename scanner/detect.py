@@ -34,6 +34,7 @@ class Hit:
     user: str | None = None
     jenkins_url: str | None = None
     confidence: str = "high"
+    problem: str | None = None  # why the context could not be read (the hit is reported without it)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Detector:
         for rule in rules:
             for pattern in rule.patterns:
                 for m in pattern.finditer(text):
-                    hit = self._check(rule, view, m.group("secret"), m.start("secret"), m.end("secret"))
+                    hit = self._check_or_keep(rule, view, m.group("secret"), m.start("secret"), m.end("secret"))
                     if hit:
                         hits.append(hit)
         if has_basic:
@@ -135,10 +136,22 @@ class Detector:
             for rule in self.basic_rules:
                 if not any(_fullmatch_secret(p, secret) for p in rule.patterns):
                     continue
-                hit = self._check(rule, view, secret, m.start("b64"), m.end("b64"), basic_user=user)
+                hit = self._check_or_keep(rule, view, secret, m.start("b64"), m.end("b64"), basic_user=user)
                 if hit:
                     hits.append(hit)
         return hits
+
+    def _check_or_keep(self, rule: Rule, view: TextView, secret: str, start: int, end: int,
+                       basic_user: str | None = None) -> Hit | None:
+        """``_check``, failing closed: a candidate whose filters or context raise is still reported."""
+        try:
+            return self._check(rule, view, secret, start, end, basic_user)
+        except Exception as exc:  # noqa: BLE001 - hostile content must never turn a crash into a miss
+            line = view.line_of(start)
+            column = start - view.line_starts[line] + 1
+            return Hit(rule_id=rule.id, secret=secret, line=line + 1, column=column,
+                       end_column=column + (end - start), user=basic_user or rule.default_user,
+                       confidence="medium", problem=f"its context could not be read ({type(exc).__name__})")
 
     def _check(self, rule: Rule, view: TextView, secret: str, start: int, end: int,
                basic_user: str | None = None) -> Hit | None:
@@ -178,6 +191,28 @@ class Detector:
             jenkins_url=ctx.url,
             confidence="high" if (ctx.credential_position or ctx.user or ctx.url or on_path) else "medium",
         )
+
+
+def scan_or_error(detector: Detector, path: str, data: bytes, line_offset: int = 0) -> tuple[list[Hit], str | None]:
+    """``scan_blob`` that never raises: content that cannot be scanned is named, not dropped.
+
+    The message carries the exception's type only: its text may quote the content (a token).
+    """
+    try:
+        return (detector.scan_blob(path, data, line_offset) if line_offset else detector.scan_blob(path, data)), None
+    except Exception as exc:  # noqa: BLE001 - one odd blob must not lose the rest of the scan
+        return [], f"detection failed ({type(exc).__name__})"
+
+
+def problem_warnings(hits: list[tuple[Hit, object]]) -> list[str]:
+    """One warning per hit reported without its context, naming the place (never the secret)."""
+    out = []
+    for hit, location in hits:
+        problem = getattr(hit, "problem", None)
+        if problem:
+            out.append(f"{getattr(location, 'path', '?')}:{hit.line}: a candidate was reported without "
+                       f"user or URL: {problem}")
+    return out
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -138,6 +138,8 @@ class Report:
     targets: list[str] = field(default_factory=list)
     mode: str = "files"  # files | history | staged | stdin | range | sweep
     warnings: list[str] = field(default_factory=list)
+    # content that could not be scanned at all: the scan is incomplete, so gates exit 2
+    errors: list[str] = field(default_factory=list)
     stats: ScanStats = field(default_factory=ScanStats)
     repository: dict | None = None  # e.g. {"path":..., "shallow": bool, "bare": bool, "head": sha}
     tool_version: str = "0.1.0"

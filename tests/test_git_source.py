@@ -441,14 +441,14 @@ def test_missing_object(repo: Repo) -> None:
         scan_history(repo.path, SPEC)
 
 
-def test_unreadable_blob_is_a_warning_and_the_rest_is_scanned(repo: Repo) -> None:
+def test_unreadable_blob_is_an_error_and_the_rest_is_scanned(repo: Repo) -> None:
     tok = token()
     repo.commit({"bad.txt": "a much longer text " * 50, "good.txt": config(tok)})
     obj = _loose(repo, repo.git("rev-parse", "HEAD:bad.txt"))
     obj.write_bytes(obj.read_bytes()[:12])
     result = scan_history(repo.path, SPEC)
     assert secrets_of(result) == [tok]
-    assert any("bad.txt" in w and "not scanned" in w for w in result.warnings)
+    assert any("bad.txt" in e and "not scanned" in e for e in result.errors)
 
 
 def test_git_missing(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -66,8 +66,9 @@ def gitlab_report(report: Report, *, show_secrets: bool = False, now: float | No
             "type": CATEGORY,
             "start_time": _timestamp(start),
             "end_time": _timestamp(end),
-            "status": "success",
-            "messages": [{"level": "warn", "value": warning} for warning in report.warnings],
+            "status": "failure" if report.errors else "success",
+            "messages": [{"level": "fatal", "value": f"not scanned: {error}"} for error in report.errors]
+            + [{"level": "warn", "value": warning} for warning in report.warnings],
         },
     }
     return scrub_tree(data, secret_scrubber(report, show_secrets))

@@ -37,7 +37,7 @@ from scanner.reports import (
     verification_status,
 )
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).with_name("report-schema.json")
 
 _LOCATION_KEYS = tuple(f.name for f in fields(Location))
@@ -96,6 +96,7 @@ def report_to_dict(report: Report, *, show_secrets: bool = False) -> dict[str, A
         "repository": public_repository(report.repository),
         "stats": {key: getattr(report.stats, key) for key in _STATS_KEYS},
         "warnings": list(report.warnings),
+        "errors": list(report.errors),
         "summary": summary_of(findings),
         "findings": [finding_to_dict(f, show_secrets=show_secrets) for f in findings],
     }
@@ -201,6 +202,7 @@ def _report_from_dict(data: dict[str, Any]) -> Report:
         targets=list(data.get("targets") or []),
         mode=data.get("mode") or "files",
         warnings=list(data.get("warnings") or []),
+        errors=list(data.get("errors") or []),
         stats=ScanStats(**{k: stats[k] for k in _STATS_KEYS if stats.get(k) is not None}),
         repository=data.get("repository"),
     )

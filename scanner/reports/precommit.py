@@ -10,6 +10,8 @@ from typing import Callable
 
 import click
 
+from dataclasses import replace
+
 from scanner.findings import Report
 from scanner.reports import secret_scrubber, shown_secret, sorted_findings, sorted_locations
 
@@ -26,6 +28,14 @@ FIX_LINES = (
 def render_precommit(report: Report, *, show_secrets: bool = False, color: bool = False) -> str:
     style: Style = click.style if color else (lambda text, **_: text)
     findings = sorted_findings(report.findings)
+    if report.errors:
+        # what could not be read may hold a token: refuse rather than wave it through
+        count = len(report.errors)
+        head = style(f"jts: commit blocked: {count} staged item{'s' if count != 1 else ''} could not be scanned "
+                     "(jts: error lines); fix or unstage them, then commit again", fg="red", bold=True)
+        if not findings:
+            return head + "\n"
+        return head + "\n" + render_precommit(_without_errors(report), show_secrets=show_secrets, color=color)
     if not findings:
         return "jts: no Jenkins credentials staged.\n"
     rows: list[tuple[str, str, str, list[str]]] = []
@@ -46,3 +56,7 @@ def render_precommit(report: Report, *, show_secrets: bool = False, color: bool 
     lines.extend(FIX_LINES)
     scrub = secret_scrubber(report, show_secrets)
     return "".join(scrub(line) + "\n" for line in lines)
+
+
+def _without_errors(report: Report) -> Report:
+    return replace(report, errors=[])

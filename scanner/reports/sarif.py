@@ -264,9 +264,10 @@ def _provenance(repository: dict | None) -> dict[str, Any] | None:
 
 
 def _invocation(report: Report) -> dict[str, Any]:
-    invocation: dict[str, Any] = {"executionSuccessful": True}
-    if report.warnings:
-        invocation["toolExecutionNotifications"] = [
-            {"level": "warning", "message": {"text": warning}} for warning in report.warnings
-        ]
+    # content that could not be scanned makes the run unsuccessful: its results are incomplete
+    invocation: dict[str, Any] = {"executionSuccessful": not report.errors}
+    notifications = [{"level": "error", "message": {"text": error}} for error in report.errors]
+    notifications += [{"level": "warning", "message": {"text": warning}} for warning in report.warnings]
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
     return invocation

@@ -194,6 +194,9 @@ def summary_lines(report: Report, findings: list[Finding]) -> list[str]:
         lines.append(f"Skipped: {', '.join(skipped)}")
     if report.warnings:
         lines.append(f"{len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}")
+    if report.errors:
+        count = len(report.errors)
+        lines.append(f"INCOMPLETE: {count} item{'s' if count != 1 else ''} could not be scanned (see the errors)")
     return lines
 
 

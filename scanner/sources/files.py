@@ -16,7 +16,7 @@ from typing import Any
 
 import pathspec
 
-from scanner.detect import Detector, Hit, is_binary
+from scanner.detect import Detector, Hit, is_binary, scan_or_error
 from scanner.errors import JtsError
 from scanner.findings import Location
 from scanner.sources.workers import dead_workers, process_context, shutdown
@@ -38,6 +38,7 @@ class FileScanResult:
     bytes: int = 0
     skipped_binary: int = 0
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # content that could not be scanned
 
     def merge(self, other: FileScanResult) -> None:
         self.hits.extend(other.hits)
@@ -45,6 +46,7 @@ class FileScanResult:
         self.bytes += other.bytes
         self.skipped_binary += other.skipped_binary
         self.warnings.extend(other.warnings)
+        self.errors.extend(other.errors)
 
 
 def git_toplevel(path: Path) -> Path | None:
@@ -146,7 +148,10 @@ def scan_file(detector: Detector, path: str, display: str, result: FileScanResul
                     result.skipped_binary += 1
                 first = False
                 result.bytes += len(data)
-                for hit in detector.scan_blob(display, data, line_offset):
+                found, error = scan_or_error(detector, display, data, line_offset)
+                if error:
+                    result.errors.append(f"{display}: lines {line_offset + 1}+ not scanned: {error}")
+                for hit in found:
                     result.hits.append((hit, Location(path=display, line=hit.line, column=hit.column,
                                                       end_column=hit.end_column, source="file", in_head=None)))
                 line_offset += data.count(b"\n")
@@ -234,11 +239,15 @@ def _scan_in_workers(context: Any, detector: Detector, files: list[tuple[str, st
     # the same order as a scan in one process: by path, then position
     result.hits.sort(key=lambda pair: (pair[1].path, pair[1].line, pair[1].column))
     result.warnings.sort()
+    result.errors.sort()
 
 
 def scan_stdin_bytes(detector: Detector, data: bytes, name: str = "<stdin>") -> FileScanResult:
     result = FileScanResult(files=1, bytes=len(data))
-    for hit in detector.scan_blob(name, data):
+    found, error = scan_or_error(detector, name, data)
+    if error:
+        result.errors.append(f"{name}: not scanned: {error}")
+    for hit in found:
         result.hits.append((hit, Location(path=name, line=hit.line, column=hit.column,
                                           end_column=hit.end_column, source="stdin")))
     return result

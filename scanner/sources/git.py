@@ -58,6 +58,7 @@ class HistoryResult:
     skipped_large: int = 0
     skipped_binary: int = 0  # binary blobs: counted, still offered to the detector
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # blobs that could not be scanned
 
 
 def _secrets_at(blob: str | None, hits_of: dict[str, list[Hit]]) -> set[str]:
@@ -115,6 +116,7 @@ def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, pr
     result.skipped_binary += totals.binary
     result.skipped_large += len(blobs.large)
     result.warnings += _skip_warnings(blobs, max_blob_bytes, what) + totals.warnings
+    result.errors += totals.errors
     return totals
 
 
@@ -217,7 +219,9 @@ def scan_staged(path: Path, spec: DetectorRecipe, *, jobs: int = 0, max_blob_byt
     head = head_blobs(repo, lambda p, _oid: p in hit_paths) if hit_paths else None
     if head:  # HEAD's version of a path may differ from the staged one: was the secret committed already?
         unscanned = {oid: p for p, oid in head.items() if oid not in first}
-        hits_of = {**scan_blobs(repo.path, spec, sized_blobs(repo, unscanned).scan, jobs=1).hits, **hits_of}
+        head_totals = scan_blobs(repo.path, spec, sized_blobs(repo, unscanned).scan, jobs=1)
+        result.errors += head_totals.errors
+        hits_of = {**head_totals.hits, **hits_of}
     for index_path, oid in entries:
         for hit in hits_of.get(oid, ()) if oid in first else ():
             in_head = None if repo.head is None else _in_head(index_path, hit.secret, head or {}, hits_of)
@@ -249,7 +253,7 @@ def scan_range(path: Path, spec: DetectorRecipe, rev_range: str, *, jobs: int = 
     blobs = sized_blobs(repo, added).split_large(max_blob_bytes)
     hits_of = dict(_scan(repo, spec, blobs, jobs=jobs, progress=progress, parallel_min_bytes=parallel_min_bytes,
                          result=result, max_blob_bytes=max_blob_bytes, what="added blob(s)").hits)
-    hits_of.update(_old_sides(repo, spec, entries, hits_of, added, max_blob_bytes))
+    hits_of.update(_old_sides(repo, spec, entries, hits_of, added, max_blob_bytes, result))
     intros = introductions(entries, hits_of)
     tip = head_blobs(repo, lambda _p, oid: oid in hits_of, rev=rng.tip)
     for intro in intros:
@@ -266,11 +270,13 @@ def scan_range(path: Path, spec: DetectorRecipe, rev_range: str, *, jobs: int = 
 
 
 def _old_sides(repo: RepoInfo, spec: DetectorRecipe, entries: list[DiffEntry], hits_of: dict[str, list[Hit]],
-               added: dict[str, str], max_blob_bytes: int) -> dict[str, list[Hit]]:
+               added: dict[str, str], max_blob_bytes: int, result: HistoryResult) -> dict[str, list[Hit]]:
     """Scan the parents' versions of paths whose new blob hit: did the secret exist before?"""
     wanted = {old: e.path for e in entries if e.new in hits_of
               for old in e.olds if set(old) != {"0"} and old not in added}
     if not wanted:
         return {}
     blobs = sized_blobs(repo, wanted).split_large(max_blob_bytes)
-    return scan_blobs(repo.path, spec, blobs.scan, jobs=1).hits
+    totals = scan_blobs(repo.path, spec, blobs.scan, jobs=1)
+    result.errors += totals.errors
+    return totals.hits

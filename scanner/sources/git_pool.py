@@ -14,6 +14,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from scanner.detect import scan_or_error
 from scanner.sources.git_blobs import BlobEntry, chunks
 from scanner.sources.git_cmd import GitSourceError
 from scanner.sources.git_reader import BlobReader, open_reader
@@ -46,6 +47,7 @@ class ScanTotals:
     bytes: int = 0
     binary: int = 0
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # blobs that could not be scanned
 
     def merge(self, other: ScanTotals) -> None:
         self.hits.update(other.hits)
@@ -53,24 +55,24 @@ class ScanTotals:
         self.bytes += other.bytes
         self.binary += other.binary
         self.warnings.extend(other.warnings)
+        self.errors.extend(other.errors)
 
 
 def scan_chunk(reader: BlobReader, detector: Detecting, chunk: Sequence[tuple[str, str]]) -> ScanTotals:
-    """Read and detect one chunk of ``(oid, path)``; a blob that fails is a warning, never a stop."""
+    """Read and detect one chunk of ``(oid, path)``; a blob that fails is an error, never a stop."""
     totals = ScanTotals()
     for (oid, path), got in zip(chunk, reader.read(oid for oid, _ in chunk)):
         data = got.data
         if data is None:
-            totals.warnings.append(f"blob {oid} ({path or 'no path'}) not scanned: {got.error}")
+            totals.errors.append(f"blob {oid} ({path or 'no path'}) not scanned: {got.error}")
             continue
         totals.blobs += 1
         totals.bytes += len(data)
         if b"\0" in data[:BINARY_SNIFF]:
             totals.binary += 1  # counted only: the detector decides (binary credential stores exist)
-        try:
-            found = detector.scan_blob(path, data)
-        except Exception as exc:  # one odd blob must not lose the rest of the scan
-            totals.warnings.append(f"detector failed on blob {oid} ({path}): {type(exc).__name__}: {exc}")
+        found, error = scan_or_error(detector, path, data)
+        if error:
+            totals.errors.append(f"blob {oid} ({path or 'no path'}) not scanned: {error}")
             continue
         if found:
             totals.hits[oid] = found

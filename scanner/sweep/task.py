@@ -163,6 +163,7 @@ def local_copy(repo: RepoTarget, cache_dir: str, update: bool = True) -> tuple[s
 
 def scan_repo(task: RepoTask) -> RepoOutcome:
     """Scan one repository's full history unless its ref tips equal ``previous_tips``."""
+    from scanner.detect import problem_warnings
     from scanner.sources.git import open_repo, refs_digest, scan_history
 
     started = time.monotonic()
@@ -184,7 +185,9 @@ def scan_repo(task: RepoTask) -> RepoOutcome:
         outcome.hits = [(hit, replace(loc, repo=task.repo.key)) for hit, loc in result.hits]
         outcome.blobs, outcome.bytes = result.blobs, result.bytes
         outcome.skipped_large, outcome.skipped_binary = result.skipped_large, result.skipped_binary
-        outcome.warnings += result.warnings
+        # a sweep reports per repository: blobs it could not read are named there, never dropped
+        outcome.warnings += result.warnings + [f"incomplete: {e}" for e in result.errors]
+        outcome.warnings += problem_warnings(result.hits)
         outcome.status = "scanned"
     except GitSourceError as exc:
         outcome.error = _one_line(str(exc))
