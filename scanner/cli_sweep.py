@@ -24,11 +24,12 @@ EXIT_INTERRUPTED = 130
 FORMATS = ("text", "json", "jsonl", "sarif", "html")
 
 
-def _write(path: Path, text: str) -> None:
-    from scanner.cli import UserError
+def _write(path: Path, text: str, private: bool) -> None:
+    """Write a report through the one writer that makes reports holding full secrets 0600."""
+    from scanner.cli import UserError, write_report
 
     try:
-        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        write_report(path, text if text.endswith("\n") else text + "\n", private=private)
     except OSError as exc:
         raise UserError(f"{path}: cannot write report: {exc.strerror or exc}") from None
 
@@ -117,7 +118,7 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
     if html_file:
         from scanner.sweep.html_report import render_html
 
-        _write(html_file, render_html(report, show_secrets=show_secrets))
+        _write(html_file, render_html(report, show_secrets=show_secrets), private=show_secrets)
     if fmt == "html":
         from scanner.sweep.html_report import render_html
 
@@ -125,7 +126,7 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
             warn(warning)
         text = render_html(report, show_secrets=show_secrets)
         if output:
-            _write(output, text)
+            _write(output, text, private=show_secrets)
         else:
             click.echo(text, nl=False)
     else:
