@@ -149,11 +149,12 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     progress = Progress("scanning", not no_progress, unit="bytes" if git_mode else "files")
 
     if use_stdin:
-        from scanner.sources.files import scan_stdin_bytes
+        from scanner.sources.files import scan_stdin
 
-        result = scan_stdin_bytes(detector, sys.stdin.buffer.read(), stdin_name)
+        result = scan_stdin(detector, sys.stdin.buffer, stdin_name)
         pairs, mode = result.hits, "stdin"
-        stats.files, stats.bytes = result.files, result.bytes
+        stats.files, stats.bytes, stats.skipped_binary = result.files, result.bytes, result.skipped_binary
+        warnings.extend(result.warnings)
         errors.extend(result.errors)
     elif git_mode:
         from scanner.sources import git as gitsrc
@@ -338,6 +339,13 @@ cli.add_command(_sweep_cmd)
 # (end of command registrations)
 
 
+def _print_traceback() -> None:
+    """--debug shows the traceback, but the exit code stays 2: 1 would read as "findings"."""
+    import traceback
+
+    traceback.print_exc()
+
+
 def main() -> None:
     from scanner.errors import JtsError
     from scanner.findings import scrub
@@ -356,7 +364,7 @@ def main() -> None:
         sys.exit(130)
     except JtsError as exc:
         if debug:
-            raise
+            _print_traceback()
         click.echo(f"jts: error: {scrub(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
@@ -366,7 +374,7 @@ def main() -> None:
         os._exit(EXIT_ERROR)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback by default
         if debug:
-            raise
+            _print_traceback()
         click.echo(f"jts: internal error: {type(exc).__name__}: {scrub(str(exc))} (run with --debug for details)", err=True)
         sys.exit(EXIT_ERROR)
     sys.exit(code if isinstance(code, int) else EXIT_CLEAN)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import json
+import os
+import shutil
 import stat
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
-from tests.helpers import commit, init_repo, jts, new_token
+from tests.helpers import ROOT, Run, commit, init_repo, jts, new_token
 
 
 def _leaky_repo(path: Path, token: str) -> Path:
@@ -27,3 +34,123 @@ def test_html_sweep_report_with_full_secrets_is_private(tmp_path: Path) -> None:
         assert run.code == 1, run.output
         assert token in html.read_text()
         assert stat.S_IMODE(html.stat().st_mode) == 0o600, args
+
+
+def _patched(patch: str, *args: str, cwd: Path | None = None, stdin: str | None = None) -> Run:
+    """The CLI with ``patch`` (Python source) run first, to provoke a failure the OS will not give root."""
+    driver = textwrap.dedent(patch) + "\nfrom scanner.cli import main\nmain()\n"
+    done = subprocess.run([sys.executable, "-c", driver, *args], cwd=cwd, text=True, capture_output=True,
+                          input=stdin, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def test_stdin_is_streamed_not_held_in_memory(tmp_path: Path) -> None:
+    token = new_token()
+    probe = textwrap.dedent(f"""
+        import resource, subprocess, sys
+        cmd = [sys.executable, "-m", "scanner", "scan", "--stdin", "-f", "json"]
+        child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        line = b"y" * 1023 + b"\\n"
+        block = line * 1024  # 1 MiB
+        import threading
+        out = []
+        reader = threading.Thread(target=lambda: out.append(child.stdout.read()))
+        reader.start()
+        for _ in range(256):
+            child.stdin.write(block)
+        child.stdin.write(b"JENKINS_TOKEN={token}\\n")
+        child.stdin.close()
+        reader.join()
+        code = child.wait()
+        print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, out[0].count(b'"rule_id"'))
+    """)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    code, rss_mib, findings = (int(v) for v in done.stdout.split())
+    assert (code, findings) == (1, 1), done.stderr
+    assert rss_mib < 160, f"{rss_mib} MiB for 256 MiB of input: stdin is held in memory"
+
+
+def test_debug_keeps_exit_code_2_for_internal_errors(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("hello\n")
+    patch = """
+        import scanner.reports as reports
+        def render(*args, **kwargs):
+            raise RuntimeError("renderer exploded")
+        reports.render = render
+    """
+    plain = _patched(patch, "scan", str(tmp_path))
+    assert plain.code == 2 and "internal error: RuntimeError" in plain.stderr and "Traceback" not in plain.stderr
+    debug = _patched(patch, "--debug", "scan", str(tmp_path))
+    assert debug.code == 2, debug.output  # 1 would read as "findings"
+    assert "Traceback" in debug.stderr
+
+
+def test_empty_or_foreign_state_file_is_not_an_empty_sweep(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    run = jts("sweep", "--state", str(empty), "--no-progress")
+    assert run.code == 2 and "not the state of an earlier sweep" in run.stderr, run.output
+    assert empty.stat().st_size == 0  # left as it was
+
+
+def test_unreadable_directory_is_named(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "locked").mkdir(parents=True)
+    (tree / "locked" / "a.txt").write_text("hello\n")
+    (tree / "ok.txt").write_text("hello\n")
+    patch = """
+        import os
+        real = os.scandir
+        def scandir(path="."):
+            if str(path).endswith("locked"):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path)
+        os.scandir = scandir
+    """
+    run = _patched(patch, "scan", "--no-gitignore", str(tree))
+    assert run.code == 0, run.output
+    assert "locked: cannot list directory: Permission denied" in run.stderr
+
+
+def test_fifo_is_named_and_never_opened(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    os.mkfifo(tree / "pipe")
+    token = new_token()
+    (tree / "deploy.sh").write_text(f"curl -u alice:{token} https://jenkins.example.com/\n")
+    for args in (("--no-gitignore",), ()):
+        run = jts("scan", *args, str(tree), timeout=60)  # opening the fifo would block forever
+        assert run.code == 1, run.output
+        assert "pipe: not a regular file" in run.stderr
+
+
+def test_tracked_path_under_a_directory_replaced_by_a_symlink_is_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    token = new_token()
+    (outside / "app.env").write_text(f"JENKINS_USER=alice\nJENKINS_TOKEN={token}\n")
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"conf/app.env": "JENKINS_TOKEN=${TOKEN}\n", "README": "x\n"})
+    shutil.rmtree(repo / "conf")
+    (repo / "conf").symlink_to(outside, target_is_directory=True)
+    run = jts("scan", str(repo), "-f", "json")
+    assert run.code == 0, run.output
+    assert json.loads(run.stdout)["findings"] == []
+    assert "lead outside the scanned tree" in run.stderr and "conf/app.env" in run.stderr
+
+
+def test_a_token_at_the_cut_of_an_endless_line_is_found(tmp_path: Path, monkeypatch) -> None:
+    from scanner.detect import DetectorSpec
+    from scanner.sources import files
+
+    monkeypatch.setattr(files, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(files, "MAX_LINE_BYTES", 4 * 4096)
+    token = new_token()
+    # the token straddles the forced cut at 16 KiB of a line without newlines
+    line = ("x" * 100 + " ") * 161 + "x" * 80 + f" jenkins JENKINS_TOKEN={token} " + "y" * 30000
+    assert line.index(token) < 4 * 4096 < line.index(token) + len(token)
+    result = files.FileScanResult()
+    files.scan_stream(DetectorSpec().build(), io.BytesIO(line.encode()), "big.log", result)
+    assert [hit.secret for hit, _ in result.hits] == [token]
+    assert any("longer than" in w for w in result.warnings)

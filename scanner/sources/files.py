@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import queue
+import stat
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pathspec
 
@@ -22,6 +23,9 @@ from scanner.findings import Location
 from scanner.sources.workers import dead_workers, process_context, shutdown
 
 CHUNK_BYTES = 16 * 2**20  # large files are scanned in line-aligned chunks of this size
+MAX_LINE_BYTES = 4 * CHUNK_BYTES  # a line longer than this is cut (at a separator) rather than held whole
+SEPARATOR_SEARCH = 64 * 1024  # how far back from a forced cut to look for a byte no token holds
+TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-.:@%")
 PARALLEL_MIN_FILES = 1000  # per worker: below this, starting one costs more than it saves
 PROGRESS_EVERY = 200  # files
 POLL_SECONDS = 1.0
@@ -75,8 +79,12 @@ def git_listed_files(top: Path, target: Path) -> list[str]:
     return [prefix + os.fsdecode(raw) for raw in dict.fromkeys(out.stdout.split(b"\0")) if raw]
 
 
-def walk_files(target: Path) -> Iterator[str]:
-    for root, dirs, names in os.walk(target, followlinks=False):
+def walk_files(target: Path, warnings: list[str] | None = None) -> Iterator[str]:
+    def unreadable(exc: OSError) -> None:  # a directory we cannot list is named, never skipped silently
+        if warnings is not None:
+            warnings.append(f"{exc.filename}: cannot list directory: {exc.strerror or exc}")
+
+    for root, dirs, names in os.walk(target, followlinks=False, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if d != ".git")
         for name in sorted(names):
             yield os.path.join(root, name)
@@ -97,7 +105,7 @@ def list_files(targets: list[Path], use_gitignore: bool, excludes: list[str]) ->
             warnings.append(f"{target}: not a regular file or directory, skipped")
             continue
         top = git_toplevel(target) if use_gitignore else None
-        files = git_listed_files(top, target) if top else list(walk_files(target))
+        files = git_listed_files(top, target) if top else list(walk_files(target, warnings))
         base = str(top or target)
         for path in files:
             if spec and spec.match_file(_relative(path, base)):
@@ -123,56 +131,109 @@ def scan_file(detector: Detector, path: str, display: str, result: FileScanResul
     except OSError as exc:
         result.warnings.append(f"{display}: cannot read: {exc.strerror or exc}")
         return
+    with handle:
+        scan_stream(detector, handle, display, result, source="file")
+
+
+def scan_stream(detector: Detector, handle: BinaryIO, display: str, result: FileScanResult,
+                source: str = "file") -> None:
+    """Scan a byte stream in line-aligned chunks (a file, stdin): never held in memory whole."""
     result.files += 1
     line_offset = 0
     first = True
     carry = b""
     try:
-        with handle:
-            while True:
-                block = handle.read(CHUNK_BYTES)
-                data = carry + block
-                if not data:
-                    break
-                at_end = len(block) < CHUNK_BYTES  # a short read of a regular file is its end
-                carry = b""
-                if not at_end:
-                    # Cut at the last newline so no line (and no token) straddles two chunks.
-                    cut = data.rfind(b"\n") + 1
-                    if cut == 0 and len(data) < 4 * CHUNK_BYTES:
-                        carry = data  # a very long line: keep reading until it ends (bounded)
-                        continue
-                    cut = cut or len(data)
-                    data, carry = data[:cut], data[cut:]
-                if first and is_binary(data):
-                    result.skipped_binary += 1
-                first = False
-                result.bytes += len(data)
-                found, error = scan_or_error(detector, display, data, line_offset)
-                if error:
-                    result.errors.append(f"{display}: lines {line_offset + 1}+ not scanned: {error}")
-                for hit in found:
-                    result.hits.append((hit, Location(path=display, line=hit.line, column=hit.column,
-                                                      end_column=hit.end_column, source="file", in_head=None)))
-                line_offset += data.count(b"\n")
-                if at_end:
-                    break
+        while True:
+            block = handle.read(CHUNK_BYTES)  # buffered: short only at the end, pipes included
+            data = carry + block
+            if not data:
+                break
+            at_end = len(block) < CHUNK_BYTES
+            carry = b""
+            if not at_end:
+                # Cut at the last newline so no line (and no token) straddles two chunks.
+                cut = data.rfind(b"\n") + 1
+                if cut == 0 and len(data) < MAX_LINE_BYTES:
+                    carry = data  # a very long line: keep reading until it ends (bounded)
+                    continue
+                if cut == 0:
+                    cut = _separator_cut(data)
+                    result.warnings.append(
+                        f"{display}: line {line_offset + 1} is longer than {MAX_LINE_BYTES // 2**20} MiB; "
+                        "scanned in parts cut between tokens (columns after a cut restart at 1)"
+                        if cut < len(data) else
+                        f"{display}: line {line_offset + 1} is longer than {MAX_LINE_BYTES // 2**20} MiB and has no "
+                        "separator near the cut: a secret spanning the cut may be missed")
+                data, carry = data[:cut], data[cut:]
+            if first and is_binary(data):
+                result.skipped_binary += 1
+            first = False
+            result.bytes += len(data)
+            found, error = scan_or_error(detector, display, data, line_offset)
+            if error:
+                result.errors.append(f"{display}: lines {line_offset + 1}+ not scanned: {error}")
+            for hit in found:
+                result.hits.append((hit, Location(path=display, line=hit.line, column=hit.column,
+                                                  end_column=hit.end_column, source=source)))
+            line_offset += data.count(b"\n")
+            if at_end:
+                break
     except OSError as exc:
         result.warnings.append(f"{display}: read error after {result.bytes} bytes: {exc.strerror or exc}")
 
 
+def _separator_cut(data: bytes) -> int:
+    """Where to cut a line with no newline: after the last byte no token can contain, near the end."""
+    tail = data[-SEPARATOR_SEARCH:]
+    for index in range(len(tail) - 1, -1, -1):
+        if tail[index] not in TOKEN_BYTES:
+            return len(data) - len(tail) + index + 1
+    return len(data)
+
+
 def _scan_listed(detector: Detector, files: list[tuple[str, str]], cwd: str, result: FileScanResult,
                  progress: Callable[[int], None] | None = None) -> None:
+    outside: list[str] = []
+    real_dirs: dict[str, str] = {}  # directory -> its real path: one realpath per directory, not per file
     for index, (path, root) in enumerate(files):
         if progress and index % PROGRESS_EVERY == 0:
             progress(index)
-        if os.path.islink(path):
-            # Follow a link only when it stays inside the tree being scanned.
-            if not _inside(path, root) or os.path.isdir(path):
+        display = _relative(os.path.abspath(path), cwd)
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            continue  # listed by git but deleted from the work tree: nothing to read
+        # A link, or a path under a directory replaced by a link, is read only when it stays
+        # inside the tree being scanned: a listed name must not lead out of it.
+        if stat.S_ISLNK(mode) or not _dir_inside(os.path.dirname(path), root, real_dirs):
+            if not _inside(path, root):
+                outside.append(display)
                 continue
-        elif not os.path.isfile(path):
+            if os.path.isdir(path):
+                continue
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                continue  # a dangling link
+        if not stat.S_ISREG(mode):
+            # FIFOs would block the scan, devices never end: named, not opened
+            result.warnings.append(f"{display}: not a regular file (fifo, socket or device), skipped")
             continue
-        scan_file(detector, path, _relative(os.path.abspath(path), cwd), result)
+        scan_file(detector, path, display, result)
+    if outside:
+        named = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+        result.warnings.append(f"{len(outside)} path(s) lead outside the scanned tree through a symbolic link "
+                               f"and were not followed: {named}")
+
+
+def _dir_inside(directory: str, root: str, cache: dict[str, str]) -> bool:
+    real = cache.get(directory)
+    if real is None:
+        real = cache[directory] = os.path.realpath(directory)
+    real_root = cache.get("\0" + root)
+    if real_root is None:
+        real_root = cache["\0" + root] = os.path.realpath(root)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def scan_paths(detector: Detector, targets: list[Path], *, use_gitignore: bool = True,
@@ -242,12 +303,8 @@ def _scan_in_workers(context: Any, detector: Detector, files: list[tuple[str, st
     result.errors.sort()
 
 
-def scan_stdin_bytes(detector: Detector, data: bytes, name: str = "<stdin>") -> FileScanResult:
-    result = FileScanResult(files=1, bytes=len(data))
-    found, error = scan_or_error(detector, name, data)
-    if error:
-        result.errors.append(f"{name}: not scanned: {error}")
-    for hit in found:
-        result.hits.append((hit, Location(path=name, line=hit.line, column=hit.column,
-                                          end_column=hit.end_column, source="stdin")))
+def scan_stdin(detector: Detector, handle: BinaryIO, name: str = "<stdin>") -> FileScanResult:
+    """Piped content, streamed in chunks like a file: ``/dev/zero`` costs time, not memory."""
+    result = FileScanResult()
+    scan_stream(detector, handle, name, result, source="stdin")
     return result

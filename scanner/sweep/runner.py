@@ -286,7 +286,7 @@ def run_sweep(config: SweepConfig, *, progress_enabled: bool = True,
               warn: Callable[[str], None] = lambda _m: None) -> SweepResult:
     """Run (or continue) the sweep kept in ``config.state_path``; Ctrl-C raises ``SweepInterrupted``."""
     started = time.monotonic()
-    with SweepState.open(config.state_path) as state:
+    with SweepState.open(config.state_path, continuing=not config.targets) as state:
         state.begin_run()
         state.reset_running()
         if config.executor == "local":

@@ -115,6 +115,11 @@ class RepoRow:
     updated_at: str | None
 
 
+def _is_sweep_state(conn: sqlite3.Connection) -> bool:
+    has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    return bool(has_meta) and conn.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone() is not None
+
+
 class SweepState:
     def __init__(self, path: Path, conn: sqlite3.Connection, lock_fd: int):
         self.path = path
@@ -123,8 +128,12 @@ class SweepState:
         self.run_id: int | None = None
 
     @classmethod
-    def open(cls, path: Path) -> SweepState:
-        """Open (or create) the state and lock it: two sweeps must not share one state."""
+    def open(cls, path: Path, continuing: bool = False) -> SweepState:
+        """Open (or create) the state and lock it: two sweeps must not share one state.
+
+        ``continuing``: no targets were given, so the file must be an earlier sweep's state (an
+        empty or foreign file would otherwise become a new, empty sweep that "found nothing").
+        """
         path = path.expanduser()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +148,10 @@ class SweepState:
                              "another --state") from None
         try:
             conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+            if continuing and not _is_sweep_state(conn):
+                conn.close()
+                os.close(lock_fd)
+                raise StateError(f"{path}: not the state of an earlier sweep; give the TARGETs to sweep")
             conn.execute("PRAGMA journal_mode=WAL")  # readers (a watching operator, tests) never block us
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(SCHEMA)
