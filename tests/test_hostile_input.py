@@ -6,10 +6,12 @@ import io
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from tests.helpers import ROOT, Run, commit, init_repo, jts, new_token
@@ -154,3 +156,46 @@ def test_a_token_at_the_cut_of_an_endless_line_is_found(tmp_path: Path, monkeypa
     files.scan_stream(DetectorSpec().build(), io.BytesIO(line.encode()), "big.log", result)
     assert [hit.secret for hit, _ in result.hits] == [token]
     assert any("longer than" in w for w in result.warnings)
+
+
+def test_sweep_killed_with_sigkill_can_resume(tmp_path: Path) -> None:
+    """Forked workers must neither outlive a coordinator killed with -9 nor keep its state lock."""
+    repos = []
+    for i in range(3):
+        repos.append(str(_leaky_repo(tmp_path / f"r{i}", new_token())))
+    hang = socket.create_server(("127.0.0.1", 0))  # a git server that never answers: the sweep waits
+    hanging_url = f"http://127.0.0.1:{hang.getsockname()[1]}/team/hang.git"
+    state = tmp_path / "s.sqlite"
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["PYTHONPATH"] = str(ROOT)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "scanner", "sweep", hanging_url, *repos, "--state", str(state),
+                                 "-j", "2", "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while time.monotonic() < deadline and not workers:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+            workers = [int(p) for p in children.read_text().split()] if children.exists() else []
+            time.sleep(0.05)
+        time.sleep(1.0)  # the hanging clone is in flight
+        proc.kill()
+        proc.wait(timeout=30)
+        assert workers
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in workers), "workers outlived their coordinator"
+    finally:
+        hang.close()
+    resumed = jts("sweep", "--state", str(state), "-f", "json", "--no-progress", timeout=120)
+    assert "another sweep is using this state file" not in resumed.stderr, resumed.output
+    assert resumed.code in (1, 2), resumed.output
+    assert len(json.loads(resumed.stdout)["findings"]) == 3
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie is dead, only not yet reaped

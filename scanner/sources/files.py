@@ -20,7 +20,7 @@ import pathspec
 from scanner.detect import Detector, Hit, is_binary, scan_or_error
 from scanner.errors import JtsError
 from scanner.findings import Location
-from scanner.sources.workers import dead_workers, process_context, shutdown
+from scanner.sources.workers import dead_workers, die_with_parent, process_context, shutdown
 
 CHUNK_BYTES = 16 * 2**20  # large files are scanned in line-aligned chunks of this size
 MAX_LINE_BYTES = 4 * CHUNK_BYTES  # a line longer than this is cut (at a separator) rather than held whole
@@ -258,6 +258,7 @@ def scan_paths(detector: Detector, targets: list[Path], *, use_gitignore: bool =
 
 def _worker(index: int, detector: Detector, files: list[tuple[str, str]], cwd: str, results: Any) -> None:
     """One worker's share of the tree; progress and then its result go back over ``results``."""
+    die_with_parent()
     result = FileScanResult()
     try:
         _scan_listed(detector, files, cwd, result, lambda done: done and results.put(("progress", index, None)))

@@ -18,7 +18,7 @@ from scanner.detect import scan_or_error
 from scanner.sources.git_blobs import BlobEntry, chunks
 from scanner.sources.git_cmd import GitSourceError
 from scanner.sources.git_reader import BlobReader, open_reader
-from scanner.sources.workers import dead_workers, process_context, shutdown
+from scanner.sources.workers import dead_workers, die_with_parent, process_context, shutdown
 
 if TYPE_CHECKING:
     from scanner.detect import Hit
@@ -81,6 +81,7 @@ def scan_chunk(reader: BlobReader, detector: Detecting, chunk: Sequence[tuple[st
 
 def _worker(spec: DetectorRecipe, cwd: str, objects_dir: str | None, tasks: Any, results: Any) -> None:
     """Worker process loop: build a detector, then scan chunks until the ``None`` sentinel."""
+    die_with_parent()
     try:
         detector = spec.build()
         with open_reader(cwd, objects_dir) as reader:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
+import os
+import signal
 import sys
 import threading
+from collections.abc import Iterable
 from typing import Any
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def process_context() -> Any:
@@ -40,3 +46,26 @@ def shutdown(procs: list[Any], queues: list[Any], graceful: bool) -> None:
     for q in queues:
         q.cancel_join_thread()
         q.close()
+
+
+def die_with_parent(close_fds: Iterable[int] = ()) -> None:
+    """First call in a worker: never outlive the coordinator, never hold what it locked.
+
+    A coordinator killed with -9 cannot stop its workers; on Linux the kernel does (SIGKILL when
+    the parent dies). ``close_fds``: descriptors a forked worker inherited but must not keep open,
+    such as the sweep state's lock, which would otherwise stay held by orphans forever.
+    """
+    for fd in close_fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    parent = mp.parent_process()
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl: the parent check below still catches a parent that is already gone
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(1)  # the coordinator died before the death signal was armed

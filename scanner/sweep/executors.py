@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol, TypeVar
 
-from scanner.sources.workers import process_context
+from scanner.sources.workers import die_with_parent, process_context
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -39,8 +39,9 @@ class _Failed:
     message: str
 
 
-def _pool_worker(conn: Connection, warmup: Callable[[], None] | None) -> None:
+def _pool_worker(conn: Connection, warmup: Callable[[], None] | None, close_fds: tuple[int, ...] = ()) -> None:
     """Run ``(fn, task)`` pairs sent over ``conn`` until told to stop; Ctrl-C is the coordinator's to handle."""
+    die_with_parent(close_fds)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the coordinator's handler
     if warmup is not None:
@@ -81,9 +82,10 @@ class LocalExecutor:
     resolves the targets.
     """
 
-    def __init__(self, jobs: int, warmup: Callable[[], None] | None = None):
+    def __init__(self, jobs: int, warmup: Callable[[], None] | None = None, close_fds: tuple[int, ...] = ()):
         self.jobs = max(1, jobs)
         self.warmup = warmup
+        self.close_fds = close_fds  # the coordinator's locks: a forked worker must not hold them
         self.slots: list[_Slot] = []
 
     def start(self) -> None:
@@ -94,7 +96,9 @@ class LocalExecutor:
     def _spawn(self) -> _Slot:
         ctx = process_context()
         ours, theirs = ctx.Pipe()
-        proc = ctx.Process(target=_pool_worker, args=(theirs, self.warmup), daemon=True, name="jts-sweep-worker")
+        close_fds = self.close_fds if ctx.get_start_method() == "fork" else ()
+        proc = ctx.Process(target=_pool_worker, args=(theirs, self.warmup, close_fds), daemon=True,
+                           name="jts-sweep-worker")
         proc.start()
         theirs.close()
         return _Slot(proc, ours)
@@ -219,11 +223,11 @@ class DaskExecutor:
 
 
 def make_executor(kind: str, jobs: int, scheduler: str | None,
-                  warmup: Callable[[], None] | None = None) -> Executor:
+                  warmup: Callable[[], None] | None = None, close_fds: tuple[int, ...] = ()) -> Executor:
     if kind == "dask":
         if not scheduler:
             raise ExecutorError("--executor dask needs --scheduler ADDRESS (e.g. tcp://scheduler:8786)")
         return DaskExecutor(scheduler)
-    executor = LocalExecutor(jobs, warmup)
+    executor = LocalExecutor(jobs, warmup, close_fds)
     executor.start()
     return executor

@@ -292,7 +292,7 @@ def run_sweep(config: SweepConfig, *, progress_enabled: bool = True,
         if config.executor == "local":
             _clean_partial_clones(config.cache_dir)
         executor = make_executor(config.executor, config.jobs, config.scheduler,
-                                 functools.partial(warm_up, config.spec))
+                                 functools.partial(warm_up, config.spec), close_fds=(state.lock_fd,))
         sweep = Sweep(config, state, executor, progress_enabled, warn)
         try:
             repos, target_warnings = sweep.resolve()

@@ -143,9 +143,14 @@ class SweepState:
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
+            holder = os.pread(lock_fd, 32, 0).decode("ascii", "replace").strip()
             os.close(lock_fd)
-            raise StateError(f"{path}: another sweep is using this state file; wait for it or pass "
+            held_by = f" (process {holder})" if holder.isdigit() else ""
+            raise StateError(f"{path}: another sweep is using this state file{held_by}; wait for it or pass "
                              "another --state") from None
+        # who holds it, for the message above: the lock dies with its holder, this is only a name
+        os.ftruncate(lock_fd, 0)
+        os.pwrite(lock_fd, str(os.getpid()).encode(), 0)
         try:
             conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
             if continuing and not _is_sweep_state(conn):
@@ -162,6 +167,10 @@ class SweepState:
             os.close(lock_fd)
             raise StateError(f"{path}: not a jts sweep state ({exc})") from None
         return state
+
+    @property
+    def lock_fd(self) -> int:
+        return self._lock_fd
 
     def close(self) -> None:
         self.conn.close()
