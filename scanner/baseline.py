@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from scanner.findings import Finding, Location
+from scanner.findings import Finding, Location, posix_path
 
 DETECT_SECRETS_VERSION = "1.5.0"  # baseline layout we write when no detect-secrets is importable
 PLUGIN_MODULE = "scanner.plugins.detect_secrets_jenkins"
@@ -175,9 +175,7 @@ def path_candidates(loc: Location, base: Path, cwd: Path) -> set[str]:
 
 
 def normalize_path(path: str) -> str:
-    posix = path.replace("\\", "/")
-    while posix.startswith("./"):
-        posix = posix[2:]
+    posix = posix_path(path)
     return str(PurePosixPath(posix)) if posix else posix
 
 

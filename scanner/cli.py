@@ -235,13 +235,14 @@ def exit_code(findings: list, fail_on: str) -> int:
 
 def write_report(path: Path, text: str, private: bool) -> None:
     """Write a report; one holding full secrets is readable by its owner only (0600)."""
+    data = text.encode("utf-8")  # before opening: a failure must not leave an emptied report behind
     if not private:
-        path.write_text(text, encoding="utf-8")
+        path.write_bytes(data)
         return
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT: tighten it
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
 
 
 def _emit(report, fmt: str, output: Path | None, show_secrets: bool, color: bool | None) -> None:

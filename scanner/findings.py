@@ -30,9 +30,31 @@ def redact(secret: str) -> str:
 HEX_RUN = re.compile(r"[0-9a-fA-F]{24,}")
 
 
+def printable_name(name: str) -> str:
+    """A path or name as valid UTF-8: bytes that are not UTF-8 (POSIX names are bytes) become ``\\xNN``.
+
+    Sources decode names with ``surrogateescape``; such strings cannot be written to any report.
+    """
+    if name.isascii():
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def scrub(text: str) -> str:
     """Redact anything token-shaped in free text (error messages, warnings) before printing it."""
     return HEX_RUN.sub(lambda m: redact(m.group(0)), text)
+
+
+def posix_path(path: str) -> str:
+    """A report path with ``/`` separators and no leading ``./``.
+
+    Only a Windows drive path has backslash separators: in a POSIX name a backslash is a
+    character (and the escape of an undecodable byte, ``\\xNN``), kept as it is.
+    """
+    posix = path.replace("\\", "/") if re.match(r"^[A-Za-z]:\\", path) else path
+    while posix.startswith("./"):
+        posix = posix[2:]
+    return posix
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,13 @@ class Location:
     in_head: bool | None = None
     blob: str | None = None
     repo: str | None = None
+
+    def __post_init__(self) -> None:
+        # every format (JSON, SARIF, text, HTML) shows the same escaped form of an undecodable name
+        for name in ("path", "author", "email", "repo"):
+            value = getattr(self, name)
+            if value is not None and not value.isascii():
+                object.__setattr__(self, name, printable_name(value))
 
     def sort_key(self) -> tuple:
         return (self.repo or "", self.path, self.line, self.column, self.date or "", self.commit or "")
@@ -143,3 +172,11 @@ class Report:
     stats: ScanStats = field(default_factory=ScanStats)
     repository: dict | None = None  # e.g. {"path":..., "shallow": bool, "bare": bool, "head": sha}
     tool_version: str = "0.1.0"
+
+    def __post_init__(self) -> None:
+        # messages and targets quote file names: keep them writable whatever bytes the names hold
+        self.targets = [printable_name(t) for t in self.targets]
+        self.warnings = [printable_name(w) for w in self.warnings]
+        self.errors = [printable_name(e) for e in self.errors]
+        if self.repository:
+            self.repository = {k: printable_name(v) if isinstance(v, str) else v for k, v in self.repository.items()}

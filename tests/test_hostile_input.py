@@ -199,3 +199,26 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return "\nState:\tZ" not in status  # a zombie is dead, only not yet reaped
+
+
+def test_non_utf8_file_names_are_escaped_in_every_format(tmp_path: Path) -> None:
+    token = new_token()
+    repo = init_repo(tmp_path / "repo")
+    (repo / os.fsdecode(b"caf\xe9-deploy.sh")).write_text(f"curl -u alice:{token} https://jenkins.example.com/\n")
+    commit(repo, {"README": "x\n"})
+    out = tmp_path / "report.out"
+    for mode in ((), ("--history",)):
+        for fmt in ("text", "json", "jsonl", "sarif", "gitlab"):
+            out.unlink(missing_ok=True)
+            run = jts("scan", *mode, str(repo), "-f", fmt, "-o", str(out), "--no-progress")
+            assert run.code == 1, (mode, fmt, run.output)
+            written = out.read_bytes().decode("utf-8")  # valid UTF-8, not empty
+            assert "caf\\xe9-deploy.sh" in written.replace("\\\\", "\\") or "caf%5Cxe9-deploy.sh" in written, \
+                (mode, fmt, written[:300])
+            if fmt in ("json", "sarif", "gitlab"):
+                json.loads(written)
+    state = tmp_path / "s.db"
+    for fmt in ("json", "sarif", "html"):
+        run = jts("sweep", "--state", str(state), str(repo), "-f", fmt, "-o", str(out), "--no-progress")
+        assert run.code == 1, (fmt, run.output)
+        assert "caf" in out.read_bytes().decode("utf-8")

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from scanner.findings import Finding, Location, Report
+from scanner.findings import Finding, Location, Report, posix_path
 from scanner.reports import (
     DEFAULT_REMEDIATION,
     TOOL_NAME,
@@ -159,8 +159,4 @@ def _location(loc: Location | None, report: Report) -> dict[str, Any]:
     return location
 
 
-def _posix(path: str) -> str:
-    posix = path.replace("\\", "/")
-    while posix.startswith("./"):
-        posix = posix[2:]
-    return posix
+_posix = posix_path

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from scanner.findings import Finding, Location, Report
+from scanner.findings import Finding, Location, Report, posix_path
 from scanner.reports import (
     DEFAULT_REMEDIATION,
     TOOL_NAME,
@@ -218,11 +218,7 @@ def _region(loc: Location) -> dict[str, int] | None:
     return region
 
 
-def _posix(path: str) -> str:
-    posix = path.replace("\\", "/")
-    while posix.startswith("./"):
-        posix = posix[2:]
-    return posix
+_posix = posix_path
 
 
 def _artifact_uri(path: str, repository: dict | None) -> dict[str, str] | None:
