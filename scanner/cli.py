@@ -49,7 +49,9 @@ class Progress:
     """A one-line progress display on stderr, only when stderr is a terminal."""
 
     def __init__(self, label: str, enabled: bool, unit: str = "files"):
-        self.label = label
+        from scanner.terminal import safe
+
+        self.label = safe(label)  # the only text here that may one day come from outside
         self.unit = unit
         self.enabled = enabled and sys.stderr.isatty()
         self.last = 0.0
@@ -247,17 +249,19 @@ def write_report(path: Path, text: str, private: bool) -> None:
 
 def _emit(report, fmt: str, output: Path | None, show_secrets: bool, color: bool | None) -> None:
     from scanner.reports import render
+    from scanner.terminal import safe
 
     use_color = (output is None and sys.stdout.isatty()) if color is None else color
     from scanner.reports import secret_scrubber
 
     text = render(report, fmt, show_secrets=show_secrets, color=use_color and fmt == "text")
-    # stderr is a log many can read: a message quoting a found secret shows it redacted, always
+    # stderr is a log many can read: a message quoting a found secret shows it redacted, always;
+    # and it quotes file names, git and Jenkins: escaped for the terminal
     redact_known = secret_scrubber(report, show_secrets=False)
     for warning in report.warnings:
-        click.echo(f"jts: warning: {redact_known(warning)}", err=True)
+        click.echo(f"jts: warning: {safe(redact_known(warning))}", err=True)
     for error in report.errors:
-        click.echo(f"jts: error: {redact_known(error)}", err=True)
+        click.echo(f"jts: error: {safe(redact_known(error))}", err=True)
     if output:
         try:
             write_report(output, text if text.endswith("\n") else text + "\n", private=show_secrets)

@@ -90,8 +90,10 @@ def create(path: Path, baseline_file: Path | None, exclude: tuple[str, ...], no_
     own = os.path.relpath(target.resolve(), Path.cwd())  # never scan the baseline itself
     result = scan_paths(detector, [path], use_gitignore=settings.gitignore and not no_gitignore,
                         excludes=list(settings.exclude) + list(exclude) + [f"/{Path(own).as_posix()}"])
+    from scanner.terminal import safe
+
     for warning in result.warnings:
-        click.echo(f"jts: warning: {warning}", err=True)
+        click.echo(f"jts: warning: {safe(warning)}", err=True)
     findings = build_findings(result.hits, detector.rules)
     found = occurrences(findings, target.resolve().parent, Path.cwd())
     path_to_record = plugin_path or (existing and recorded_plugin_path(existing)) or plugin_file()

@@ -109,23 +109,34 @@ class RevocationRun:
 
 
 def show_plan(plans: list, run: RevocationRun) -> None:
-    """The plan on stderr (stdout may carry a JSON report): user, Jenkins, token, where it leaked."""
-    click.echo(f"Revocation plan ({len(plans)} token(s), acting as {run.actor}"
-               f"{' ' + run.admin_user if run.actor == 'admin' and run.admin_user else ''}):", err=True)
+    """The plan on stderr (stdout may carry a JSON report): user, Jenkins, token, where it leaked.
+
+    Token names, users, URLs and file names come from Jenkins and the scanned content: each plan
+    is shown from a terminal-safe copy, and a token is named by its UUID first, so no name can
+    redraw or impersonate a line of the plan the user confirms.
+    """
+    from scanner.terminal import safe, safe_value
+
+    admin = safe(run.admin_user) if run.actor == "admin" and run.admin_user else ""
+    click.echo(f"Revocation plan ({len(plans)} token(s), acting as {run.actor}{' ' + admin if admin else ''}):",
+               err=True)
     for number, plan in enumerate(plans, start=1):
+        plan = safe_value(plan)
         if plan.action == "revoke_all":
-            what = f"ALL {len(plan.user_tokens)} tokens of the user ({', '.join(plan.user_tokens) or 'none listed'})"
+            names = ", ".join(f"'{name}'" for name in plan.user_tokens) or "none listed"
+            what = f"ALL {len(plan.user_tokens)} tokens of the user ({names})"
             if plan.token_uuid:
                 what = f"legacy token [{plan.token_uuid}] first, then if still live {what}"
         else:
-            what = f"token '{plan.token_name}' [{plan.token_uuid}]{' (legacy)' if plan.legacy else ''}"
+            what = f"token [{plan.token_uuid}] named '{plan.token_name}'{' (legacy)' if plan.legacy else ''}"
         click.echo(f"  {number}. {plan.user} at {plan.jenkins_url}: revoke {what}", err=True)
         for place in plan.places[:5]:
             click.echo(f"       leaked in {place}", err=True)
         if len(plan.places) > 5:
             click.echo(f"       ... and {len(plan.places) - 5} more place(s)", err=True)
         if plan.rotate:
-            click.echo(f"       first: a replacement named '{plan.token_name}' is saved in {run.rotate_dir}", err=True)
+            click.echo(f"       first: a replacement named '{plan.token_name}' is saved in {safe(run.rotate_dir)}",
+                       err=True)
         if plan.note:
             click.echo(f"       note: {plan.note}", err=True)
 

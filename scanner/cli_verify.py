@@ -71,8 +71,9 @@ def build_verify_options(settings, params: dict):  # noqa: ANN001 - Config and c
 
 def warn(message: str) -> None:
     from scanner.findings import scrub
+    from scanner.terminal import safe
 
-    click.echo(f"jts: warning: {scrub(message)}", err=True)
+    click.echo(f"jts: warning: {safe(scrub(message))}", err=True)
 
 
 def run_verification(findings: list, rules: list, options) -> None:  # noqa: ANN001
@@ -142,6 +143,7 @@ def check_cmd(jenkins_url: str, user: str, timeout: float, ca_bundle: str | None
         VerifyOptions,
         run_attempts,
     )
+    from scanner.terminal import safe, safe_value
 
     token = os.environ.get("JENKINS_API_TOKEN", "").strip()
     if not token:
@@ -159,7 +161,7 @@ def check_cmd(jenkins_url: str, user: str, timeout: float, ca_bundle: str | None
         warn("--insecure: TLS certificates are not checked")
     options = VerifyOptions(allowed=[allowed], http=HttpSettings(timeout=timeout, ca_bundle=ca_bundle, insecure=insecure))
     attempt = Attempt(allowed.url, user, token, True)
-    verdict = run_attempts([attempt], options)[attempt]
+    verdict = safe_value(run_attempts([attempt], options)[attempt])  # Jenkins' words, escaped for the terminal
     if verdict.status == "live":
         click.echo(f"Authenticated as: {verdict.authenticated_as}")
         click.echo("Authorities:")
@@ -168,5 +170,5 @@ def check_cmd(jenkins_url: str, user: str, timeout: float, ca_bundle: str | None
         if verdict.jenkins_version:
             click.echo(f"Jenkins version: {verdict.jenkins_version}")
         click.get_current_context().exit(0)
-    click.echo(f"Token is {verdict.status} at {allowed.url} for {user}: {verdict.reason}", err=True)
+    click.echo(f"Token is {verdict.status} at {safe(allowed.url)} for {safe(user)}: {verdict.reason}", err=True)
     click.get_current_context().exit(1)

@@ -43,7 +43,7 @@ class Answer:
     def json(self) -> dict | None:
         try:
             value = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # not JSON, a 5,000-digit number, or nested 100,000 deep
             return None
         return value if isinstance(value, dict) else None
 
@@ -85,11 +85,16 @@ def request(client: httpx.Client, method: str, url: str, settings: HttpSettings,
         if answer.status not in (301, 302, 303, 307, 308):
             return answer
         location = answer.headers.get("location", "")
-        target = urljoin(current, location)
-        if origin(target) != start_origin:
+        try:
+            target = urljoin(current, location)
+            target_origin = origin(target)
+        except ValueError:  # "host:99999", "[::1" ...: nowhere we could follow
+            return Answer(status=answer.status, headers=answer.headers, url=current,
+                          error=f"redirected to an unreadable location ({location[:100]!r})")
+        if target_origin != start_origin:
             # Never forward credentials to another origin; report where it wanted to go.
             return Answer(status=answer.status, headers=answer.headers, url=current, redirect_to=target,
-                          error=f"redirected to another origin ({origin(target)[1]})")
+                          error=f"redirected to another origin ({target_origin[1]})")
         if _is_login_location(urlsplit(target).path + "?" + urlsplit(target).query):
             return Answer(status=answer.status, headers=answer.headers, url=current, redirect_to=target,
                           error="redirected to a login page")
@@ -122,7 +127,7 @@ def _attempt(client: httpx.Client, method: str, url: str, settings: HttpSettings
         except httpx.RemoteProtocolError as exc:
             last = Answer(url=url, error=f"connection dropped: {str(exc)[:200]}")
             continue
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return Answer(url=url, error=f"{type(exc).__name__}: {str(exc)[:200]}")
         last = Answer(status=response.status_code, headers={k.lower(): v for k, v in response.headers.items()},
                       body=response.content, url=url)

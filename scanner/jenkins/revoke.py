@@ -22,7 +22,7 @@ import httpx
 from scanner.audit import AuditLog, leak_places
 from scanner.findings import Finding, Revocation, Verification, scrub
 from scanner.jenkins.client import Answer, HttpSettings, basic_header, make_client, request, who_am_i
-from scanner.jenkins.security_page import PageToken, parse_tokens, usage_statistics_disabled
+from scanner.jenkins.security_page import PageError, PageToken, parse_tokens, usage_statistics_disabled
 from scanner.jenkins.verify import Attempt, VerifyOptions, judge
 
 SELF, ADMIN = "self", "admin"
@@ -164,7 +164,11 @@ def revoke_findings(findings: list[Finding], options: RevokeOptions, audit: Audi
             if finding.rule_id not in verifiable:
                 revoker.finish(finding, None, _no_api(finding))
                 continue
-            plan = revoker.prepare(finding)
+            try:
+                plan = revoker.prepare(finding)
+            except Exception as exc:  # noqa: BLE001 - one odd Jenkins answer fails one finding, not the run
+                revoker.finish(finding, None, _unexpected(exc, "needs_manual", "while planning; nothing was changed"))
+                continue
             if plan is not None:
                 revoker.log("planned", plan.finding, plan.target, action=plan.action, uuid=plan.token_uuid,
                             name=plan.token_name, rotate=plan.rotate or None, dry_run=options.dry_run or None,
@@ -175,12 +179,24 @@ def revoke_findings(findings: list[Finding], options: RevokeOptions, audit: Audi
         approved = confirm(plans) and not options.dry_run
         for plan in plans:
             if approved:
-                revoker.execute(plan)
+                try:
+                    revoker.execute(plan)
+                except Exception as exc:  # noqa: BLE001 - the other plans still run and the report is written
+                    revoker.finish(plan.finding, plan.target, _unexpected(
+                        exc, "failed", "while revoking; whether the token is revoked is not known: check the page",
+                        plan.page_url))
             else:
                 why = "dry run" if options.dry_run else "not confirmed"
                 revoker.finish(plan.finding, plan.target, Revocation(
                     status="planned", reason=f"{why}: nothing was changed", token_uuid=plan.token_uuid,
                     token_name=plan.token_name, actor=plan.actor, manual_url=plan.page_url, at=now_iso()))
+
+
+def _unexpected(exc: Exception, status: str, when: str, manual_url: str | None = None) -> Revocation:
+    """A failure nobody foresaw (a Jenkins answer of an unexpected shape): this finding fails, with why."""
+    # The exception's own text is not quoted: it may hold anything the answer held.
+    return Revocation(status=status, reason=f"unexpected {type(exc).__name__} {when}",
+                      manual_url=manual_url, at=now_iso())
 
 
 def _no_api(finding: Finding) -> Revocation:
@@ -340,8 +356,12 @@ class Revoker:
                     continue  # no such page in this Jenkins generation (or no Overall/Read)
                 return read
             text = answer.body.decode("utf-8", "replace")
-            read.tokens = parse_tokens(text)
-            read.stats_disabled = usage_statistics_disabled(text)
+            try:
+                read.tokens = parse_tokens(text)
+                read.stats_disabled = usage_statistics_disabled(text)
+            except PageError as exc:
+                read.error = f"the page could not be parsed: {exc}"
+                return read
             if read.tokens is not None:
                 return read
         return read
@@ -453,7 +473,7 @@ class Revoker:
                          auth=target.leaked_auth, data={"newTokenName": plan.token_name or ""})
         body = answer.json() or {}
         data = body.get("data") if isinstance(body.get("data"), dict) else {}
-        value, new_uuid = str(data.get("tokenValue") or ""), str(data.get("tokenUuid") or "")
+        value, new_uuid = _text(data.get("tokenValue")), _text(data.get("tokenUuid"))
         self.audit.forbid(value)
         if answer.status != 200 or body.get("status") != "ok" or not value:
             why = answer.error or f"{answer.status} {body.get('message') or ''}".strip()
@@ -473,6 +493,11 @@ class Revoker:
         if verdict.status != "live":
             return f"the replacement saved in {path} is not live ({verdict.reason})"
         return None
+
+
+def _text(value: object) -> str:
+    """A string field of a Jenkins JSON answer; any other shape (number, list, object) is no value."""
+    return value if isinstance(value, str) else ""
 
 
 def _page_problem(read: _PageRead) -> str | None:

@@ -3,6 +3,9 @@
 2.505+ renders token cards (``div.token-card`` with the UUID as ``id``); 2.129-2.504 (and
 2.468-2.504 at ``/security/``) render ``div.token-list-existing-item`` rows with a hidden
 ``tokenUuid`` input (facts sheet §6). Only the stdlib HTML parser is used.
+
+The page comes from a server that may be broken or hostile: a page that cannot be parsed raises
+``PageError`` (never anything else), and a value that cannot be a use counter reads as unknown.
 """
 
 from __future__ import annotations
@@ -14,6 +17,13 @@ from typing import Iterator, NamedTuple
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 _DIGITS = re.compile(r"\d[\d,.\u00a0\u202f ]*")
+MAX_COUNTER_DIGITS = 19  # Jenkins counts uses in a Java int (a long holds 19 digits): longer is no counter
+MAX_DEPTH = 512  # real token pages nest a few dozen elements deep
+MAX_PAGE_CHARS = 8 * 2**20  # a page of a few hundred tokens is well under 1 MiB
+
+
+class PageError(ValueError):
+    """The page could not be parsed as HTML (malformed, too deep, too large)."""
 
 
 class PageToken(NamedTuple):
@@ -35,12 +45,15 @@ class _Node:
         return set(self.attrs.get("class", "").split())
 
     def text_content(self) -> str:
-        return self.text + "".join(child.text_content() for child in self.children)
+        return "".join(node.text for node in self.walk())
 
     def walk(self) -> Iterator[_Node]:
-        yield self
-        for child in self.children:
-            yield from child.walk()
+        """Every node in document order; iterative, so no page is too deep to walk."""
+        pending = [self]
+        while pending:
+            node = pending.pop()
+            yield node
+            pending.extend(reversed(node.children))
 
     def find_all(self, tag: str, cls: str | None = None) -> list[_Node]:
         return [n for n in self.walk() if n.tag == tag and (cls is None or cls in n.classes)]
@@ -57,19 +70,27 @@ class _TreeBuilder(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.root = _Node("#root", {})
         self.stack = [self.root]
+        self.open: dict[str, int] = {}  # open elements per tag: a stray end tag costs O(1), not O(depth)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         node = _Node(tag, {k: v or "" for k, v in attrs})
         self.stack[-1].children.append(node)
         if tag not in VOID:
+            if len(self.stack) > MAX_DEPTH:
+                raise PageError(f"elements nested more than {MAX_DEPTH} deep")
             self.stack.append(node)
+            self.open[tag] = self.open.get(tag, 0) + 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.stack[-1].children.append(_Node(tag, {k: v or "" for k, v in attrs}))
 
     def handle_endtag(self, tag: str) -> None:
+        if not self.open.get(tag):
+            return
         for index in range(len(self.stack) - 1, 0, -1):
             if self.stack[index].tag == tag:
+                for closed in self.stack[index:]:
+                    self.open[closed.tag] -= 1
                 del self.stack[index:]
                 return
 
@@ -78,9 +99,16 @@ class _TreeBuilder(HTMLParser):
 
 
 def _parse(document: str) -> _Node:
+    if len(document) > MAX_PAGE_CHARS:
+        raise PageError(f"the page is larger than {MAX_PAGE_CHARS // 2**20} MiB")
     builder = _TreeBuilder()
-    builder.feed(document)
-    builder.close()
+    try:
+        builder.feed(document)
+        builder.close()
+    except PageError:
+        raise
+    except (AssertionError, ValueError) as exc:  # html.parser asserts on some malformed declarations
+        raise PageError(f"malformed HTML (the parser gave up: {type(exc).__name__})") from None
     return builder.root
 
 
@@ -89,11 +117,16 @@ def _number(text: str) -> int | None:
     if not match:
         return None
     digits = re.sub(r"\D", "", match.group(0))  # "1,234" in some locales
-    return int(digits) if digits else None
+    if not digits or len(digits) > MAX_COUNTER_DIGITS:
+        return None  # no number, or one no use counter can hold: unreadable, not a crash
+    return int(digits)
 
 
 def parse_tokens(document: str) -> list[PageToken] | None:
-    """Every token on the page, or None when the page holds no token list at all."""
+    """Every token on the page, or None when the page holds no token list at all.
+
+    Raises ``PageError`` when the page cannot be parsed.
+    """
     root = _parse(document)
     cards = [n for n in root.find_all("div", "token-card") if n.attrs.get("id")]
     items = root.find_all("div", "token-list-existing-item")
@@ -103,7 +136,7 @@ def parse_tokens(document: str) -> list[PageToken] | None:
 
 
 def usage_statistics_disabled(document: str) -> bool:
-    """True when Jenkins says 'No statistics available' for the tokens on this page."""
+    """True when Jenkins says 'No statistics available' for the tokens on this page (``PageError`` as above)."""
     root = _parse(document)
     if root.find_all("span", "no-statistics"):
         return True

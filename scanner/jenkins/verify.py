@@ -143,13 +143,17 @@ def judge(answer: Answer, attempt: Attempt) -> Verification:
         if data.get("anonymous"):
             base.reason = "Jenkins answered as anonymous (security disabled?): the token cannot be judged"
             return base
-        name = str(data.get("name"))
+        name = data.get("name")
+        if not isinstance(name, str):
+            base.reason = "200 but who-am-i names no user (not a Jenkins who-am-i response)"
+            return base
         if name.lower() != attempt.user.lower():
             base.reason = f"authenticated as {name!r}, not {attempt.user!r}"
             return base
         base.status = "live"
         base.authenticated_as = name
-        base.authorities = [str(a) for a in data.get("authorities") or []]
+        authorities = data.get("authorities")  # informative only: a list of group names, or nothing
+        base.authorities = [a for a in authorities if isinstance(a, str)] if isinstance(authorities, list) else []
         return base
     if status == 401:
         realm = answer.headers.get("www-authenticate", "")
@@ -234,7 +238,12 @@ def run_attempts(attempts: list[Attempt], options: VerifyOptions) -> dict[Attemp
             with gates[origin(attempt.url)]:
                 limiter.wait()
                 answer = who_am_i(client, attempt.url, attempt.user, attempt.secret, options.http)
-            return attempt, judge(answer, attempt)
+            try:
+                return attempt, judge(answer, attempt)
+            except Exception as exc:  # noqa: BLE001 - an answer of a shape nobody foresaw: this finding only
+                return attempt, Verification(status="unknown", jenkins_url=attempt.url, user=attempt.user,
+                                             checked_at=_now(),
+                                             reason=f"who-am-i answer not understood ({type(exc).__name__})")
 
         workers = min(len(attempts), max(1, options.per_host) * len(hosts), 64)
         with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -2,6 +2,8 @@
 
 Like gitleaks' and detect-secrets' hooks: one line per leak (file:line, kind, redacted token),
 then the three ways out. The full report's verification and history details are noise here.
+Staged file names are the committer's own, but may come from anywhere (a merge, an unpacked
+archive): the report is escaped for the terminal first, so a newline cannot split a row.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ FIX_LINES = (
 
 
 def render_precommit(report: Report, *, show_secrets: bool = False, color: bool = False) -> str:
+    from scanner.reports.text import terminal_report
+
+    report = terminal_report(report)  # every string from outside, escaped once (see scanner.terminal)
     style: Style = click.style if color else (lambda text, **_: text)
     findings = sorted_findings(report.findings)
     if report.errors:

@@ -1,10 +1,13 @@
 """Human-readable report: one block per finding, then a summary line.
 
 Secrets are redacted unless asked; ``color=True`` adds ANSI styles through ``click.style``.
+Everything below renders a terminal-safe copy of the report (``scanner.terminal.safe_value``):
+every string that came from outside is escaped once, up front, so no line can forget it.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import click
@@ -20,6 +23,7 @@ from scanner.reports import (
     sorted_locations,
     verification_status,
 )
+from scanner.terminal import safe_value
 
 Style = Callable[..., str]
 
@@ -51,6 +55,7 @@ def render_text(report: Report, *, show_secrets: bool = False, color: bool = Fal
         from scanner.reports.precommit import render_precommit
 
         return render_precommit(report, show_secrets=show_secrets, color=color)
+    report = terminal_report(report)
     style = _styler(color)
     findings = sorted_findings(report.findings)
     lines: list[str] = []
@@ -62,6 +67,17 @@ def render_text(report: Report, *, show_secrets: bool = False, color: bool = Fal
     lines.extend(summary_lines(report, findings))
     scrub = secret_scrubber(report, show_secrets)
     return "".join(scrub(line) + "\n" for line in lines)
+
+
+def terminal_report(report: Report) -> Report:
+    """A copy of the report fit for a terminal: file names, authors, Jenkins answers escaped.
+
+    Remediation is prose from rule files, wrapped over several lines: it is joined into one
+    line first, so its line breaks read as spaces rather than as escaped ``\\n``.
+    """
+    findings = [replace(f, remediation=" ".join(f.remediation.split()) if f.remediation else f.remediation)
+                for f in report.findings]
+    return safe_value(replace(report, findings=findings))
 
 
 def _styler(color: bool) -> Style:

@@ -2,6 +2,8 @@
 
 On a terminal it is one line redrawn in place (at most 5 times a second); anywhere else (CI
 logs, ``nohup``, a file) it is one plain log line per repository, which greps and tails well.
+Repository keys, error details and messages quote paths, URLs and git's own words: they are
+escaped (``scanner.terminal.safe``) so a log line stays one line and the redraw stays ours.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
+
+from scanner.terminal import safe
 
 REDRAW_SECONDS = 0.2
 
@@ -79,7 +83,7 @@ class SweepProgress:
             self._redraw(force=self.counters.done >= self.counters.total)
             return
         c = self.counters
-        self.stream.write(f"jts: sweep [{c.done}/{c.total}] {key}: {status}{detail}; "
+        self.stream.write(f"jts: sweep [{c.done}/{c.total}] {safe(key)}: {safe(status)}{safe(detail)}; "
                           f"{c.findings} secrets, {c.live} live, ETA {self.eta()}\n")
         self.stream.flush()
 
@@ -99,7 +103,7 @@ class SweepProgress:
         if not self.enabled:
             return
         self.clear()
-        self.stream.write(f"jts: {text}\n")
+        self.stream.write(f"jts: {safe(text)}\n")
         self.stream.flush()
 
     def clear(self) -> None:
