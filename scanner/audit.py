@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from scanner.errors import JtsError
 
-import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
 from scanner.findings import Finding, Location
+from scanner.terminal import json_dumps
 
 REDACTED = "[REDACTED]"
 _MIN_FORBIDDEN = 8  # shorter values would mangle unrelated text and are not token-shaped anyway
@@ -65,7 +65,7 @@ class AuditLog:
 
     def write(self, event: str, **fields: Any) -> None:
         record = {"time": now_iso(), "event": event, **fields}
-        line = json.dumps(record, ensure_ascii=False, sort_keys=False)
+        line = json_dumps(record, sort_keys=False)
         for value in sorted(self._forbidden, key=len, reverse=True):
             line = line.replace(value, REDACTED)
         handle = self._open()

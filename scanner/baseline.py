@@ -69,7 +69,9 @@ class BaselineError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        click.echo(f"jts: error: {self.format_message()}", err=True)
+        from scanner.terminal import safe
+
+        click.echo(f"jts: error: {safe(self.format_message())}", err=True)
 
 
 @dataclass(frozen=True)

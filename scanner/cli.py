@@ -42,7 +42,9 @@ class UserError(click.ClickException):
     exit_code = EXIT_ERROR
 
     def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        click.echo(f"jts: error: {self.format_message()}", err=True)
+        from scanner.terminal import safe
+
+        click.echo(f"jts: error: {safe(self.format_message())}", err=True)
 
 
 class Progress:
@@ -354,6 +356,7 @@ def _print_traceback() -> None:
 def main() -> None:
     from scanner.errors import JtsError
     from scanner.findings import scrub
+    from scanner.terminal import safe
 
     debug = "--debug" in sys.argv[1:]
     try:
@@ -370,7 +373,7 @@ def main() -> None:
     except JtsError as exc:
         if debug:
             _print_traceback()
-        click.echo(f"jts: error: {scrub(str(exc))}", err=True)
+        click.echo(f"jts: error: {safe(scrub(str(exc)))}", err=True)
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         click.echo("jts: interrupted", err=True)
@@ -380,6 +383,7 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback by default
         if debug:
             _print_traceback()
-        click.echo(f"jts: internal error: {type(exc).__name__}: {scrub(str(exc))} (run with --debug for details)", err=True)
+        click.echo(f"jts: internal error: {type(exc).__name__}: {safe(scrub(str(exc)))} (run with --debug for details)",
+                   err=True)
         sys.exit(EXIT_ERROR)
     sys.exit(code if isinstance(code, int) else EXIT_CLEAN)

@@ -7,13 +7,16 @@ link, and a ``\\r``, ``\\n`` or bidi control can make a line say something else 
 holds. ``safe`` shows every such character as a visible escape instead (``\\x1b``, ``\\r``,
 ``\\u202e``) and leaves everything else, accented letters and CJK included, as it is.
 
-Escape at the point where external text is formatted into terminal output; JSON, SARIF and
-GitLab reports need no help (``json.dumps`` escapes control characters itself).
+Escape at the point where external text is formatted into terminal output. JSON reports (JSON,
+JSONL, SARIF, GitLab, the audit log) go through ``json_dumps``: ``json.dumps`` escapes C0 controls
+itself but not DEL, C1 or bidi characters, which ``cat report.json`` would hand to the terminal.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import unicodedata
 from typing import TypeVar
 
@@ -67,3 +70,26 @@ def safe_value(value: T) -> T:
     if isinstance(value, dict):
         return {safe_value(k): safe_value(v) for k, v in value.items()}  # type: ignore[return-value]
     return value
+
+
+# Characters json.dumps(ensure_ascii=False) leaves raw that a terminal acts on: DEL, C1, and the
+# format (bidi, zero-width), line/paragraph separator and surrogate characters.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u180e\u200b-\u200f"
+                          "\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff"
+                          "\U000110bd\U0001d173-\U0001d17a\U000e0001-\U000e007f]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # JSON spells astral characters as a UTF-16 surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def json_dumps(value: object, **kwargs: object) -> str:
+    """``json.dumps`` with readable Unicode, but every terminal-active character as a ``\\uXXXX`` escape.
+
+    The escapes are JSON's own, so a parser reads back exactly the same values.
+    """
+    return _JSON_UNSAFE.sub(_json_escape, json.dumps(value, ensure_ascii=False, **kwargs))  # type: ignore[arg-type]

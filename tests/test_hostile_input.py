@@ -222,3 +222,18 @@ def test_non_utf8_file_names_are_escaped_in_every_format(tmp_path: Path) -> None
         run = jts("sweep", "--state", str(state), str(repo), "-f", fmt, "-o", str(out), "--no-progress")
         assert run.code == 1, (fmt, run.output)
         assert "caf" in out.read_bytes().decode("utf-8")
+
+
+def test_json_reports_escape_every_terminal_active_character(tmp_path: Path) -> None:
+    """json.dumps leaves DEL, C1 (U+009B is a one-character CSI) and bidi controls raw: not here."""
+    token = new_token()
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    name = "dep\x7f\u009b2J\u202eloy.sh"
+    (tree / name).write_text(f"curl -u alice:{token} https://jenkins.example.com/\n")
+    for fmt in ("json", "jsonl", "sarif", "gitlab"):
+        run = jts("scan", "--no-gitignore", str(tree), "-f", fmt)
+        assert run.code == 1, run.output
+        assert not any(ch in run.stdout for ch in "\x7f\u009b\u202e"), fmt
+        if fmt != "jsonl":
+            assert name in json.dumps(json.loads(run.stdout), ensure_ascii=False) or fmt == "sarif"

@@ -8,7 +8,6 @@ the redacted token unless ``show_secrets`` is set: the report is a job artifact 
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from datetime import datetime, timezone
@@ -26,6 +25,7 @@ from scanner.reports import (
     sorted_locations,
     verification_status,
 )
+from scanner.terminal import json_dumps
 
 SCHEMA_VERSION = "15.0.7"
 SCHEMA_URL = (
@@ -44,7 +44,7 @@ ID_NAMESPACE = uuid.UUID("5f3a6c1e-8a47-4a8e-9a55-2f0c6d7e1b90")
 
 
 def render_gitlab(report: Report, *, show_secrets: bool = False) -> str:
-    return json.dumps(gitlab_report(report, show_secrets=show_secrets), indent=2, ensure_ascii=False) + "\n"
+    return json_dumps(gitlab_report(report, show_secrets=show_secrets), indent=2) + "\n"
 
 
 def gitlab_report(report: Report, *, show_secrets: bool = False, now: float | None = None) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from scanner.reports import (
     sorted_locations,
     verification_status,
 )
+from scanner.terminal import json_dumps
 
 SCHEMA_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).with_name("report-schema.json")
@@ -73,14 +74,14 @@ class RedactedFinding(Finding):
 
 
 def render_json(report: Report, *, show_secrets: bool = False) -> str:
-    return json.dumps(report_to_dict(report, show_secrets=show_secrets), indent=2, ensure_ascii=False) + "\n"
+    return json_dumps(report_to_dict(report, show_secrets=show_secrets), indent=2) + "\n"
 
 
 def render_jsonl(report: Report, *, show_secrets: bool = False) -> str:
     """One finding object per line, exactly as in ``findings[]`` of the JSON report."""
     scrub = secret_scrubber(report, show_secrets)
     lines = [
-        json.dumps(scrub_tree(finding_to_dict(f, show_secrets=show_secrets), scrub), ensure_ascii=False)
+        json_dumps(scrub_tree(finding_to_dict(f, show_secrets=show_secrets), scrub))
         for f in sorted_findings(report.findings)
     ]
     return "".join(line + "\n" for line in lines)

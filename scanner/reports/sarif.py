@@ -8,7 +8,6 @@ keeps its identity when the surrounding code moves.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -27,6 +26,7 @@ from scanner.reports import (
     strip_userinfo,
     verification_status,
 )
+from scanner.terminal import json_dumps
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -40,7 +40,7 @@ LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note
 
 
 def render_sarif(report: Report, *, show_secrets: bool = False) -> str:
-    return json.dumps(sarif_log(report, show_secrets=show_secrets), indent=2, ensure_ascii=False) + "\n"
+    return json_dumps(sarif_log(report, show_secrets=show_secrets), indent=2) + "\n"
 
 
 def sarif_log(report: Report, *, show_secrets: bool = False) -> dict[str, Any]:
