@@ -6,23 +6,49 @@ Every stage after detection hands these values on; none of them carries a printa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
+# Random hex of 128 bits or more (API tokens, agent secrets, key files): a plain hash of it cannot
+# be inverted. Anything else (build-trigger tokens, passwords) may be a guessable word.
+HIGH_ENTROPY = re.compile(r"[0-9a-fA-F]{32,}")
+# Fixed parameters and salt: the same secret has the same fingerprint on every run and machine
+# (baselines, sweep states and reports compare them), yet each guess costs ~40 ms and 16 MiB.
+SLOW_SALT = b"jenkins-token-scanner/fingerprint/v1"
+SLOW_N, SLOW_R, SLOW_P = 2**14, 8, 1
+
+
+def is_high_entropy(secret: str) -> bool:
+    return HIGH_ENTROPY.fullmatch(secret) is not None
+
 
 def fingerprint_of(secret: str) -> str:
-    """Stable identifier of a secret value, safe to print and to share between runs."""
-    return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
+    """Stable identifier of a secret value, safe to print and to share between runs.
+
+    SHA-256 for random tokens; scrypt for the rest, so a report's fingerprint of a guessable
+    trigger token (``letmein-deploy-2024``) cannot be checked against a word list cheaply.
+    """
+    raw = secret.encode("utf-8", "surrogateescape")
+    if is_high_entropy(secret):
+        return hashlib.sha256(raw).hexdigest()
+    return _slow_fingerprint(raw)
+
+
+@functools.lru_cache(maxsize=4096)  # a finding's fingerprint is asked for many times per report
+def _slow_fingerprint(raw: bytes) -> str:
+    return hashlib.scrypt(raw, salt=SLOW_SALT, n=SLOW_N, r=SLOW_R, p=SLOW_P, dklen=32).hex()
 
 
 def redact(secret: str) -> str:
-    """Show just enough of a secret to recognise it: first 4 and last 2 characters."""
-    if len(secret) >= 12:
+    """Show just enough of a secret to recognise it: first 4 and last 2 characters of a random
+    token, only the first 2 of anything that may be a word (each shown character helps a guess)."""
+    if is_high_entropy(secret):
         return f"{secret[:4]}…{secret[-2:]}"
-    if len(secret) >= 6:
+    if len(secret) >= 12:
         return f"{secret[:2]}…"
     return "…"
 

@@ -237,3 +237,28 @@ def test_json_reports_escape_every_terminal_active_character(tmp_path: Path) -> 
         assert not any(ch in run.stdout for ch in "\x7f\u009b\u202e"), fmt
         if fmt != "jsonl":
             assert name in json.dumps(json.loads(run.stdout), ensure_ascii=False) or fmt == "sarif"
+
+
+def test_a_guessable_trigger_token_cannot_be_recovered_from_a_report(tmp_path: Path) -> None:
+    import hashlib
+
+    word = "letmein-deploy-2024"
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "trigger.sh").write_text(f"curl 'https://jenkins.example.com/job/deploy/build?token={word}'\n")
+    token = new_token()
+    (tree / "deploy.sh").write_text(f"curl -u alice:{token} https://jenkins.example.com/\n")
+    first = jts("scan", "--no-gitignore", str(tree), "-f", "json")
+    second = jts("scan", "--no-gitignore", str(tree), "-f", "json")
+    assert first.code == 1, first.output
+    by_rule = {f["rule_id"]: f for f in json.loads(first.stdout)["findings"]}
+    trigger, api = by_rule["build_trigger_token"], by_rule["api_token"]
+    # a plain hash of a candidate word would find it: the fingerprint is not one
+    assert trigger["fingerprint"] != hashlib.sha256(word.encode()).hexdigest()
+    assert word[:4] not in trigger["secret"] and word[-2:] not in trigger["secret"].replace("…", "")
+    assert trigger["secret"] == word[:2] + "…"
+    # random tokens keep the cheap, familiar identifiers; both are stable between runs
+    assert api["fingerprint"] == hashlib.sha256(token.encode()).hexdigest()
+    assert api["secret"] == f"{token[:4]}…{token[-2:]}"
+    assert first.stdout.replace(f'"seconds": ', "") .split('"findings": [')[1] == \
+        second.stdout.replace(f'"seconds": ', "").split('"findings": [')[1]

@@ -81,9 +81,9 @@ def by_fingerprint(stdout: str) -> dict[str, dict]:
 
 
 def fp(value: str) -> str:
-    import hashlib
+    from scanner.findings import fingerprint_of
 
-    return hashlib.sha256(value.encode()).hexdigest()
+    return fingerprint_of(value)
 
 
 def audit_lines(audit: Path) -> list[dict]:
