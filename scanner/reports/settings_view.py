@@ -6,6 +6,9 @@ One module for all formats, so text, JSON, SARIF and GitLab say the same thing.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
 from dataclasses import asdict
 from typing import Any, Callable
 
@@ -14,7 +17,9 @@ from scanner.settings_trust import (
     CONFIG,
     REPOSITORY,
     USER,
+    ExcludeUse,
     SettingsChange,
+    SettingsFileUse,
     SettingsSummary,
 )
 
@@ -96,3 +101,92 @@ def precommit_lines(report: Report, style: Style) -> list[str]:
     if summary is not None and (summary.files or summary.changes):
         lines.append(summary_line(summary) or "")
     return lines
+
+
+# --------------------------------------------------------------------------- SARIF and GitLab
+
+
+def sarif_rule() -> dict[str, Any]:
+    return {
+        "id": CHANGE_RULE_ID,
+        "name": "SettingsChange",
+        "shortDescription": {"text": CHANGE_TITLE},
+        "fullDescription": {"text": CHANGE_HELP},
+        "help": {"text": CHANGE_HELP, "markdown": CHANGE_HELP},
+        "defaultConfiguration": {"level": "warning"},
+        "properties": {"tags": ["security", "configuration"], "precision": "high", "problem.severity": "warning"},
+    }
+
+
+def sarif_results(report: Report, rule_index: int,
+                  artifact_uri: Callable[[str, dict | None], dict[str, str] | None]) -> list[dict[str, Any]]:
+    """One SARIF result per settings change, at the settings file."""
+    results = []
+    for change in changes_of(report):
+        digest = _change_digest(change)
+        result: dict[str, Any] = {
+            "ruleId": CHANGE_RULE_ID,
+            "ruleIndex": rule_index,
+            "level": "error" if change.blocking else "warning" if change.loosens else "note",
+            "message": {"text": change.message},
+        }
+        uri = artifact_uri(change.path, report.repository)
+        if uri:
+            result["locations"] = [{"physicalLocation": {"artifactLocation": uri}}]
+        result["partialFingerprints"] = {"jtsSettingsChange/v1": digest, "primaryLocationLineHash": f"{digest[:16]}:1"}
+        result["properties"] = {"key": change.key, "before": change.before, "after": change.after,
+                                "loosens": change.loosens, "blocking": change.blocking}
+        results.append(result)
+    return results
+
+
+def gitlab_vulnerabilities(report: Report, scanner: dict[str, str], commit_sha: str) -> list[dict[str, Any]]:
+    """Settings changes that loosen the gate, as GitLab vulnerabilities (the MR widget lists them)."""
+    out = []
+    for change in changes_of(report):
+        if not change.loosens:
+            continue  # informational: in scan.messages instead
+        out.append({
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"jts:{CHANGE_RULE_ID}:{_change_digest(change)}")),
+            "category": "secret_detection",
+            "name": CHANGE_TITLE,
+            "description": change.message,
+            "severity": "High" if change.blocking else "Medium",
+            "confidence": "High",
+            "solution": CHANGE_HELP,
+            "raw_source_code_extract": "",
+            "scanner": scanner,
+            "location": {"file": change.path, "commit": {"sha": commit_sha}},
+            "identifiers": [{"type": "jts_rule_id", "name": f"jts rule {CHANGE_RULE_ID}", "value": CHANGE_RULE_ID}],
+        })
+    return out
+
+
+def gitlab_messages(report: Report) -> list[dict[str, str]]:
+    line = summary_line(report.settings)
+    notes = [{"level": "info", "value": line}] if line else []
+    return notes + [{"level": "warn", "value": c.message} for c in changes_of(report) if not c.loosens]
+
+
+def _change_digest(change: SettingsChange) -> str:
+    text = json.dumps([change.path, change.key, change.after], sort_keys=True, default=str)
+    return hashlib.sha256(f"{CHANGE_RULE_ID}\0{text}".encode()).hexdigest()
+
+
+def settings_from_dict(data: dict[str, Any] | None) -> SettingsSummary | None:
+    """The ``settings`` block of a JSON report, back into a ``SettingsSummary`` (None when absent)."""
+    if not isinstance(data, dict):
+        return None
+    return SettingsSummary(
+        files=[SettingsFileUse(**{k: f[k] for k in ("path", "origin", "revision", "applied", "ignored") if k in f})
+               for f in data.get("files") or []],
+        repository=data.get("repository_settings") or "not read",
+        revision=data.get("repository_revision"),
+        fail_on=data.get("fail_on") or "any",
+        fail_on_from=data.get("fail_on_from") or "default",
+        exclude=[ExcludeUse(source=e["source"], patterns=list(e.get("patterns") or []), skipped=e.get("skipped", 0))
+                 for e in data.get("exclude") or []],
+        skipped_unit=data.get("skipped_unit") or "files",
+        changes=[SettingsChange(**{k: c.get(k) for k in ("path", "key", "before", "after", "loosens", "message",
+                                                          "blocking")}) for c in data.get("changes") or []],
+    )
