@@ -8,6 +8,7 @@ applied, applied only when stricter, or ignored, per ``POLICY`` and the kind of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from scanner.config import FAIL_ON, FIELDS, Config, key_name
@@ -66,6 +67,12 @@ if any(p.decides == SECRETS and {p.gate, p.history, p.worktree} != {IGNORE} for 
 # Stricter values fail on more findings.
 STRICTNESS = {"none": 0, "live": 1, "unknown": 2, "any": 3}
 assert set(STRICTNESS) == set(FAIL_ON)
+# For each TIGHTEN key: is ``new`` at least as strict as ``old``?
+AS_STRICT: dict[str, Callable[[object, object], bool]] = {
+    "fail_on": lambda new, old: STRICTNESS[str(new)] >= STRICTNESS[str(old)],
+}
+if any(TIGHTEN in (p.gate, p.history, p.worktree) and key not in AS_STRICT for key, p in POLICY.items()):
+    raise AssertionError("a setting applied 'only when stricter' needs an AS_STRICT comparison")
 
 WHY_IGNORED = {
     SECRETS: "settings that decide where tokens are sent are never read from the scanned content; "
@@ -164,7 +171,7 @@ def resolve(layers: list[Layer], kind: str, user_config: str) -> Resolved:
         for key, value in layer.values.items():
             value = layer.rule_dirs if key == "rules" else value
             verdict = APPLY if layer.origin != REPOSITORY else POLICY[key].in_scan(kind)
-            if verdict == TIGHTEN and STRICTNESS[str(value)] < STRICTNESS[getattr(config, key)]:
+            if verdict == TIGHTEN and not AS_STRICT[key](value, getattr(config, key)):
                 verdict = IGNORE
                 why = (f"{value!r} from the scanned content is looser than {getattr(config, key)!r} "
                        f"({origin[key]}); it may only make the gate stricter here")
