@@ -29,8 +29,10 @@ def _detector(config_file: str | None, start: Path, rule_dirs: tuple[str, ...]):
 
     with ExitStack() as stack:  # a work tree's rule directories are on disk: nothing temporary to keep
         loaded = load_settings(scan_request("files", start, config_file=config_file, no_repo_config=False), stack)
+    from scanner.terminal import safe
+
     for message in loaded.warnings:
-        click.echo(f"jts: warning: {message}", err=True)
+        click.echo(f"jts: warning: {safe(message)}", err=True)
     settings = loaded.config
     return settings, DetectorSpec(extra_rule_dirs=tuple(settings.rules) + tuple(rule_dirs)).build()
 

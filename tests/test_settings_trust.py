@@ -155,6 +155,15 @@ def test_range_change_adding_excludes_is_scanned_and_reported_in_every_format(tm
     assert any(v["identifiers"][0]["value"] == "settings_change" for v in gitlab["vulnerabilities"])
 
 
+def test_settings_change_text_is_escaped_for_the_terminal(tmp_path, env):
+    repo = _base_repo(tmp_path)
+    (repo / ".jts.toml").write_text('exclude = ["a\\u001b[2Jb"]\n')
+    git(repo, "add", "-A")
+    run = jts("scan", "--staged", str(repo), env=env)
+    assert run.code == 1 and "\x1b" not in run.output
+    assert "a\\x1b[2Jb" in run.stdout
+
+
 def test_range_uses_base_settings_and_base_rule_files(tmp_path, env):
     """BASE's settings (and BASE's rule files) judge the change; the change's edits to them do not."""
     rule = CORP_RULE.format(pattern="CORP-(?P<secret>[A-Z0-9]{12})")
