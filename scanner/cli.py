@@ -15,6 +15,7 @@ from scanner.cli_options import (
     config_option,
     fail_on_option,
     format_option,
+    no_repo_config_option,
     output_option,
     rules_option,
     show_secrets_option,
@@ -83,11 +84,17 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-def _load_settings(config_file: str | None, first_target: Path):
-    from scanner.config import find_config, load_config
+def _scan_settings(mode: str, target: Path, config_file: str | None, no_repo_config: bool,
+                   rev_range: str | None, since_ref: str | None):
+    """Settings for one scan, per the trust model (settings_trust); temporary files live until exit."""
+    from contextlib import ExitStack
 
-    path = Path(config_file) if config_file else find_config(first_target)
-    return load_config(path)
+    from scanner.settings_sources import load_settings, scan_request
+
+    stack = click.get_current_context().with_resource(ExitStack())
+    request = scan_request(mode, target, config_file=config_file, no_repo_config=no_repo_config,
+                           rev_range=rev_range, since_ref=since_ref)
+    return load_settings(request, stack)
 
 
 @cli.command()
@@ -108,6 +115,7 @@ def _load_settings(config_file: str | None, first_target: Path):
 @click.option("--max-blob-mb", type=click.IntRange(1, 1_000_000), default=50, show_default=True,
               help="Git blobs larger than this are skipped with a warning (--history, --staged, --range).")
 @config_option
+@no_repo_config_option
 @fail_on_option
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Suppress findings recorded in this baseline (detect-secrets .secrets.baseline format).")
@@ -120,7 +128,8 @@ def _load_settings(config_file: str | None, first_target: Path):
 def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | None, since_ref: str | None,
          use_stdin: bool, stdin_name: str, fmt: str, output: Path | None, show_secrets: bool,
          rule_dirs: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, jobs: int | None,
-         max_blob_mb: int, config_file: str | None, fail_on: str | None, baseline_file: Path | None, no_progress: bool,
+         max_blob_mb: int, config_file: str | None, no_repo_config: bool, fail_on: str | None,
+         baseline_file: Path | None, no_progress: bool,
          color: bool | None, do_verify: bool, do_revoke: bool, **verify_params) -> None:
     """Scan files, a repository's history, the index or stdin for Jenkins credentials.
 
@@ -128,6 +137,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     """
     from scanner.aggregate import build_findings
     from scanner.detect import DetectorSpec, problem_warnings
+    from scanner.excludes import Excludes
     from scanner.findings import Report, ScanStats
 
     modes = [m for m, on in (("--history", history), ("--staged", staged), ("--range", bool(rev_range or since_ref)),
@@ -141,13 +151,20 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         raise click.UsageError(f"{modes[0]} takes one repository PATH")
     revocation = start_revocation(do_revoke, verify_params)
     targets = list(paths) or [Path(".")]
-    settings = _load_settings(config_file, targets[0])
+    if git_mode and not targets[0].exists():
+        raise UserError(f"{targets[0]}: no such file or directory")
+    kind = "stdin" if use_stdin else "history" if history else "staged" if staged else "range" if git_mode else "files"
+    loaded = _scan_settings(kind, Path(".") if use_stdin else targets[0], config_file, no_repo_config,
+                            rev_range, since_ref)
+    settings = loaded.config
+    excludes = Excludes([(e.source, e.patterns) for e in loaded.summary.exclude]
+                        + ([("command line", list(exclude))] if exclude else []))
     spec = DetectorSpec(extra_rule_dirs=tuple(settings.rules) + tuple(rule_dirs))
     detector = spec.build()
     job_count = jobs if jobs is not None else settings.jobs
     started = time.monotonic()
     stats = ScanStats()
-    warnings: list[str] = []
+    warnings: list[str] = list(loaded.warnings)
     errors: list[str] = []
     repository = None
     progress = Progress("scanning", not no_progress, unit="bytes" if git_mode else "files")
@@ -164,8 +181,6 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         from scanner.sources import git as gitsrc
 
         repo_path = targets[0]
-        if not repo_path.exists():
-            raise UserError(f"{repo_path}: no such file or directory")
         if history:
             result = gitsrc.scan_history(repo_path, spec, jobs=job_count, progress=progress,
                                          max_blob_bytes=max_blob_mb * 2**20)
@@ -177,7 +192,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
             rng = rev_range or gitsrc.since_ref_range(repo_path, since_ref)
             result = gitsrc.scan_range(repo_path, spec, rng, max_blob_bytes=max_blob_mb * 2**20)
             mode = "range"
-        pairs = result.hits
+        pairs = excludes.drop_excluded(result.hits)  # git paths are known only per finding location
         stats.blobs, stats.bytes = result.blobs, result.bytes
         stats.skipped_large, stats.skipped_binary = result.skipped_large, result.skipped_binary
         warnings.extend(result.warnings)
@@ -190,7 +205,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         from scanner.sources.git_pool import effective_jobs
 
         result = scan_paths(detector, targets, use_gitignore=settings.gitignore and not no_gitignore,
-                            excludes=list(settings.exclude) + list(exclude), progress=progress,
+                            excludes=excludes, progress=progress,
                             jobs=effective_jobs(job_count))
         pairs, mode = result.hits, "files"
         stats.files, stats.bytes, stats.skipped_binary = result.files, result.bytes, result.skipped_binary
@@ -212,14 +227,38 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
         if revocation:
             revocation.run(findings, detector.rules, verify_opts)
     stats.seconds = round(time.monotonic() - started, 3)
+    summary = finish_summary(loaded.summary, excludes, fail_on, unit="locations" if git_mode else "files")
     report = Report(findings=findings, targets=[str(t) for t in targets] if not use_stdin else [stdin_name],
                     mode=mode, warnings=warnings, errors=errors, stats=stats, repository=repository,
-                    tool_version=__version__)
+                    tool_version=__version__, settings=summary)
     _emit(report, fmt, output, show_secrets, color)
     ctx = click.get_current_context()
     # an incomplete scan cannot pass a gate: what was not read may hold a token
-    code = EXIT_ERROR if errors else exit_code(findings, fail_on or settings.fail_on)
+    code = EXIT_ERROR if errors else gate_code(findings, summary)
     ctx.exit(scan_revocation_code(revocation, code))
+
+
+def finish_summary(summary, excludes, cli_fail_on: str | None, unit: str = "files"):  # noqa: ANN001, ANN201
+    """The report's settings block: the gate actually applied, and what each exclude source skipped."""
+    from scanner.settings_trust import ExcludeUse, mark_blocking
+
+    if cli_fail_on:
+        summary.fail_on, summary.fail_on_from = cli_fail_on, "command line"
+    by_source = {e.source: e for e in summary.exclude}
+    for source, patterns in excludes.groups:
+        use = by_source.get(source) or ExcludeUse(source=source, patterns=list(patterns))
+        use.skipped = excludes.counts.get(source, 0)
+        if source not in by_source:
+            summary.exclude.append(use)
+    summary.skipped_unit = unit
+    mark_blocking(summary.changes, summary.fail_on)
+    return summary
+
+
+def gate_code(findings: list, summary) -> int:  # noqa: ANN001
+    """The exit code: findings per --fail-on, and a change that loosens the settings judging it."""
+    code = exit_code(findings, summary.fail_on)
+    return EXIT_FINDINGS if code == EXIT_CLEAN and summary.blocking else code
 
 
 def exit_code(findings: list, fail_on: str) -> int:

@@ -22,10 +22,18 @@ def baseline() -> None:
 
 
 def _detector(config_file: str | None, start: Path, rule_dirs: tuple[str, ...]):
-    from scanner.config import find_config, load_config
-    from scanner.detect import DetectorSpec
+    from contextlib import ExitStack
 
-    settings = load_config(Path(config_file) if config_file else find_config(start))
+    from scanner.detect import DetectorSpec
+    from scanner.settings_sources import load_settings, scan_request
+
+    with ExitStack() as stack:  # a work tree's rule directories are on disk: nothing temporary to keep
+        loaded = load_settings(scan_request("files", start, config_file=config_file, no_repo_config=False), stack)
+    from scanner.terminal import safe
+
+    for message in loaded.warnings:
+        click.echo(f"jts: warning: {safe(message)}", err=True)
+    settings = loaded.config
     return settings, DetectorSpec(extra_rule_dirs=tuple(settings.rules) + tuple(rule_dirs)).build()
 
 

@@ -79,7 +79,9 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
     scanned again. Exit codes: 0 nothing found, 1 findings (see --fail-on), 2 error (also: nothing
     found but some repositories could not be scanned), 130 interrupted.
     """
-    from scanner.cli import EXIT_ERROR, UserError, _emit, _load_settings, exit_code
+    from scanner.cli import EXIT_ERROR, UserError, _emit, exit_code, finish_summary
+    from scanner.excludes import Excludes
+    from scanner.settings_sources import trusted_only
     from scanner.detect import DetectorSpec
     from scanner.sweep.executors import ExecutorError
     from scanner.sweep.runner import SweepConfig, SweepInterrupted, run_sweep
@@ -93,7 +95,14 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
     if not targets and not state_file.exists():
         raise click.UsageError("give at least one TARGET (or --state of an earlier sweep to continue it)")
     revocation = start_revocation(do_revoke, params)
-    settings = _load_settings(config_file, Path("."))
+    # Repositories swept are content, never settings: only the user's file and --config are read.
+    loaded = trusted_only(config_file, "not read: jts sweep reads no repository settings")
+    settings = loaded.config
+    for message in loaded.warnings:
+        warn(message)
+    if settings.exclude:
+        warn(f"exclude ({loaded.summary.exclude[0].source}): not applied by jts sweep, which scans every blob")
+        loaded.summary.exclude = []
     verify_opts = build_verify_options(settings, params) if (do_verify or revocation) else None
     job_count = jobs if jobs is not None else settings.jobs
     config = SweepConfig(
@@ -115,6 +124,7 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
     finally:
         signal.signal(signal.SIGTERM, previous)
     report = result.report
+    report.settings = finish_summary(loaded.summary, Excludes(), fail_on, unit="locations")
     if html_file:
         from scanner.sweep.html_report import render_html
 
@@ -137,7 +147,7 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
         click.echo(f"jts: sweep finished: {len(result.repos)} repositories ({counts.scanned} scanned, "
                    f"{counts.unchanged} unchanged, {failed} failed), {len(report.findings)} unique secret(s), "
                    f"{counts.live} live; state in {state_file}", err=True)
-    code = exit_code(report.findings, fail_on or settings.fail_on)
+    code = exit_code(report.findings, report.settings.fail_on)
     if code == 0 and any(r.status == "error" for r in result.repos):
         code = EXIT_ERROR  # "nothing found" is not a clean bill when some repositories were never read
     click.get_current_context().exit(scan_revocation_code(revocation, code))

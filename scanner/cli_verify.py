@@ -47,6 +47,11 @@ def verify_options(func):
 
 
 def build_verify_options(settings, params: dict):  # noqa: ANN001 - Config and click params
+    """Verification options from flags and trusted settings.
+
+    ``settings`` come from settings_trust.resolve, which never takes ``jenkins_urls`` or ``users``
+    from a scanned repository: a token is only ever sent where the user said.
+    """
     from scanner.jenkins.client import HttpSettings
     from scanner.jenkins.verify import AllowedJenkins, VerifyOptions
 
@@ -85,15 +90,21 @@ def run_verification(findings: list, rules: list, options) -> None:  # noqa: ANN
 
 def load_report_for(report_file: Path, config_file: str | None, rule_dirs: tuple[str, ...], purpose: str):
     """Settings, report, rules, and its findings split into (full secret, redacted only)."""
-    from scanner.cli import UserError, _load_settings
+    from scanner.cli import UserError
     from scanner.reports.json_report import findings_without_secret, load_report
     from scanner.rules import load_rules
+    from scanner.settings_sources import trusted_only
 
-    settings = _load_settings(config_file, Path("."))
+    # No repository settings: the report's tokens must go only where the user said (settings_trust).
+    loaded = trusted_only(config_file, "not read: jts verify and jts revoke read no repository settings")
+    for message in loaded.warnings:
+        warn(message)
+    settings = loaded.config
     try:
         report = load_report(report_file)
     except (ValueError, KeyError, TypeError, OSError) as exc:
         raise UserError(f"{report_file}: not a jts JSON report ({type(exc).__name__})") from None
+    report.settings = loaded.summary  # this run's settings, not those of the scan that wrote the report
     rules = load_rules(tuple(settings.rules) + rule_dirs)
     redacted = findings_without_secret(report)
     if redacted:
@@ -116,15 +127,17 @@ def load_report_for(report_file: Path, config_file: str | None, rule_dirs: tuple
 def verify_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: bool, rule_dirs: tuple[str, ...],
                config_file: str | None, fail_on: str | None, color: bool | None, **params) -> None:
     """Verify the findings of an earlier JSON report (written with --show-secrets)."""
-    from scanner.cli import _emit, exit_code
+    from scanner.cli import _emit, exit_code, finish_summary
+    from scanner.excludes import Excludes
     from scanner.findings import Verification
 
     settings, report, rules, full, redacted = load_report_for(report_file, config_file, rule_dirs, "verified")
     run_verification(full, rules, build_verify_options(settings, params))
     for finding in redacted:
         finding.verification = Verification(status="unknown", reason="the report holds only the redacted secret")
+    summary = finish_summary(report.settings, Excludes(), fail_on)
     _emit(report, fmt, output, show_secrets, color)
-    click.get_current_context().exit(exit_code(report.findings, fail_on or settings.fail_on))
+    click.get_current_context().exit(exit_code(report.findings, summary.fail_on))
 
 
 @click.command("check")

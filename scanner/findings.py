@@ -10,6 +10,10 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scanner.settings_trust import SettingsSummary
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
@@ -198,6 +202,7 @@ class Report:
     stats: ScanStats = field(default_factory=ScanStats)
     repository: dict | None = None  # e.g. {"path":..., "shallow": bool, "bare": bool, "head": sha}
     tool_version: str = "0.1.0"
+    settings: SettingsSummary | None = None  # which settings files were used, what they skipped
 
     def __post_init__(self) -> None:
         # messages and targets quote file names: keep them writable whatever bytes the names hold

@@ -26,6 +26,7 @@ from scanner.reports import (
     verification_status,
 )
 from scanner.terminal import json_dumps
+from scanner.reports import settings_view
 
 SCHEMA_VERSION = "15.0.7"
 SCHEMA_URL = (
@@ -55,7 +56,8 @@ def gitlab_report(report: Report, *, show_secrets: bool = False, now: float | No
         _vulnerability(finding, loc, report, show_secrets)
         for finding in sorted_findings(report.findings)
         for loc in (sorted_locations(finding) or [None])
-    ]
+    ] + settings_view.gitlab_vulnerabilities(report, {"id": SCANNER_ID, "name": TOOL_NAME},
+                                             _settings_commit(report))
     data = {
         "version": SCHEMA_VERSION,
         "schema": SCHEMA_URL,
@@ -68,10 +70,16 @@ def gitlab_report(report: Report, *, show_secrets: bool = False, now: float | No
             "end_time": _timestamp(end),
             "status": "failure" if report.errors else "success",
             "messages": [{"level": "fatal", "value": f"not scanned: {error}"} for error in report.errors]
-            + [{"level": "warn", "value": warning} for warning in report.warnings],
+            + [{"level": "warn", "value": warning} for warning in report.warnings]
+            + settings_view.gitlab_messages(report),
         },
     }
     return scrub_tree(data, secret_scrubber(report, show_secrets))
+
+
+def _settings_commit(report: Report) -> str:
+    # A staged settings change belongs to no commit yet; a range's is in the scanned tip.
+    return NO_COMMIT_SHA if report.mode == "staged" else (report.repository or {}).get("head") or NO_COMMIT_SHA
 
 
 def _tool(report: Report) -> dict[str, Any]:

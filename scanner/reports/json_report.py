@@ -37,6 +37,13 @@ from scanner.reports import (
     verification_status,
 )
 from scanner.terminal import json_dumps
+from scanner.reports.settings_view import (
+    CHANGE_RULE_ID,
+    change_dict,
+    changes_of,
+    settings_dict,
+    settings_from_dict,
+)
 
 SCHEMA_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).with_name("report-schema.json")
@@ -78,12 +85,12 @@ def render_json(report: Report, *, show_secrets: bool = False) -> str:
 
 
 def render_jsonl(report: Report, *, show_secrets: bool = False) -> str:
-    """One finding object per line, exactly as in ``findings[]`` of the JSON report."""
+    """One finding object per line, exactly as in ``findings[]`` of the JSON report; then one line per
+    change to the repository's settings (``settings.changes[]``, marked ``"notice": "settings_change"``)."""
     scrub = secret_scrubber(report, show_secrets)
-    lines = [
-        json_dumps(scrub_tree(finding_to_dict(f, show_secrets=show_secrets), scrub))
-        for f in sorted_findings(report.findings)
-    ]
+    objects = [finding_to_dict(f, show_secrets=show_secrets) for f in sorted_findings(report.findings)]
+    objects += [{"notice": CHANGE_RULE_ID, **change_dict(c)} for c in changes_of(report)]
+    lines = [json_dumps(scrub_tree(obj, scrub)) for obj in objects]
     return "".join(line + "\n" for line in lines)
 
 
@@ -99,6 +106,7 @@ def report_to_dict(report: Report, *, show_secrets: bool = False) -> dict[str, A
         "warnings": list(report.warnings),
         "errors": list(report.errors),
         "summary": summary_of(findings),
+        "settings": settings_dict(report.settings),
         "findings": [finding_to_dict(f, show_secrets=show_secrets) for f in findings],
     }
     return scrub_tree(data, secret_scrubber(report, show_secrets))
@@ -186,7 +194,10 @@ def _report_from_jsonl(text: str) -> Report:
         if not line.strip():
             continue
         try:
-            findings.append(finding_from_dict(json.loads(line)))
+            data = json.loads(line)
+            if isinstance(data, dict) and "notice" in data:  # a settings change: not a finding
+                continue
+            findings.append(finding_from_dict(data))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError(f"not a jts JSON/JSONL report (line {number}: {exc})") from exc
     return Report(findings=findings)
@@ -206,6 +217,7 @@ def _report_from_dict(data: dict[str, Any]) -> Report:
         errors=list(data.get("errors") or []),
         stats=ScanStats(**{k: stats[k] for k in _STATS_KEYS if stats.get(k) is not None}),
         repository=data.get("repository"),
+        settings=settings_from_dict(data.get("settings")),
     )
     if tool.get("version"):
         report.tool_version = tool["version"]

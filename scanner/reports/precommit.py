@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from scanner.findings import Report
 from scanner.reports import secret_scrubber, shown_secret, sorted_findings, sorted_locations
+from scanner.reports.settings_view import precommit_lines as settings_notes
 
 Style = Callable[..., str]
 
@@ -41,8 +42,12 @@ def render_precommit(report: Report, *, show_secrets: bool = False, color: bool 
         if not findings:
             return head + "\n"
         return head + "\n" + render_precommit(_without_errors(report), show_secrets=show_secrets, color=color)
+    settings = settings_notes(report, style)
     if not findings:
-        return "jts: no Jenkins credentials staged.\n"
+        blocked = report.settings is not None and report.settings.blocking
+        head = (style("jts: commit blocked: the staged change loosens the jts settings", fg="red", bold=True)
+                if blocked else "jts: no Jenkins credentials staged.")
+        return "".join(line + "\n" for line in [head, *settings])
     rows: list[tuple[str, str, str, list[str]]] = []
     for finding in findings:
         secret, _ = shown_secret(finding, show_secrets)
@@ -59,6 +64,7 @@ def render_precommit(report: Report, *, show_secrets: bool = False, color: bool 
         line = f"  {style(place.ljust(width), bold=True)}  {title}  {secret}"
         lines.append(f"{line}  ({'; '.join(notes)})" if notes else line)
     lines.extend(FIX_LINES)
+    lines.extend(settings)
     scrub = secret_scrubber(report, show_secrets)
     return "".join(scrub(line) + "\n" for line in lines)
 

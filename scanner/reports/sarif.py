@@ -27,6 +27,7 @@ from scanner.reports import (
     verification_status,
 )
 from scanner.terminal import json_dumps
+from scanner.reports import settings_view
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -62,8 +63,12 @@ def sarif_log(report: Report, *, show_secrets: bool = False) -> dict[str, Any]:
             for finding in findings
             for result in _results(finding, rule_index[finding.rule_id], report, show_secrets)
         ],
-        "properties": {"mode": report.mode, "targets": list(report.targets)},
+        "properties": {"mode": report.mode, "targets": list(report.targets),
+                       "settings": settings_view.settings_dict(report.settings)},
     }
+    if settings_view.changes_of(report):  # finding-like: a change to the settings that judge it
+        run["results"] += settings_view.sarif_results(report, len(rules), _artifact_uri)
+        rules.append(settings_view.sarif_rule())
     provenance = _provenance(report.repository)
     if provenance:
         run["versionControlProvenance"] = [provenance]

@@ -24,6 +24,8 @@ from scanner.reports import (
     verification_status,
 )
 from scanner.terminal import safe_value
+from scanner.reports.settings_view import change_lines
+from scanner.reports.settings_view import summary_line as settings_summary_line
 
 Style = Callable[..., str]
 
@@ -64,6 +66,8 @@ def render_text(report: Report, *, show_secrets: bool = False, color: bool = Fal
     for finding in findings:
         lines.extend(finding_lines(finding, style, show_secrets))
         lines.append("")
+    settings_changes = change_lines(report, style)  # finding-like: a gate fails on them too
+    lines.extend([*settings_changes, ""] if settings_changes else [])
     lines.extend(summary_lines(report, findings))
     scrub = secret_scrubber(report, show_secrets)
     return "".join(scrub(line) + "\n" for line in lines)
@@ -213,6 +217,9 @@ def summary_lines(report: Report, findings: list[Finding]) -> list[str]:
     if report.errors:
         count = len(report.errors)
         lines.append(f"INCOMPLETE: {count} item{'s' if count != 1 else ''} could not be scanned (see the errors)")
+    settings = settings_summary_line(report.settings)
+    if settings:
+        lines.append(settings)
     return lines
 
 

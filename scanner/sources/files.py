@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import pathspec
-
 from scanner.detect import Detector, Hit, is_binary, scan_or_error
 from scanner.errors import JtsError
+from scanner.excludes import Excludes
 from scanner.findings import Location
 from scanner.sources.workers import dead_workers, die_with_parent, process_context, shutdown
 
@@ -90,9 +89,10 @@ def walk_files(target: Path, warnings: list[str] | None = None) -> Iterator[str]
             yield os.path.join(root, name)
 
 
-def list_files(targets: list[Path], use_gitignore: bool, excludes: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
-    """(file, root it was found under) pairs for the targets, plus warnings."""
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", excludes) if excludes else None
+def list_files(targets: list[Path], use_gitignore: bool,
+               excludes: list[str] | Excludes) -> tuple[list[tuple[str, str]], list[str]]:
+    """(file, root it was found under) pairs for the targets, plus warnings; ``Excludes`` counts what it skips."""
+    spec = Excludes.of(excludes)
     warnings: list[str] = []
     out: list[tuple[str, str]] = []
     for target in targets:
@@ -108,7 +108,7 @@ def list_files(targets: list[Path], use_gitignore: bool, excludes: list[str]) ->
         files = git_listed_files(top, target) if top else list(walk_files(target, warnings))
         base = str(top or target)
         for path in files:
-            if spec and spec.match_file(_relative(path, base)):
+            if spec and spec.skip(_relative(path, base)):
                 continue
             out.append((path, base))
     return out, warnings
@@ -237,7 +237,7 @@ def _dir_inside(directory: str, root: str, cache: dict[str, str]) -> bool:
 
 
 def scan_paths(detector: Detector, targets: list[Path], *, use_gitignore: bool = True,
-               excludes: list[str] | None = None, progress: Callable[[int, int], None] | None = None,
+               excludes: list[str] | Excludes | None = None, progress: Callable[[int, int], None] | None = None,
                jobs: int = 1) -> FileScanResult:
     """Scan the files under ``targets``; ``jobs`` > 1 spreads a large tree over forked workers."""
     result = FileScanResult()
