@@ -28,6 +28,7 @@ from scanner.sweep.targets import (
     TargetError,
     expand_lists,
     is_url,
+    has_credentials,
     public_target,
     resolve_targets,
 )
@@ -159,9 +160,28 @@ class Sweep:
                 continue
             raw.append(stored)
         resolved = resolve_targets(raw, self.config.cache_dir)
+        repos = [self._with_credentials_rule(r, given) for r in resolved.repos]
         self.state.add_targets(given)
-        self.state.register(resolved.repos)
-        return resolved.repos, warnings + resolved.warnings
+        self.state.register(repos)
+        return repos, warnings + resolved.warnings
+
+    def _with_credentials_rule(self, repo: RepoTarget, given: list[str]) -> RepoTarget:
+        """A URL first swept with credentials is fetched with them or not at all.
+
+        Credentials are never stored, so a resumed run only knows the URL without them; fetching
+        that would authenticate as someone else (or anonymously) and call the result current.
+        """
+        if repo.kind != "url":
+            return repo
+        flag = f"credentials:{repo.key}"
+        if has_credentials(repo.source):
+            self.state.set_meta(flag, "1")
+        elif repo.target in given:
+            self.state.delete_meta(flag)  # given again, as the user wants it now
+        elif self.state.get_meta(flag):
+            return replace(repo, problem="first swept with credentials in the URL, which are never stored: "
+                                         "give the URL with them again to refresh it")
+        return repo
 
     def scan(self, repos: list[RepoTarget]) -> None:
         tasks = [RepoTask(repo=r, spec=self.config.spec, cache_dir=str(self.config.cache_dir),

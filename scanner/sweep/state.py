@@ -199,6 +199,9 @@ class SweepState:
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def delete_meta(self, key: str) -> None:
+        self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+
     def begin_run(self) -> int:
         cur = self.conn.execute("INSERT INTO runs (started_at, status) VALUES (?, 'running')", (now(),))
         self.run_id = int(cur.lastrowid or 0)
@@ -244,13 +247,18 @@ class SweepState:
     def record(self, outcome: RepoOutcome, rules: str) -> None:
         """Store one repository's outcome and, for a fresh scan, replace its occurrences; one transaction."""
         warnings = json.dumps(outcome.warnings)
+        current = f"current_at:{outcome.key}"  # when its findings were last known to be current
         with self.conn:
             if outcome.status == "error":
+                since = self.get_meta(current)
+                # its earlier findings stay in the report: say they may be out of date, and since when
+                error = f"stale since {since}: {outcome.error}" if since else outcome.error
                 self.conn.execute(
                     "UPDATE repos SET status = 'error', error = ?, warnings = ?, failures = failures + 1, "
                     "seconds = ?, updated_at = ? WHERE key = ?",
-                    (outcome.error, warnings, outcome.seconds, now(), outcome.key))
+                    (error, warnings, outcome.seconds, now(), outcome.key))
                 return
+            self.set_meta(current, now())
             common = (outcome.tips, rules, outcome.head, outcome.bare, outcome.shallow, outcome.local_path)
             if outcome.status == "unchanged":
                 self.conn.execute(

@@ -52,9 +52,30 @@ def is_url(text: str) -> bool:
     return bool(URL_RE.match(text) or SCP_RE.match(text))
 
 
+SSH_URL_RE = re.compile(r"^(?P<scheme>(?:git\+)?ssh(?:\+git)?://)(?P<user>[^/@:]*)(?::[^/@]*)?@(?P<rest>.*)$", re.I)
+
+
 def public_target(text: str) -> str:
-    """A TARGET as it may be stored and printed: URL credentials removed."""
-    return strip_userinfo(text) if is_url(text) else text
+    """A TARGET as it may be stored and printed, and the identity of its repository.
+
+    Secrets in URLs are removed (an https user may be a token). An ssh user is kept: it is part
+    of which repository is meant (per-user ``~`` paths, per-key access on ``git@`` hosts), so
+    ``ssh://alice@host/~/infra.git`` and ``ssh://bob@host/~/infra.git`` stay two repositories.
+    """
+    if not is_url(text):
+        return text
+    ssh = SSH_URL_RE.match(text)
+    if ssh:  # a password in an ssh URL is dropped, the user kept
+        user = f"{ssh.group('user')}@" if ssh.group("user") else ""
+        return f"{ssh.group('scheme')}{user}{ssh.group('rest')}"
+    if SCP_RE.match(text):
+        return text  # user@host:path has no room for a password
+    return strip_userinfo(text)
+
+
+def has_credentials(text: str) -> bool:
+    """Does this URL carry something that is never stored (so a later run cannot reuse it)?"""
+    return is_url(text) and public_target(text) != text
 
 
 def expand_lists(args: list[str], base: Path | None = None, _seen: frozenset[Path] = frozenset()) -> list[str]:

@@ -121,14 +121,15 @@ def ensure_mirror(repo: RepoTarget, cache_dir: Path) -> tuple[Path, list[str]]:
     """Clone ``repo`` as a bare mirror, or bring an existing mirror up to date.
 
     The URL given (maybe with credentials) is used to fetch but never written to the mirror's
-    config. A failed update of an existing mirror is a warning: the cached copy is still scanned.
+    config. A failed update of an existing mirror is an error: the cached copy is as old as the
+    last scan, and calling it "unchanged" would report stale results as current.
     """
     dest = repo.mirror_path(cache_dir)
     if dest.is_dir():
         try:
             _git(["fetch", "--prune", "--quiet", "--", repo.source, "+refs/*:refs/*"], cwd=str(dest))
         except GitSourceError as exc:
-            return dest, [f"fetch failed, scanned the cached mirror instead: {exc}"]
+            raise GitSourceError(f"refresh failed: {exc}") from None
         return dest, []
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(f"{dest.name}.partial-{os.getpid()}-{time.monotonic_ns()}")
