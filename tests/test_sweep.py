@@ -102,7 +102,7 @@ def test_target_resolution(tmp_path: Path) -> None:
     assert "s3cret" not in repr(by_key["https://git.example.com/org/repo.git"])
     assert by_key[str(tmp_path / "missing")].problem
     assert is_url("git@github.com:org/repo.git") and not is_url("-oProxyCommand=x@y:z") and not is_url("./a:b")
-    assert public_target("ssh://me:pw@host/r.git") == "ssh://host/r.git"
+    assert public_target("ssh://me:pw@host/r.git") == "ssh://me@host/r.git"  # the user is identity, the password is not kept
     one = RepoTarget(key="https://git.example.com/org/repo.git", kind="url", source="")
     other = RepoTarget(key="https://git.example.com/other/repo.git", kind="url", source="")
     assert one.mirror_path(tmp_path).name.startswith("repo-") and one.mirror_path(tmp_path) != other.mirror_path(tmp_path)
