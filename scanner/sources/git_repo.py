@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.sources.git_cmd import GitSourceError, first_error_line, git_executable, git_lines, run_git
+from scanner.sources.git_safety import import_gitpython
 
 FETCH_MORE = "fetch more history: git fetch --deepen=N, git fetch --unshallow, or git fetch origin {rev}"
 
@@ -40,9 +41,9 @@ def open_repo(path: Path | str) -> RepoInfo:
     if not target.exists():
         raise GitSourceError(f"not a git repository: {target} does not exist")
     try:
-        import git  # GitPython refuses to import when git is unusable, so import late
+        git = import_gitpython()  # imported late: a cost only repository scans pay
     except ImportError as exc:
-        raise GitSourceError(f"GitPython cannot use git: {str(exc).splitlines()[0]}") from None
+        raise GitSourceError(f"cannot load GitPython: {_one_line(exc)}") from None
     try:
         repo = git.Repo(target, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -50,7 +51,7 @@ def open_repo(path: Path | str) -> RepoInfo:
     except Exception as exc:  # GitPython raises assorted errors on damaged .git dirs
         raise GitSourceError(f"cannot open git repository {target}: {_one_line(exc)}") from None
     # Everything below reads .git files through GitPython: no git process per repository, which
-    # matters when a sweep opens thousands of small repositories.
+    # matters when a sweep opens thousands of small repositories (and GitPython cannot start one).
     with repo:
         bare = bool(repo.bare)
         git_dir = str(Path(repo.git_dir).resolve())
