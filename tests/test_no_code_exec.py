@@ -396,3 +396,78 @@ def test_only_git_cmd_starts_processes() -> None:
                     and any((node.module, a.name) in starters for a in node.names):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} from {node.module} import")
     assert offenders == []
+
+
+# --------------------------------------------------------------------------- baselines' plugins
+
+
+@pytest.fixture
+def baseline_repo(tmp_path: Path) -> Path:
+    """A repository with a baselined token and a Python file that leaves a marker when imported."""
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"deploy.env": f"JENKINS_API_TOKEN={new_token()}\n",
+                  "evil.py": f"open({str(tmp_path / 'imported')!r}, 'w').close()\n\ndef f(secret):\n    return False\n"})
+    created = jts("baseline", "create", cwd=repo)
+    assert created.code == 0, created.output
+    return repo
+
+
+def with_entries(repo: Path, name: str, *, plugins: list[dict] | None = None, filters: list[dict] | None = None,
+                 our_path: str | None = None) -> str:
+    """A copy of the repository's baseline with extra plugin/filter entries (or our plugin's path changed)."""
+    data = json.loads((repo / ".secrets.baseline").read_text())
+    if our_path:
+        data["plugins_used"] = [{**p, "path": our_path} if p["name"].startswith("Jenkins") else p
+                                for p in data["plugins_used"]]
+    data["plugins_used"] += plugins or []
+    data["filters_used"] += filters or []
+    (repo / name).write_text(json.dumps(data, indent=2))
+    return name
+
+
+FOREIGN = {
+    "plugin file": {"plugins": [{"name": "EvilDetector", "path": "file://./evil.py"}]},
+    "filter file": {"filters": [{"path": "file://./evil.py::f"}]},
+    "filter module": {"filters": [{"path": "evil.f"}]},  # python -m puts the current directory on sys.path
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FOREIGN))
+def test_baseline_audit_refuses_foreign_code_unless_trusted(baseline_repo: Path, kind: str) -> None:
+    name = with_entries(baseline_repo, "foreign.baseline", **FOREIGN[kind])
+    marker = baseline_repo.parent / "imported"
+    for args in (["--stats", "--json", name], ["--diff", ".secrets.baseline", name]):
+        refused = jts("baseline", "audit", *args, cwd=baseline_repo)
+        assert refused.code == 2, refused.output
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"jts: error: {name}: "), refused.stderr
+        assert "--trust-baseline-plugins" in lines[0]
+        assert not marker.exists()
+    trusted = jts("baseline", "audit", "--stats", "--json", name, "--trust-baseline-plugins", cwd=baseline_repo)
+    assert "JenkinsApiTokenDetector" in trusted.stdout, trusted.output
+    assert marker.exists() or kind != "plugin file"  # the user vouched for it: detect-secrets loads it
+
+
+def test_our_plugin_is_loaded_by_module_name_whatever_path_is_recorded(baseline_repo: Path) -> None:
+    """An entry naming our detector class but pointing at another file must not run that file."""
+    name = with_entries(baseline_repo, "ours.baseline", our_path="file://./evil.py")
+    for args in (["--stats", "--json", name], ["--report", name]):
+        audit = jts("baseline", "audit", *args, cwd=baseline_repo)
+        assert audit.code == 0, audit.output
+        assert not (baseline_repo.parent / "imported").exists()
+    stats = jts("baseline", "audit", "--stats", "--json", name, cwd=baseline_repo)
+    assert json.loads(stats.stdout)["JenkinsApiTokenDetector"]["stats"]["raw"]["unknown"] == 1
+
+
+def test_baselines_outside_audit_are_read_as_data(baseline_repo: Path) -> None:
+    """--baseline, create and update never hand a baseline to detect-secrets: foreign entries load nothing."""
+    name = with_entries(baseline_repo, "foreign.baseline", plugins=FOREIGN["plugin file"]["plugins"],
+                        filters=[*FOREIGN["filter file"]["filters"], *FOREIGN["filter module"]["filters"]])
+    for args in (["scan", "--no-progress", "--baseline", name, "."],
+                 ["scan", "--no-progress", "--history", "--baseline", name, "."],
+                 ["baseline", "update", name], ["baseline", "create", ".", "-b", name]):
+        run = jts(*args, cwd=baseline_repo)
+        assert run.code == 0, (args, run.output)  # the token is baselined: nothing left to report
+        assert not (baseline_repo.parent / "imported").exists(), args
+    kept = json.loads((baseline_repo / name).read_text())
+    assert {"name": "EvilDetector", "path": "file://./evil.py"} in kept["plugins_used"]  # kept, never run
