@@ -70,7 +70,7 @@ def open_repo(path: Path | str) -> RepoInfo:
             has_stash = True
         try:
             with repo.config_reader("repository") as config:
-                partial: bool | None = bool(config.get_value("extensions", "partialclone", ""))
+                partial: bool | None = _is_partial_clone(config)
         except Exception:  # unreadable config: let git answer
             partial = None
     if head is None:  # ask git itself; still None for an empty repository
@@ -80,6 +80,14 @@ def open_repo(path: Path | str) -> RepoInfo:
     shallow = shallow_file.is_file() and shallow_file.stat().st_size > 0
     return RepoInfo(path=root, git_dir=git_dir, bare=bare, shallow=shallow, head=head, refs=refs,
                     has_stash=has_stash, partial_clone=partial, common_dir=str(common_dir))
+
+
+def _is_partial_clone(config) -> bool:  # noqa: ANN001 - GitPython's config reader
+    """extensions.partialClone, or (as git 2.39 writes it) a remote marked ``promisor``."""
+    if config.get_value("extensions", "partialclone", ""):
+        return True
+    return any(config.get_value(section, "promisor", False) is True
+               for section in config.sections() if section.startswith("remote "))
 
 
 def _one_line(exc: BaseException) -> str:
