@@ -476,3 +476,14 @@ def test_baselines_outside_audit_are_read_as_data(baseline_repo: Path) -> None:
         assert not (baseline_repo.parent / "imported").exists(), args
     kept = json.loads((baseline_repo / name).read_text())
     assert {"name": "EvilDetector", "path": "file://./evil.py"} in kept["plugins_used"]  # kept, never run
+
+
+@pytest.mark.parametrize("args", [("diff", "HEAD"), ("status",), ("log", "--raw"), ("log", "-p", "--no-textconv",
+                                  "--no-ext-diff"), ("cat-file", "--filters", "HEAD:a"), ("show", "HEAD"),
+                                  ("version",), ("clone", "--upload-pack=touch x", "u", "d")])
+def test_git_commands_that_could_run_drivers_are_never_built(args: tuple[str, ...]) -> None:
+    """Filter and diff drivers cannot be switched off by -c for unknown names: such commands are refused."""
+    from scanner.sources.git_cmd import git_argv
+
+    with pytest.raises(ValueError):
+        git_argv(*args)

@@ -98,7 +98,7 @@ def hardened_argv(git: str, args: Sequence[str], *, remote: bool = False) -> lis
     """``git`` + the hardening + ``args``; refuses subcommands and options outside the safe set."""
     if not args or args[0] not in SUBCOMMANDS:
         raise ValueError(f"git {args[0] if args else ''} is not a subcommand jts may run on scanned content")
-    bad = FORBIDDEN_OPTIONS.intersection(args[1:])
+    bad = {arg for arg in args[1:] if arg.split("=", 1)[0] in FORBIDDEN_OPTIONS}
     if args[0] == "log" and not {"--no-ext-diff", "--no-textconv"} <= set(args):
         bad.add("without --no-ext-diff --no-textconv")
     if bad:
