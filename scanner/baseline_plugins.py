@@ -105,7 +105,7 @@ def detect_secrets_loading(code: BaselineCode, *, trust: bool) -> Iterator[None]
         raise BaselineError(f"detect-secrets was asked to load {filename}: not jts' plugin; {TRUST_HINT}")
 
     def import_module(module_path: str, package: str | None = None) -> ModuleType:
-        if trust or module_path.startswith(("detect_secrets.", "scanner.")):
+        if trust or module_path.startswith(BUILTIN_FILTERS):  # settings imports modules only for filters
             return importlib.import_module(module_path, package)
         raise BaselineError(f"detect-secrets was asked to import {module_path}: not part of detect-secrets; "
                             f"{TRUST_HINT}")

@@ -19,6 +19,9 @@ clone opens on its own to fetch a missing object. Three layers keep all of that 
    drivers and textconv/external diff drivers, which ``-c`` cannot switch off for names it does
    not know, are never looked up; ``log`` runs with ``--no-ext-diff --no-textconv`` and ``--raw``.
 
+Index settings (``core.untrackedCache``, ``core.splitIndex``, ``index.*``) name no program, and
+``GIT_OPTIONAL_LOCKS=0`` keeps git from rewriting the scanned index.
+
 The user's own global and system config stay in effect (credentials and ``url.*.insteadOf`` for
 private sweep URLs, ``safe.directory``): they are the user's, not the scanned content's, and the
 overrides above beat them too. GitPython, which ``open_repo`` uses to read ``.git`` files, never
@@ -89,7 +92,7 @@ ENV = {
     "PAGER": "cat",
     "GIT_OPTIONAL_LOCKS": "0",  # never rewrite the scanned index
     "GIT_NO_LAZY_FETCH": "1",  # a partial clone's missing object stays missing (git 2.39.4+)
-    "GIT_PROTOCOL_FROM_USER": "0",
+    "GIT_PROTOCOL_FROM_USER": "0",  # transports left at the "user" policy count as not asked for
 }
 REMOTE_ENV = {"GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}  # an empty password: never wait for one
 
