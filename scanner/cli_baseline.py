@@ -159,24 +159,35 @@ def plugin_path_command() -> None:
 
 @baseline.command("audit", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
                                               "help_option_names": []})
+@click.option("--trust-baseline-plugins", is_flag=True,
+              help="Let the baseline load plugins and filters from files or other modules (it runs their code).")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def audit(args: tuple[str, ...]) -> None:
+def audit(args: tuple[str, ...], trust_baseline_plugins: bool) -> None:
     """Run `detect-secrets audit ARGS...` on a baseline holding jts entries.
 
     detect-secrets 1.5 cannot audit entries of plugins loaded from a file (Yelp/detect-secrets#611):
     it maps secret types to plugins before it reads the baseline. This loads the baseline's
     plugin settings first, then hands over to detect-secrets unchanged (e.g. --stats, --report).
+    Only jts' plugin (by module name, whatever path the baseline records) and detect-secrets'
+    built-ins are loaded: a baseline naming other plugin or filter code is refused unless
+    --trust-baseline-plugins is given.
     """
     from detect_secrets.core import baseline as ds_baseline
     from detect_secrets.exceptions import UnableToReadBaselineError
     from detect_secrets.main import main as detect_secrets_main
 
     from scanner.baseline import BaselineError
+    from scanner.baseline_plugins import detect_secrets_loading, read_baseline_code, refuse_foreign
 
     files = [a for a in args if not a.startswith("-")]
-    if files:
-        try:
-            ds_baseline.load(ds_baseline.load_from_file(files[0]), files[0])
-        except (UnableToReadBaselineError, KeyError, ValueError):
-            raise BaselineError(f"{files[0]}: not a readable detect-secrets baseline") from None
-    click.get_current_context().exit(detect_secrets_main(["audit", *args]) or 0)
+    code = read_baseline_code(Path(f) for f in files)
+    if not trust_baseline_plugins:
+        refuse_foreign(code)
+    with detect_secrets_loading(code, trust=trust_baseline_plugins):
+        if files:
+            try:
+                ds_baseline.load(ds_baseline.load_from_file(files[0]), files[0])
+            except (UnableToReadBaselineError, KeyError, ValueError):
+                raise BaselineError(f"{files[0]}: not a readable detect-secrets baseline") from None
+        status = detect_secrets_main(["audit", *args]) or 0
+    click.get_current_context().exit(status)

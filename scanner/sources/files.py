@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import queue
 import stat
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from scanner.detect import Detector, Hit, is_binary, scan_or_error
 from scanner.errors import JtsError
 from scanner.excludes import Excludes
 from scanner.findings import Location
+from scanner.sources.git_cmd import GitSourceError, first_error_line, run_git
 from scanner.sources.workers import dead_workers, die_with_parent, process_context, shutdown
 
 CHUNK_BYTES = 16 * 2**20  # large files are scanned in line-aligned chunks of this size
@@ -55,24 +55,22 @@ class FileScanResult:
 def git_toplevel(path: Path) -> Path | None:
     directory = path if path.is_dir() else path.parent
     try:
-        out = subprocess.run(["git", "-C", str(directory), "rev-parse", "--show-toplevel"],
-                             capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
+        out = run_git(directory, ["rev-parse", "--show-toplevel"], check=False, timeout=30)
+    except GitSourceError:  # no git: walk the directory instead
         return None
-    if out.returncode != 0 or not out.stdout.strip():
-        return None
-    return Path(out.stdout.strip())
+    top = out.stdout.decode("utf-8", "surrogateescape").strip()
+    return Path(top) if out.returncode == 0 and top else None
 
 
 def git_listed_files(top: Path, target: Path) -> list[str]:
     """Tracked and untracked-but-not-ignored files under ``target``, per git's ignore rules."""
-    out = subprocess.run(
-        ["git", "-C", str(top), "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--",
-         str(target.resolve())],
-        capture_output=True, timeout=600,
-    )
+    try:
+        out = run_git(top, ["ls-files", "--cached", "--others", "--exclude-standard", "-z", "--",
+                            str(target.resolve())], check=False, timeout=600)
+    except GitSourceError as exc:
+        raise SourceError(f"{target}: git ls-files failed: {exc}") from None
     if out.returncode != 0:
-        raise SourceError(f"{target}: git ls-files failed: {out.stderr.decode(errors='replace').strip()}")
+        raise SourceError(f"{target}: git ls-files failed: {first_error_line(out.stderr)}")
     # Plain strings, not Path objects: pathlib costs more than reading a small file.
     prefix = str(top) + os.sep
     return [prefix + os.fsdecode(raw) for raw in dict.fromkeys(out.stdout.split(b"\0")) if raw]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
-from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env
+from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git
 from scanner.sources.git_repo import RepoInfo
 
 if TYPE_CHECKING:
@@ -71,10 +71,9 @@ def _commit(header: bytes) -> CommitMeta:
 def iter_log(repo: RepoInfo, revs: Iterable[str], want: Callable[[str], bool] | None = None,
              on_commit: Callable[[str], None] | None = None) -> Iterator[DiffEntry]:
     """Stream ``git log --raw`` over ``revs``: entries whose new side is a blob that ``want`` accepts."""
-    args = git_argv(*LOG_ARGS, *revs, "--")
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(args, cwd=repo.path, env=git_env(), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=err)
+        proc = popen_git(repo.path, [*LOG_ARGS, *revs, "--"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=err)
         assert proc.stdout is not None
         try:
             yield from _parse(_tokens(proc.stdout), want, on_commit)

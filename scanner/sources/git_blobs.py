@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from scanner.sources.git_catfile import ObjectInfo
-from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env, run_git
+from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git, run_git
 from scanner.sources.git_reader import BlobReader
 from scanner.sources.git_repo import RepoInfo
 
@@ -106,8 +106,8 @@ def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, *, 
     paths: deque[str] = deque()
     sizing_error: GitSourceError | None = None
     with tempfile.TemporaryFile() as rl_err:
-        rev_list = subprocess.Popen(git_argv(*args), cwd=repo.path, env=git_env(), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=rl_err, bufsize=1 << 16)
+        rev_list = popen_git(repo.path, args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=rl_err,
+                             bufsize=1 << 16)
         reader.start()  # git starts up while rev-list walks history
         try:
             for info in reader.info(_listing(rev_list.stdout, out, paths)):  # type: ignore[arg-type]

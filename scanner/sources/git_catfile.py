@@ -16,7 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
-from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env
+from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git
 
 # Requests in flight: small enough that our writes never block on a full stdin pipe (>= 4 KiB),
 # large enough that git never waits for us to ask for the next object.
@@ -60,9 +60,8 @@ class CatFile:
     def _start(self) -> subprocess.Popen[bytes]:
         self.stderr.seek(0)
         self.stderr.truncate()
-        proc = subprocess.Popen(git_argv("cat-file", "--batch-command"), cwd=self.cwd, env=git_env(),
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-                                bufsize=READ_BUFFER)
+        proc = popen_git(self.cwd, ["cat-file", "--batch-command"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=self.stderr, bufsize=READ_BUFFER)
         try:  # bigger pipe = fewer context switches per MB (Linux only, best effort)
             fcntl.fcntl(proc.stdout.fileno(), F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[union-attr]
         except OSError:

@@ -1,4 +1,5 @@
-"""Running the git CLI: one place that turns git's failures into one-line ``GitSourceError``s."""
+"""Running the git CLI: the one place jts starts git, always hardened (``git_safety``); failures
+become one-line ``GitSourceError``s."""
 
 from __future__ import annotations
 
@@ -8,20 +9,10 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from scanner.errors import JtsError
-
-# Config that would change machine-readable output (signatures in log, colours, quoting), and
-# bounds on git's memory: by default it maps whole packs (RSS grows to the pack size) and caches
-# 96 MiB of delta bases; 16 MiB windows cost a few extra mmap calls and keep each git small.
-SAFE_CONFIG = (
-    "-c", "log.showSignature=false",
-    "-c", "color.ui=false",
-    "-c", "core.quotePath=false",
-    "-c", "core.packedGitWindowSize=16m",
-    "-c", "core.packedGitLimit=64m",
-    "-c", "core.deltaBaseCacheLimit=32m",
-)
+from scanner.sources.git_safety import hardened_argv, hardened_env
 
 
 class GitSourceError(JtsError):
@@ -41,15 +32,14 @@ def git_executable() -> str:
     return exe
 
 
-def git_env() -> dict[str, str]:
-    """The caller's environment (hooks set GIT_INDEX_FILE on purpose), minus prompts and pagers."""
-    env = dict(os.environ)
-    env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "PAGER": "cat", "GIT_OPTIONAL_LOCKS": "0"})
-    return env
+def git_env(*, remote: bool = False) -> dict[str, str]:
+    """The environment for a git process, with the hardening (see ``git_safety``)."""
+    return hardened_env(remote=remote)
 
 
-def git_argv(*args: str) -> list[str]:
-    return [git_executable(), *SAFE_CONFIG, *args]
+def git_argv(*args: str, remote: bool = False) -> list[str]:
+    """argv for ``git args`` with the hardening; ``remote`` for clones and fetches of sweep URLs."""
+    return hardened_argv(git_executable(), args, remote=remote)
 
 
 def first_error_line(stderr: bytes | str, default: str = "git failed") -> str:
@@ -62,18 +52,28 @@ def first_error_line(stderr: bytes | str, default: str = "git failed") -> str:
     return lines[0] if lines else default
 
 
-def run_git(cwd: Path | str, args: Sequence[str], *, input: bytes | None = None,
-            check: bool = True, what: str | None = None) -> subprocess.CompletedProcess[bytes]:
+def run_git(cwd: Path | str | None, args: Sequence[str], *, input: bytes | None = None,
+            check: bool = True, what: str | None = None, remote: bool = False,
+            timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run ``git args`` in ``cwd``, capturing output; a failure becomes ``GitSourceError``."""
+    where = "" if cwd is None else f" in {cwd}"
     try:
-        proc = subprocess.run(git_argv(*args), check=False, cwd=str(cwd), input=input, capture_output=True,
-                              env=git_env(), stdin=None if input is not None else subprocess.DEVNULL)
+        proc = subprocess.run(git_argv(*args, remote=remote), check=False, cwd=None if cwd is None else str(cwd),
+                              input=input, capture_output=True, env=git_env(remote=remote), timeout=timeout,
+                              stdin=None if input is not None else subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise GitSourceError(f"git {args[0]} did not finish in {timeout:.0f} s{where}") from None
     except OSError as exc:  # e.g. cwd vanished, git not executable
-        raise GitSourceError(f"cannot run git in {cwd}: {exc.strerror or exc}") from None
+        raise GitSourceError(f"cannot run git{where}: {exc.strerror or exc}") from None
     if check and proc.returncode != 0:
         label = what or f"git {args[0]}"
-        raise GitSourceError(f"{label} failed in {cwd}: {first_error_line(proc.stderr)}")
+        raise GitSourceError(f"{label} failed{where}: {first_error_line(proc.stderr)}")
     return proc
+
+
+def popen_git(cwd: Path | str, args: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start ``git args`` in ``cwd`` for streaming (``kwargs``: the pipes); the caller waits for it."""
+    return subprocess.Popen(git_argv(*args), cwd=str(cwd), env=git_env(), **kwargs)
 
 
 def git_lines(cwd: Path | str, args: Sequence[str], **kw) -> list[str]:

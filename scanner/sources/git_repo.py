@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.sources.git_cmd import GitSourceError, first_error_line, git_executable, git_lines, run_git
+from scanner.sources.git_safety import import_gitpython
 
 FETCH_MORE = "fetch more history: git fetch --deepen=N, git fetch --unshallow, or git fetch origin {rev}"
 
@@ -40,9 +41,9 @@ def open_repo(path: Path | str) -> RepoInfo:
     if not target.exists():
         raise GitSourceError(f"not a git repository: {target} does not exist")
     try:
-        import git  # GitPython refuses to import when git is unusable, so import late
+        git = import_gitpython()  # imported late: a cost only repository scans pay
     except ImportError as exc:
-        raise GitSourceError(f"GitPython cannot use git: {str(exc).splitlines()[0]}") from None
+        raise GitSourceError(f"cannot load GitPython: {_one_line(exc)}") from None
     try:
         repo = git.Repo(target, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -50,7 +51,7 @@ def open_repo(path: Path | str) -> RepoInfo:
     except Exception as exc:  # GitPython raises assorted errors on damaged .git dirs
         raise GitSourceError(f"cannot open git repository {target}: {_one_line(exc)}") from None
     # Everything below reads .git files through GitPython: no git process per repository, which
-    # matters when a sweep opens thousands of small repositories.
+    # matters when a sweep opens thousands of small repositories (and GitPython cannot start one).
     with repo:
         bare = bool(repo.bare)
         git_dir = str(Path(repo.git_dir).resolve())
@@ -69,7 +70,7 @@ def open_repo(path: Path | str) -> RepoInfo:
             has_stash = True
         try:
             with repo.config_reader("repository") as config:
-                partial: bool | None = bool(config.get_value("extensions", "partialclone", ""))
+                partial: bool | None = _is_partial_clone(config)
         except Exception:  # unreadable config: let git answer
             partial = None
     if head is None:  # ask git itself; still None for an empty repository
@@ -79,6 +80,14 @@ def open_repo(path: Path | str) -> RepoInfo:
     shallow = shallow_file.is_file() and shallow_file.stat().st_size > 0
     return RepoInfo(path=root, git_dir=git_dir, bare=bare, shallow=shallow, head=head, refs=refs,
                     has_stash=has_stash, partial_clone=partial, common_dir=str(common_dir))
+
+
+def _is_partial_clone(config) -> bool:  # noqa: ANN001 - GitPython's config reader
+    """extensions.partialClone, or (as git 2.39 writes it) a remote marked ``promisor``."""
+    if config.get_value("extensions", "partialclone", ""):
+        return True
+    return any(config.get_value(section, "promisor", False) is True
+               for section in config.sections() if section.startswith("remote "))
 
 
 def _one_line(exc: BaseException) -> str:

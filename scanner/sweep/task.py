@@ -17,13 +17,7 @@ from typing import TYPE_CHECKING
 
 from scanner.findings import Location, fingerprint_of, scrub
 from scanner.reports import strip_userinfo
-from scanner.sources.git_cmd import (
-    GitSourceError,
-    first_error_line,
-    git_argv,
-    git_env,
-    run_git,
-)
+from scanner.sources.git_cmd import GitSourceError, first_error_line, run_git
 from scanner.sweep.targets import RepoTarget
 
 if TYPE_CHECKING:
@@ -92,9 +86,11 @@ def _recipe(spec: DetectorSpec) -> _BuiltOnce:
 def warm_up(spec: DetectorSpec) -> None:
     """Pay a worker's start-up costs (imports, rules) before the first repository arrives."""
     import detect_secrets.filters.heuristic  # noqa: F401 - what the placeholder check imports on first use
-    import git  # noqa: F401 - GitPython, imported late by open_repo
 
     import scanner.sources.git  # noqa: F401
+    from scanner.sources.git_safety import import_gitpython
+
+    import_gitpython()  # what open_repo imports late
 
     _recipe(spec).build()
 
@@ -105,14 +101,10 @@ def _one_line(text: str) -> str:
 
 def _git(args: list[str], cwd: str | None = None) -> None:
     """Run a git command that talks to a remote; failure -> one-line GitSourceError without credentials."""
-    import subprocess
-
-    env = {**git_env(), "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}  # never wait for a password
     try:
-        proc = subprocess.run(git_argv(*args), cwd=cwd, capture_output=True, env=env, stdin=subprocess.DEVNULL,
-                              check=False)
-    except OSError as exc:
-        raise GitSourceError(f"cannot run git: {exc.strerror or exc}") from None
+        proc = run_git(cwd, args, check=False, remote=True)  # never prompts, allows only plain transports
+    except GitSourceError as exc:
+        raise GitSourceError(_one_line(str(exc))) from None
     if proc.returncode != 0:
         raise GitSourceError(_one_line(first_error_line(proc.stderr, default=f"git {args[0]} failed")))
 
