@@ -349,7 +349,7 @@ class Revoker:
         urls = [url] if url else [target.security_url, target.user_url("configure")]
         read = _PageRead(urls[0])
         for candidate in urls:
-            answer = request(self.client, "GET", candidate, self.once, auth=target.actor_auth)
+            answer = request(self.client, "GET", candidate, self.once, auth=target.actor_auth, root=target.url)
             read = _PageRead(candidate, answer.status, error=answer.error)
             if answer.error or answer.status != 200:
                 if answer.status == 404:
@@ -438,7 +438,7 @@ class Revoker:
         self.log("attempted", plan.finding, target, action=method, uuid=data.get("tokenUuid") or None,
                  name=plan.token_name)
         answer = request(self.client, "POST", target.user_url(f"{PROPERTY}/{method}"), self.once,
-                         auth=target.actor_auth, data=data)
+                         auth=target.actor_auth, data=data, root=target.url)
         outcome = _describe(answer)
         self.log("result", plan.finding, target, action=method, uuid=data.get("tokenUuid") or None,
                  name=plan.token_name, outcome=outcome)
@@ -470,7 +470,7 @@ class Revoker:
         assert directory is not None
         self.log("attempted", plan.finding, target, action="generate_new_token", name=plan.token_name)
         answer = request(self.client, "POST", target.user_url(f"{PROPERTY}/generateNewToken"), self.once,
-                         auth=target.leaked_auth, data={"newTokenName": plan.token_name or ""})
+                         auth=target.leaked_auth, data={"newTokenName": plan.token_name or ""}, root=target.url)
         body = answer.json() or {}
         data = body.get("data") if isinstance(body.get("data"), dict) else {}
         value, new_uuid = _text(data.get("tokenValue")), _text(data.get("tokenUuid"))
