@@ -13,13 +13,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from scanner.jenkins.server import JenkinsTestServer, ServerOptions
+from scanner.jenkins.server import CreatedToken, JenkinsTestServer, ServerOptions
 from tests.helpers import ROOT, Run, jts, new_token
 
 MIB = 1024 * 1024
@@ -311,6 +312,37 @@ def revoke(tmp_path: Path, jenkins: JenkinsTestServer, token: str, *extra: str) 
 
 def posts(jenkins: JenkinsTestServer) -> list[str]:
     return [r.path for r in jenkins.requests.entries() if r.method == "POST"]
+
+
+def test_threads_using_tokens_during_revocation_never_cost_an_innocent_token(
+        tmp_path: Path, jenkins: JenkinsTestServer) -> None:
+    leaked = jenkins.create_token("alice", name="leaked")
+    innocents = [jenkins.create_token("alice", name=f"ci-{n}") for n in range(3)]
+    stop = threading.Event()
+
+    def hammer(token: CreatedToken, pause: float) -> None:
+        while not stop.is_set():
+            try:
+                jenkins.use_token("alice", token.value)
+            except OSError:
+                pass  # revoked under our feet: a 401 is what the attacker would get too
+            stop.wait(pause)
+
+    threads = [threading.Thread(target=hammer, args=(token, pause), daemon=True)
+               for token, pause in [(leaked, 0.01), (innocents[0], 0.01), (innocents[1], 0.03), (innocents[2], 0.2)]]
+    for thread in threads:
+        thread.start()
+    try:
+        revocation, _ = revoke(tmp_path, jenkins, leaked.value)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert revocation["status"] in ("revoked", "needs_manual"), revocation
+    if revocation["status"] == "revoked":
+        assert revocation["token_uuid"] == leaked.uuid and not jenkins.token_works("alice", leaked.value)
+    for token in innocents:
+        assert jenkins.token_works("alice", token.value), token.name
 
 
 @pytest.mark.parametrize("fault", ["huge", "drip", "redirect-away", "not-a-page"])
