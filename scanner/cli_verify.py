@@ -27,7 +27,7 @@ VERIFY_OPTIONS = [
                  help="User to try when the content names none (repeatable)."),
     click.option("--guess-users", is_flag=True, help="Also try git authors as users when the content names none."),
     click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
-                 help="Seconds per HTTP request."),
+                 help="Deadline in seconds for each HTTP request as a whole (connect to last byte)."),
     click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True,
                  help="Retries on connect errors and 5xx."),
     click.option("--per-host", type=click.IntRange(1, 64), default=4, show_default=True,

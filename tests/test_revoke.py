@@ -294,6 +294,78 @@ def test_admin_token_file_and_bad_admin_credentials(tmp_path: Path, state: Path,
     assert_no_secret([leaked.value, kept.value, admin.value], wrong.output, good.output, audit.read_text())
 
 
+# -- telling the leaked token apart when others use tokens too --------------------------------------
+
+
+def page_hook(server: JenkinsTestServer, action) -> None:  # noqa: ANN001 - a callable of the read number
+    """Run ``action(n)`` before the n-th read (1-based) of alice's token page (either generation)."""
+    reads = iter(range(1, 1000))
+    page = "/user/alice/security/" if server.version >= "2.468" else "/user/alice/configure"
+    server.faults.add_hook(lambda _m, _p: action(next(reads)), prefix=page, method="GET")
+
+
+@pytest.mark.parametrize("version", ["2.578", "2.400"])
+def test_concurrent_use_of_the_leaked_token_does_not_revoke_an_innocent_one(
+        tmp_path: Path, state: Path, version: str) -> None:
+    """Old rule ("rose by exactly"): the leaked token rose by 6 (someone else used it twice between
+    the reads), an innocent one by exactly our 4 uses, and the innocent one was revoked."""
+    server = start(tmp_path, version)
+    try:
+        leaked = server.create_token("alice", name="leaked")
+        innocent = server.create_token("alice", name="innocent")
+
+        def someone_else(_read: int) -> None:
+            server.use_token("alice", leaked.value, 2)
+            server.use_token("alice", innocent.value, 4)
+
+        page_hook(server, someone_else)
+        leak(tmp_path / "src", "a.sh", "alice", leaked.value, server)
+        audit = tmp_path / "audit.jsonl"
+        result = revoke_scan(state, tmp_path / "src", server, audit, "--as", "self", "--yes")
+        revocation = by_fingerprint(result.stdout)[fp(leaked.value)]["revocation"]
+        assert revocation["status"] == "revoked" and revocation["token_uuid"] == leaked.uuid, revocation
+        assert "someone else is using the leaked token" in revocation["reason"]
+        assert "someone else is using the leaked token" in result.stderr  # said in the plan, before acting
+        assert server.token_works("alice", innocent.value) and not server.token_works("alice", leaked.value)
+        assert_no_secret([leaked.value, innocent.value], result.output, audit.read_text())
+    finally:
+        server.stop()
+
+
+def test_two_candidates_twice_is_needs_manual(tmp_path: Path, state: Path, jenkins) -> None:
+    leaked = jenkins.create_token("alice", name="leaked")
+    busy = jenkins.create_token("alice", name="busy")
+    page_hook(jenkins, lambda _read: jenkins.use_token("alice", busy.value, 20))  # always rises by more than us
+    leak(tmp_path / "src", "a.sh", "alice", leaked.value, jenkins)
+    result = revoke_scan(state, tmp_path / "src", jenkins, tmp_path / "audit.jsonl", "--as", "self", "--yes")
+    revocation = by_fingerprint(result.stdout)[fp(leaked.value)]["revocation"]
+    assert revocation["status"] == "needs_manual", revocation
+    assert "2 tokens' use counters rose by at least 8" in revocation["reason"]  # the second round: 7 uses + 1 read
+    assert revocation["manual_url"].endswith("/user/alice/security/")
+    assert posts(jenkins) == []
+    assert jenkins.token_works("alice", leaked.value) and jenkins.token_works("alice", busy.value)
+
+
+def test_a_counter_that_goes_down_is_needs_manual(tmp_path: Path, state: Path, jenkins) -> None:
+    """Old rule: the leaked counter fell (statistics reset), an innocent one rose by exactly 4: revoked."""
+    leaked = jenkins.create_token("alice", name="leaked")
+    innocent = jenkins.create_token("alice", name="innocent")
+    jenkins.set_use_counter("alice", leaked.uuid, 50)
+
+    def reset_between_reads(read: int) -> None:
+        if read == 2:
+            jenkins.set_use_counter("alice", leaked.uuid, 0)
+            jenkins.use_token("alice", innocent.value, 4)
+
+    page_hook(jenkins, reset_between_reads)
+    leak(tmp_path / "src", "a.sh", "alice", leaked.value, jenkins)
+    result = revoke_scan(state, tmp_path / "src", jenkins, tmp_path / "audit.jsonl", "--as", "self", "--yes")
+    revocation = by_fingerprint(result.stdout)[fp(leaked.value)]["revocation"]
+    assert revocation["status"] == "needs_manual" and "went down" in revocation["reason"], revocation
+    assert posts(jenkins) == []
+    assert jenkins.token_works("alice", leaked.value) and jenkins.token_works("alice", innocent.value)
+
+
 # -- failures on the wire ----------------------------------------------------------------------
 
 

@@ -278,3 +278,25 @@ def test_hint_rescues_a_wrongly_named_user_but_cannot_prove_dead(tmp_path, jenki
     _, found = _scan_verify(src, "--jenkins-url", jenkins.url, "--user", "carol")
     verdict = found[_fp(token)]["verification"]
     assert verdict["status"] == "invalid" and verdict["user"] == "alice"  # the named user's 401 is the proof
+
+
+@pytest.mark.parametrize("url, message", [
+    ("http://jenkins.example:port/", "port is not a number"),
+    ("http://jenkins.example/a/..;/b/", "ambiguous path"),
+    ("ftp://jenkins.example/", "not an http(s) URL"),
+    ("http://alice:pw@jenkins.example/", "carries credentials"),
+    ("http://jenkins.example/?x=1", "no query"),
+])
+def test_unusable_jenkins_url_option_is_a_usage_error(tmp_path, url, message):
+    (tmp_path / "a.sh").write_text(f"curl -u alice:{'11' + secrets.token_hex(16)} http://127.0.0.1:9/job/x/build\n")
+    run = jts("scan", str(tmp_path / "a.sh"), "--verify", "--jenkins-url", url)
+    assert run.code == 2 and message in run.stderr, run.output
+    assert "Traceback" not in run.output and "--jenkins-url:" in run.stderr
+
+
+def test_allowed_url_with_dot_segments_is_normalised(tmp_path, jenkins):
+    token = jenkins.create_token("alice").value
+    (tmp_path / "a.sh").write_text(f"curl -u alice:{token} {jenkins.url}job/x/build\n")
+    _, found = _scan_verify(tmp_path / "a.sh", "--jenkins-url", jenkins.url + "jenkins/../")
+    assert found[_fp(token)]["verification"]["status"] == "live"
+    assert found[_fp(token)]["verification"]["jenkins_url"] == jenkins.url.rstrip("/")

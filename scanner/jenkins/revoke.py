@@ -2,9 +2,11 @@
 
 Jenkins revokes only by UUID, and nothing maps a token value to its UUID except the usage
 counters on the user's security page (facts sheet §6): read the page, use the token a known
-number of times, read it again, and take the one token whose counter rose by exactly that
-number. Anything short of one clear match is left to a human (``needs_manual``) unless the user
-chose ``--revoke-all-user-tokens``. Only a 401 on the re-check makes a result ``revoked``.
+number of times, read it again, and take the one token whose counter rose by at least that
+number (concurrent use of the leaked token only adds to it). Anything short of one clear match
+(several or no candidates twice, a counter that went down) is left to a human
+(``needs_manual``) unless the user chose ``--revoke-all-user-tokens``. Only a 401 on the
+re-check makes a result ``revoked``.
 """
 
 from __future__ import annotations
@@ -123,7 +125,8 @@ class _Identity:
     match: PageToken | None = None
     reason: str | None = None
     refused: bool = False  # Jenkins would not show the page to this actor
-    tie: bool = False  # several counters rose by the expected amount
+    retry: bool = False  # not exactly one candidate: a round with another number of uses may settle it
+    note: str | None = None  # said with the plan (e.g. the token is being used by someone else)
 
 
 def now_iso() -> str:
@@ -287,6 +290,7 @@ class Revoker:
         if found.match is not None:
             plan.token_uuid, plan.token_name, plan.legacy = found.match.uuid, found.match.name, found.match.legacy
             plan.rotate = self.options.rotate_dir is not None and target.actor == SELF
+            plan.note = found.note
             return plan
         if not self.options.revoke_all_user_tokens:
             self._result(finding, target, "needs_manual",
@@ -349,7 +353,7 @@ class Revoker:
         urls = [url] if url else [target.security_url, target.user_url("configure")]
         read = _PageRead(urls[0])
         for candidate in urls:
-            answer = request(self.client, "GET", candidate, self.once, auth=target.actor_auth)
+            answer = request(self.client, "GET", candidate, self.once, auth=target.actor_auth, root=target.url)
             read = _PageRead(candidate, answer.status, error=answer.error)
             if answer.error or answer.status != 200:
                 if answer.status == 404:
@@ -367,13 +371,20 @@ class Revoker:
         return read
 
     def identify(self, target: _Target) -> _Identity:
+        """The leaked token's entry on the page, from use counters; any doubt leaves ``match`` None.
+
+        Candidates are the tokens whose counters rose by at least our uses (someone else using
+        the leaked token at the same time only adds to its count). One candidate is the leaked
+        token; none or several are tried once more with a different number of uses, then left
+        to a human. A counter that went down means the statistics were reset: no guess is made.
+        """
         first = self.read_page(target)
         problem = _page_problem(first)
         if problem:
             return _Identity(first.url if first.status == 200 else target.manual_url, reason=problem,
                              refused=first.status in (403, 404))
-        uses = self.options.uses
-        for _round in range(2):  # a second, longer round settles a tie between two tokens
+        found = _Identity(first.url, first.tokens or [])
+        for uses in (self.options.uses, self.options.uses * 2 + 1):
             for _ in range(uses):
                 used = self.check_counted(target)
                 if used:
@@ -385,9 +396,9 @@ class Revoker:
             # In self mode the second page read is itself one more use of the leaked token.
             expected = uses + (1 if target.actor == SELF else 0)
             found = _match(first, second, expected)
-            if not found.tie:
+            if not found.retry:
                 return found
-            first, uses = second, uses * 2 + 1
+            first = second
         return found
 
     def check_counted(self, target: _Target) -> str | None:
@@ -438,7 +449,7 @@ class Revoker:
         self.log("attempted", plan.finding, target, action=method, uuid=data.get("tokenUuid") or None,
                  name=plan.token_name)
         answer = request(self.client, "POST", target.user_url(f"{PROPERTY}/{method}"), self.once,
-                         auth=target.actor_auth, data=data)
+                         auth=target.actor_auth, data=data, root=target.url)
         outcome = _describe(answer)
         self.log("result", plan.finding, target, action=method, uuid=data.get("tokenUuid") or None,
                  name=plan.token_name, outcome=outcome)
@@ -454,6 +465,8 @@ class Revoker:
             reason = f"{method} {sent}; the re-check got 401"
             if method == "revokeAll":
                 reason = f"revoked {what}{note}; {reason}"
+            else:
+                reason += note
             self.finish(plan.finding, target, Revocation(
                 status="revoked", reason=reason, token_uuid=plan.token_uuid, token_name=plan.token_name,
                 actor=target.actor, at=now_iso()))
@@ -470,7 +483,7 @@ class Revoker:
         assert directory is not None
         self.log("attempted", plan.finding, target, action="generate_new_token", name=plan.token_name)
         answer = request(self.client, "POST", target.user_url(f"{PROPERTY}/generateNewToken"), self.once,
-                         auth=target.leaked_auth, data={"newTokenName": plan.token_name or ""})
+                         auth=target.leaked_auth, data={"newTokenName": plan.token_name or ""}, root=target.url)
         body = answer.json() or {}
         data = body.get("data") if isinstance(body.get("data"), dict) else {}
         value, new_uuid = _text(data.get("tokenValue")), _text(data.get("tokenUuid"))
@@ -511,7 +524,7 @@ def _page_problem(read: _PageRead) -> str | None:
 
 
 def _match(first: _PageRead, second: _PageRead, expected: int) -> _Identity:
-    """The one token whose use counter rose by exactly ``expected`` between two reads."""
+    """The one token whose use counter rose by at least ``expected`` between two reads."""
     before, after = first.tokens or [], second.tokens or []
     found = _Identity(second.url, after)
     if first.stats_disabled or second.stats_disabled:
@@ -523,12 +536,23 @@ def _match(first: _PageRead, second: _PageRead, expected: int) -> _Identity:
     if found.reason:
         return found
     counts = {t.uuid: t.use_counter or 0 for t in before}
-    rose = [t for t in after if (t.use_counter or 0) - counts.get(t.uuid, 0) == expected]
+    # Only tokens listed on both reads: the leaked one was live before the first.
+    rises = {t.uuid: (t.use_counter or 0) - counts[t.uuid] for t in after if t.uuid in counts}
+    fallen = [t for t in after if rises.get(t.uuid, 0) < 0]
+    if fallen:
+        found.reason = (f"the use counter of {len(fallen)} token(s) went down between two reads of the page "
+                        "(statistics reset?), so the counts cannot be trusted")
+        return found
+    rose = [t for t in after if rises.get(t.uuid, 0) >= expected]
     if len(rose) == 1:
         found.match = rose[0]
+        extra = rises[rose[0].uuid] - expected
+        if extra:
+            found.note = (f"its use counter rose by {extra} more than our {expected} use(s): someone else is using "
+                          "the leaked token right now")
         return found
-    found.tie = len(rose) > 1
-    found.reason = (f"{len(rose)} tokens' use counters rose by exactly {expected} while the leaked token was "
+    found.retry = True
+    found.reason = (f"{len(rose)} tokens' use counters rose by at least {expected} while the leaked token was "
                     "used, so the leaked one is not certain")
     return found
 

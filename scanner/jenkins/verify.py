@@ -8,17 +8,22 @@ falls under an allowed one, unless the user opted in with ``verify_found_urls``.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 from scanner.context import jenkins_base_url
 from scanner.findings import Finding, Verification
-from scanner.jenkins.client import Answer, HttpSettings, make_client, origin, who_am_i
+from scanner.jenkins.client import Answer, HttpSettings, make_client, who_am_i
+from scanner.jenkins.urls import HttpUrl, UnusableUrl, describe, has_unsafe_characters, parse_http_url
+
+WHOAMI_CLASS = "hudson.security.WhoAmI"
+_VERSION = re.compile(r"[0-9][0-9A-Za-z.+_~-]{0,63}")  # X-Jenkins: 2.578, 2.479.3, 2.500-SNAPSHOT
+MAX_AUTHORITIES = 100
 
 
 @dataclass(frozen=True)
@@ -33,21 +38,25 @@ class AllowedJenkins:
 
     @classmethod
     def parse(cls, url: str) -> AllowedJenkins:
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) Jenkins URL: {url!r}")
-        if parts.username or parts.password:
-            raise ValueError("a Jenkins URL must not carry credentials")
-        scheme, host, port = origin(url)
-        path = parts.path.rstrip("/")
-        netloc = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
-        return cls(url=f"{scheme}://{netloc}{path}", scheme=scheme, host=host, port=port, path=path)
+        try:
+            parsed = parse_http_url(url.strip())
+        except UnusableUrl as exc:  # a ValueError: the CLI shows it as a one-line usage error
+            raise UnusableUrl(f"{describe(url)}: {exc}") from None
+        if parsed.query or "#" in url:
+            raise ValueError(f"a Jenkins URL has no query or fragment: {describe(url)}")
+        return cls(url=parsed.root, scheme=parsed.scheme, host=parsed.host, port=parsed.port,
+                   path=parsed.path.rstrip("/"))
+
+    @property
+    def parsed(self) -> HttpUrl:
+        return HttpUrl(self.scheme, self.host, self.port, self.path or "/")
 
     def allows(self, url: str) -> bool:
-        if origin(url) != (self.scheme, self.host, self.port):
+        """Same scheme, host and port, and the path under ours once dot segments are resolved."""
+        try:
+            return parse_http_url(url).under(self.parsed)
+        except UnusableUrl:
             return False
-        path = urlsplit(url).path.rstrip("/")
-        return path == self.path or path.startswith(self.path + "/")
 
 
 @dataclass
@@ -93,19 +102,45 @@ def _now() -> str:
 
 
 def candidate_urls(finding: Finding, options: VerifyOptions, warn: Callable[[str], None]) -> tuple[list[str], str | None]:
-    """Where this finding's token may be sent, or why nowhere."""
-    found = jenkins_base_url(finding.jenkins_url) if finding.jenkins_url else None
-    if found:
-        if any(a.allows(found) for a in options.allowed):
-            return [found], None
+    """Where this finding's token may be sent, or why nowhere.
+
+    A URL in the content that cannot be parsed or used makes the finding unknown: the token is
+    then never tried at another Jenkins, whose 401 would wrongly call it invalid.
+    """
+    if finding.jenkins_url:
+        found, problem = found_url(finding.jenkins_url)
+        if found is None:
+            return [], (f"the Jenkins URL found with this token ({describe(finding.jenkins_url)}) cannot be used: "
+                        f"{problem}; the token was not sent anywhere")
+        if any(a.allows(found.root) for a in options.allowed):
+            return [found.root], None
         if options.verify_found_urls:
-            warn(f"sending a token to {found}, a URL found in the scanned content (--verify-found-urls)")
-            return [found], None
-        return [], (f"found with {found}, which is not an allowed Jenkins; pass --jenkins-url {found} "
+            warn(f"sending a token to {found.root}, a URL found in the scanned content (--verify-found-urls)")
+            return [found.root], None
+        return [], (f"found with {found.root}, which is not an allowed Jenkins; pass --jenkins-url {found.root} "
                     "(or --verify-found-urls) to check it there")
     if not options.allowed:
         return [], "no Jenkins URL in the content and none given with --jenkins-url"
     return [a.url for a in options.allowed], None
+
+
+def found_url(text: str) -> tuple[HttpUrl | None, str | None]:
+    """The Jenkins root a URL from content (or a report) points to, normalised; or why there is none."""
+    if has_unsafe_characters(text):
+        return None, "it holds spaces, control or non-ASCII characters"
+    try:
+        base = jenkins_base_url(text)
+    except ValueError:  # whatever the context extractor makes of it, a bad URL is a reason, not a crash
+        base = None
+    if not base:
+        return None, "not an http(s) Jenkins URL this tool can read"
+    try:
+        parsed = parse_http_url(base)
+    except UnusableUrl as exc:
+        return None, str(exc)
+    if parsed.query:
+        return None, "a Jenkins root URL has no query"
+    return parsed, None
 
 
 def candidate_users(finding: Finding, options: VerifyOptions) -> list[tuple[str, bool]]:
@@ -129,31 +164,31 @@ def candidate_users(finding: Finding, options: VerifyOptions) -> list[tuple[str,
 
 def judge(answer: Answer, attempt: Attempt) -> Verification:
     """Turn one who-am-i answer into a verdict; anything short of proof is ``unknown``."""
+    version = answer.headers.get("x-jenkins", "").strip()
     base = Verification(status="unknown", jenkins_url=attempt.url, user=attempt.user, checked_at=_now(),
-                        jenkins_version=answer.headers.get("x-jenkins"))
+                        jenkins_version=version if _VERSION.fullmatch(version) else None)
     if answer.error:
         base.reason = answer.error + (f": {answer.redirect_to}" if answer.redirect_to else "")
         return base
     status = answer.status
     if status == 200:
         data = answer.json()
-        if data is None or "name" not in data or "anonymous" not in data:
-            base.reason = "200 but not a Jenkins who-am-i response"
+        problem = _whoami_problem(data, base.jenkins_version)
+        if problem or data is None:
+            base.reason = problem
             return base
-        if data.get("anonymous"):
+        if data["anonymous"]:
             base.reason = "Jenkins answered as anonymous (security disabled?): the token cannot be judged"
             return base
-        name = data.get("name")
-        if not isinstance(name, str):
-            base.reason = "200 but who-am-i names no user (not a Jenkins who-am-i response)"
-            return base
+        name = data["name"]
         if name.lower() != attempt.user.lower():
-            base.reason = f"authenticated as {name!r}, not {attempt.user!r}"
+            base.reason = f"authenticated as {_short(name)}, not {attempt.user!r}"
             return base
         base.status = "live"
         base.authenticated_as = name
         authorities = data.get("authorities")  # informative only: a list of group names, or nothing
-        base.authorities = [a for a in authorities if isinstance(a, str)] if isinstance(authorities, list) else []
+        if isinstance(authorities, list):
+            base.authorities = [a[:200] for a in authorities if isinstance(a, str)][:MAX_AUTHORITIES]
         return base
     if status == 401:
         realm = answer.headers.get("www-authenticate", "")
@@ -177,6 +212,30 @@ def judge(answer: Answer, attempt: Attempt) -> Verification:
     else:
         base.reason = f"unexpected status {status}"
     return base
+
+
+def _whoami_problem(data: dict | None, version: str | None) -> str | None:
+    """Why a 200 is not a who-am-i answer Jenkins wrote, or None.
+
+    Jenkins sends X-Jenkins on its REST answers and who-am-i's JSON names its class; a body
+    with neither (a proxy's page, another application) proves nothing.
+    """
+    if data is None:
+        return "200 but not a Jenkins who-am-i response (not a JSON object)"
+    klass = data.get("_class")
+    if klass is not None and klass != WHOAMI_CLASS:
+        return f"200 but not a Jenkins who-am-i response (_class {_short(klass)})"
+    if klass is None and not version:
+        return "not a Jenkins response: no X-Jenkins header and no who-am-i _class"
+    if (not isinstance(data.get("name"), str) or not isinstance(data.get("anonymous"), bool)
+            or data.get("authenticated", True) is not True):
+        return "200 but a malformed who-am-i response (name or anonymous missing or of the wrong type)"
+    return None
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def combine(results: list[Verification], named: list[bool] | None = None) -> Verification:
@@ -230,12 +289,12 @@ def run_attempts(attempts: list[Attempt], options: VerifyOptions) -> dict[Attemp
         if not options.verify_found_urls and not any(a.allows(attempt.url) for a in options.allowed):
             raise AssertionError("refusing to send a token to a Jenkins that is not allowed")
     limiter = RateLimiter(options.rate)
-    hosts = {origin(a.url) for a in attempts}
+    hosts = {_host_key(a.url) for a in attempts}
     gates = {h: threading.BoundedSemaphore(max(1, options.per_host)) for h in hosts}
     results: dict[Attempt, Verification] = {}
     with make_client(options.http) as client:
         def one(attempt: Attempt) -> tuple[Attempt, Verification]:
-            with gates[origin(attempt.url)]:
+            with gates[_host_key(attempt.url)]:
                 limiter.wait()
                 answer = who_am_i(client, attempt.url, attempt.user, attempt.secret, options.http)
             try:
@@ -250,6 +309,13 @@ def run_attempts(attempts: list[Attempt], options: VerifyOptions) -> dict[Attemp
             for attempt, verdict in pool.map(one, attempts):
                 results[attempt] = verdict
     return results
+
+
+def _host_key(url: str) -> tuple[str, str, int] | str:
+    try:
+        return parse_http_url(url).origin
+    except UnusableUrl:
+        return url  # who_am_i turns it into an "unusable URL" answer
 
 
 def verify_secret(url: str, user: str, secret: str, http: HttpSettings | None = None) -> str:

@@ -21,6 +21,7 @@ PROXY_REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service
 class Outcome:
     response: Response | None  # None = close the connection without answering
     reset: bool = False
+    canned: FaultRule | None = None  # a hostile answer written byte for byte (response is None)
 
 
 def proxy_error(status: int) -> Response:
@@ -54,6 +55,13 @@ class JenkinsApp:
         delay = sum(rule.seconds for rule in self.faults.take("latency", method, path))
         if delay:
             self.stopping.wait(delay)  # interruptible so stop() never waits for injected latency
+        for hook in self.faults.take("hook", method, path):
+            if hook.action is not None:
+                hook.action(method, path)
+        canned = self.faults.take("respond", method, path)
+        if canned and canned[0].response is not None:
+            self.log.append(replace(record, status=canned[0].response.status, fault="respond"))
+            return Outcome(None, canned=canned[0])
         if path == sso.SSO_PATH:
             return self._done(record, sso.login_page_response(), "sso")
         sso_rules = self.faults.take("sso", method, path)

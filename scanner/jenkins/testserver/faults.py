@@ -1,12 +1,36 @@
-"""Runtime fault injection: latency, 5xx, dropped connections and SSO interception."""
+"""Runtime fault injection: latency, 5xx, dropped connections, SSO interception, hostile answers, hooks.
+
+Hostile answers (``add_response``) are what a malicious Jenkins or a server in the middle could
+send: any status, headers and body, a body repeated to any size without holding it in memory,
+and bytes dripped slowly (the body, or the header block too). Hooks (``add_hook``) run test code
+before a request is processed, e.g. someone else using a token while jts revokes it.
+"""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
-FaultKind = Literal["latency", "error", "drop", "sso"]
+FaultKind = Literal["latency", "error", "drop", "sso", "respond", "hook"]
 SsoMode = Literal["external", "same_origin", "inline"]
+
+
+@dataclass
+class CannedResponse:
+    """Bytes written as they are: nothing of Jenkins' own protocol is added."""
+
+    status: int = 200
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    repeat: int = 1  # the body is sent this many times (1 GiB costs the server one chunk of memory)
+    drip: float = 0.0  # seconds between single bytes of the body
+    drip_headers: bool = False  # drip the header block too, after the status line
+    content_length: bool = True  # False: no Content-Length, the body ends when the connection closes
+
+    @property
+    def size(self) -> int:
+        return len(self.body) * self.repeat
 
 
 @dataclass
@@ -20,7 +44,10 @@ class FaultRule:
     after_action: bool = True  # drop: close only after the request was fully processed
     reset: bool = False  # drop: send a TCP RST instead of a FIN
     sso_mode: SsoMode = "external"
+    response: CannedResponse | None = None  # respond
+    action: Callable[[str, str], None] | None = None  # hook: called with (method, path)
     hits: int = 0
+    sent: int = 0  # respond: body bytes written before the client stopped reading
 
     def applies(self, method: str, path: str) -> bool:
         if self.remaining is not None and self.remaining <= 0:
@@ -52,6 +79,18 @@ class Faults:
     def add_sso_redirect(self, mode: SsoMode = "external", *, prefix: str | None = None,
                          method: str | None = None, count: int | None = None) -> FaultRule:
         return self._add(FaultRule("sso", prefix, method, count, sso_mode=mode))
+
+    def add_response(self, status: int = 200, headers: list[tuple[str, str]] | None = None, body: bytes = b"", *,
+                     repeat: int = 1, drip: float = 0.0, drip_headers: bool = False, content_length: bool = True,
+                     prefix: str | None = None, method: str | None = None, count: int | None = None) -> FaultRule:
+        """Answer with exactly these bytes instead of Jenkins (the connection is closed after it)."""
+        canned = CannedResponse(status, list(headers or []), body, repeat, drip, drip_headers, content_length)
+        return self._add(FaultRule("respond", prefix, method, count, response=canned))
+
+    def add_hook(self, action: Callable[[str, str], None], *, prefix: str | None = None, method: str | None = None,
+                 count: int | None = None) -> FaultRule:
+        """Run ``action(method, path)`` before the request is processed (its answer is unchanged)."""
+        return self._add(FaultRule("hook", prefix, method, count, action=action))
 
     def _add(self, rule: FaultRule) -> FaultRule:
         with self._lock:

@@ -5,11 +5,20 @@ import socket
 import struct
 import sys
 import threading
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from .app import JenkinsApp, Outcome
+from .faults import FaultRule
 from .wire import Request
+
+
+def status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
 
 
 class JenkinsHTTPServer(ThreadingHTTPServer):
@@ -93,6 +102,9 @@ class JenkinsRequestHandler(BaseHTTPRequestHandler):
         self._write(self.server.app.handle(request), head=self.command.upper() == "HEAD")
 
     def _write(self, outcome: Outcome, head: bool) -> None:
+        if outcome.canned is not None:
+            self._write_canned(outcome.canned)
+            return
         if outcome.response is None:
             self.close_connection = True
             if outcome.reset:
@@ -113,5 +125,37 @@ class JenkinsRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head and response.body:
             self.wfile.write(response.body)
+
+    def _write_canned(self, rule: FaultRule) -> None:
+        """A hostile answer: status, headers and body as given, huge or dripped; then close."""
+        canned = rule.response
+        assert canned is not None
+        self.close_connection = True
+        stopping = self.server.app.stopping
+        head = f"HTTP/1.1 {canned.status} {status_phrase(canned.status)}\r\n".encode("latin-1")
+        fields = "".join(f"{name}: {value}\r\n" for name, value in canned.headers)
+        if canned.content_length:
+            fields += f"Content-Length: {canned.size}\r\n"
+        fields += "Connection: close\r\n\r\n"
+        try:
+            self.wfile.write(head)
+            self._send(fields.encode("latin-1"), canned.drip if canned.drip_headers else 0.0, stopping)
+            for _ in range(canned.repeat):
+                if stopping.is_set():
+                    return
+                rule.sent += self._send(canned.body, canned.drip, stopping)
+        except OSError:
+            return  # the client stopped reading: what a hostile answer is for
+
+    def _send(self, data: bytes, drip: float, stopping: threading.Event) -> int:
+        if not drip:
+            self.wfile.write(data)
+            return len(data)
+        for index in range(len(data)):
+            if stopping.wait(drip):
+                return index
+            self.wfile.write(data[index:index + 1])
+            self.wfile.flush()
+        return len(data)
 
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle

@@ -178,6 +178,21 @@ class JenkinsTestServer:
                    if v is not None}
         self.state.set_api_config(**changes)
 
+    def set_use_counter(self, user_id: str, token_uuid: str, count: int) -> None:
+        """Set a token's use counter (a statistics reset, or a restored apiTokenStats.xml)."""
+        self.state.set_use_counter(user_id, token_uuid, count)
+
+    def use_token(self, user_id: str, value: str, times: int = 1) -> None:
+        """Someone else using a token: who-am-i over HTTP, counted like any use."""
+        import urllib.request
+
+        auth = "Basic " + base64.b64encode(f"{user_id}:{value}".encode()).decode()
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # straight to us, whatever the env
+        for _ in range(times):
+            request = urllib.request.Request(self.url + "whoAmI/api/json", headers={"Authorization": auth})
+            with opener.open(request, timeout=10) as answer:
+                answer.read()
+
     def stats_file(self, user_id: str) -> Path:
         return self._home.stats_file(self.state.require(user_id))
 

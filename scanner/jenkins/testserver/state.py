@@ -228,6 +228,13 @@ class JenkinsState:
         stats.last_use_date = self.now()
         self.home.save_stats(user)
 
+    def set_use_counter(self, user_id: str, token_uuid: str, count: int) -> None:
+        """Overwrite one token's counter, as a restored or hand-edited apiTokenStats.xml would."""
+        with self.lock:
+            user = self.require(user_id)
+            user.stats.setdefault(token_uuid, TokenStats(token_uuid)).use_counter = count
+            self.home.save_stats(user)
+
     def _remove_stats(self, user: User, uuids: list[str]) -> None:
         removed = [u for u in uuids if user.stats.pop(u, None) is not None]
         if removed and self.api_config.usage_statistics_enabled:

@@ -1,0 +1,163 @@
+"""Parse and normalise the http(s) URLs a token may be sent to, refusing anything ambiguous.
+
+URLs come from scanned content, from reports and from Jenkins' own ``Location`` headers, so
+they are hostile input: parsing never raises anything but ``UnusableUrl``, dot segments
+(also percent-encoded ones) are removed before any comparison (RFC 3986 section 5.2.4), and a
+path a server could read two ways (encoded slashes, backslashes, ``;`` parameters, double
+encoding) is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
+# Servers disagree on these (Jetty strips ";params" so "..;" climbs; "%2f" splits or not).
+_AMBIGUOUS = re.compile(r"%2f|%5c|%25|%00|\\|;", re.IGNORECASE)
+MAX_URL_LENGTH = 2048
+
+
+class UnusableUrl(ValueError):
+    """A URL that cannot be used safely; the message says why (never the whole URL)."""
+
+
+@dataclass(frozen=True)
+class HttpUrl:
+    scheme: str  # "http" or "https"
+    host: str  # lowercase; an IPv6 address without brackets
+    port: int  # explicit or the scheme's default
+    path: str  # dot segments removed, no trailing slash kept or added
+    query: str = ""
+    explicit_port: bool = False
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return self.scheme, self.host, self.port
+
+    @property
+    def netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}" if self.explicit_port else host
+
+    @property
+    def text(self) -> str:
+        return f"{self.scheme}://{self.netloc}{self.path}" + (f"?{self.query}" if self.query else "")
+
+    @property
+    def root(self) -> str:
+        """Scheme, host, port and path without a trailing slash: the form Jenkins roots are kept in."""
+        return f"{self.scheme}://{self.netloc}{self.path.rstrip('/')}"
+
+    def under(self, root: HttpUrl) -> bool:
+        """Same origin, and the path is the root's path or below it (segment-wise)."""
+        if self.origin != root.origin:
+            return False
+        base = root.path.rstrip("/")
+        path = self.path.rstrip("/")
+        return path == base or path.startswith(base + "/")
+
+
+def has_unsafe_characters(text: str) -> bool:
+    """Whitespace, control or non-ASCII characters: urlsplit would quietly drop some of them."""
+    return bool(_CONTROL.search(text)) or not text.isascii()
+
+
+def parse_http_url(text: str) -> HttpUrl:
+    """A normalised http(s) URL, or ``UnusableUrl`` saying why it cannot be used."""
+    if not isinstance(text, str) or not text:
+        raise UnusableUrl("empty URL")
+    if len(text) > MAX_URL_LENGTH:
+        raise UnusableUrl(f"URL longer than {MAX_URL_LENGTH} characters")
+    if has_unsafe_characters(text):
+        raise UnusableUrl("URL holds spaces, control or non-ASCII characters")
+    try:
+        parts = urlsplit(text)
+        username, hostname = parts.username, parts.hostname
+    except ValueError:
+        raise UnusableUrl("malformed URL (brackets or IPv6 address)") from None
+    try:
+        port = parts.port
+    except ValueError:  # the message would echo the port text, which may be a secret
+        raise UnusableUrl("the port is not a number from 1 to 65535") from None
+    scheme = parts.scheme.lower()  # schemes are case-insensitive (RFC 3986 section 3.1): Http:// is http://
+    if scheme not in DEFAULT_PORTS:
+        raise UnusableUrl(f"not an http(s) URL (scheme {parts.scheme[:20]!r})")
+    if not parts.netloc or not hostname:
+        raise UnusableUrl("no host in the URL")
+    if username is not None or "@" in parts.netloc:
+        raise UnusableUrl("the URL carries credentials")
+    host = _host(hostname, bracketed="[" in parts.netloc)
+    if port == 0:
+        raise UnusableUrl("the port is not a number from 1 to 65535")
+    path = normalise_path(parts.path or "/")
+    return HttpUrl(scheme, host, port or DEFAULT_PORTS[scheme], path, parts.query, explicit_port=port is not None)
+
+
+def _host(hostname: str, bracketed: bool) -> str:
+    host = hostname.lower()
+    if bracketed:
+        try:
+            address = ipaddress.IPv6Address(host)
+        except ValueError:
+            raise UnusableUrl("malformed IPv6 address") from None
+        if address.scope_id:
+            raise UnusableUrl("IPv6 zone identifiers are not allowed")
+        return host
+    if not _HOST_NAME.fullmatch(host):
+        raise UnusableUrl("malformed host name")
+    return host
+
+
+def normalise_path(path: str) -> str:
+    """RFC 3986 remove_dot_segments, after decoding ``%2e``; ambiguous paths are refused."""
+    if _AMBIGUOUS.search(path):
+        raise UnusableUrl("ambiguous path (encoded slash or backslash, ';' parameter or double encoding)")
+    decoded = _ENCODED_DOT.sub(".", path)
+    return remove_dot_segments(decoded) or "/"
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4, segment by segment."""
+    output: list[str] = []
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == ".":
+            if last:
+                output.append("")
+        elif segment == "..":
+            if len(output) > 1 or (output and output[0] != ""):
+                output.pop()
+            if last:
+                output.append("")
+        else:
+            output.append(segment)
+    result = "/".join(output)
+    if path.startswith("/") and not result.startswith("/"):
+        result = "/" + result
+    return result
+
+
+def resolve(base: HttpUrl, reference: str) -> HttpUrl:
+    """Where a ``Location`` header points, as a normalised URL (``UnusableUrl`` if nowhere usable)."""
+    if not isinstance(reference, str) or not reference:
+        raise UnusableUrl("empty Location")
+    if has_unsafe_characters(reference):
+        raise UnusableUrl("Location holds spaces, control or non-ASCII characters")
+    try:
+        joined = urljoin(base.text, reference)
+    except ValueError:
+        raise UnusableUrl("malformed Location (brackets or IPv6 address)") from None
+    return parse_http_url(joined)
+
+
+def describe(text: object, limit: int = 80) -> str:
+    """A URL as shown in a reason: shortened, and with any userinfo cut off."""
+    shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@", r"\1", str(text))
+    return repr(shown if len(shown) <= limit else shown[:limit] + "...")
