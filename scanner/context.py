@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlsplit
 
+from scanner.findings import redact
+
 # Scheme case-insensitive: "Http://" names a Jenkins as surely as "http://" does.
 URL_RE = re.compile(r"""(?i:https?)://[^\s'"<>`\\|^{}]+""")
 # Paths under a Jenkins root that are never part of the root itself.
@@ -263,15 +265,19 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
         if m:
             ctx.url = jenkins_base_url(m.group(1))
     if ctx.url is None:
-        urls = [u.group(0) for u in URL_RE.finditer(logical)]
-        if not urls:
-            urls = [u.group(0) for u in URL_RE.finditer(view.span_text(line - window, line + window))
-                    if looks_like_jenkins_url(u.group(0))]
+        own = [u.group(0) for u in URL_RE.finditer(logical)]
+        urls = own or [u.group(0) for u in URL_RE.finditer(view.span_text(line - window, line + window))
+                       if looks_like_jenkins_url(u.group(0))]
         for candidate in urls:
             base = jenkins_base_url(candidate)
             if base:
                 ctx.url = base
                 break
+        if ctx.url is None and own:
+            # The secret's own line names a server we cannot read (bad port, odd host): carry it
+            # as it is, so verification says "unknown" there instead of trying an allowed Jenkins
+            # whose 401 would wrongly call the token dead. Never with the secret inside it.
+            ctx.url = own[0].replace(secret, redact(secret))
     return ctx
 
 

@@ -144,3 +144,18 @@ def test_a_blob_that_cannot_be_scanned_is_an_error_and_fails_the_gate(tmp_path: 
         assert "commit blocked" in text.stdout and "could not be scanned" in text.stdout
     else:
         assert "INCOMPLETE: 1 item could not be scanned" in text.stdout
+
+
+def test_an_unreadable_url_on_the_secrets_line_is_carried_so_no_other_jenkins_judges_it(tmp_path: Path) -> None:
+    token = new_token()
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.sh").write_text(f"curl -u alice:{token} http://jenkins-old:port/job/x/build\n"
+                               f"curl -u bob:{token}x http://jenkins:{token}/\n")
+    run = jts("scan", str(tree), "-f", "json", "--verify", "--jenkins-url", "http://127.0.0.1:9/")
+    findings = json.loads(run.stdout)["findings"]
+    assert findings and all(f["jenkins_url"] for f in findings), findings
+    for finding in findings:
+        assert finding["verification"]["status"] == "unknown"
+        assert "was not sent anywhere" in finding["verification"]["reason"]
+    assert token not in run.output
