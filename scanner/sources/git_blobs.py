@@ -12,6 +12,7 @@ from scanner.sources.git_catfile import ObjectInfo
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git, run_git
 from scanner.sources.git_reader import BlobReader
 from scanner.sources.git_repo import RepoInfo
+from scanner.sources.git_watchdog import Watchdog, WatchedStream, stalled_message
 
 CHECK_FORMAT = "--batch-check=%(objecttype) %(objectname) %(objectsize) %(rest)"
 
@@ -108,18 +109,22 @@ def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, *, 
     with tempfile.TemporaryFile() as rl_err:
         rev_list = popen_git(repo.path, args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=rl_err,
                              bufsize=1 << 16)
+        watchdog = Watchdog(rev_list)  # a damaged tree can make rev-list loop forever
         reader.start()  # git starts up while rev-list walks history
         try:
-            for info in reader.info(_listing(rev_list.stdout, out, paths)):  # type: ignore[arg-type]
+            listing = WatchedStream(rev_list.stdout, watchdog)  # type: ignore[arg-type]
+            for info in reader.info(_listing(listing, out, paths)):
                 _add_info(info, paths.popleft(), out)
         except GitSourceError as exc:  # a rev-list failure below is the more telling one
             sizing_error = exc
         finally:
             rev_list.stdout.close()  # type: ignore[union-attr]
             rc_list = rev_list.wait()
+            watchdog.close()
         if rc_list != 0:
             rl_err.seek(0)
-            raise GitSourceError(f"cannot list the objects of {repo.path}: {first_error_line(rl_err.read())}"
+            why = stalled_message("git rev-list", watchdog.limit) if watchdog.fired else first_error_line(rl_err.read())
+            raise GitSourceError(f"cannot list the objects of {repo.path}: {why}"
                                  " (corrupt or incomplete object database? try git fsck)")
     if sizing_error is not None:
         raise sizing_error

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git
+from scanner.sources.git_watchdog import Watchdog, stalled_message
 
 # Requests in flight: small enough that our writes never block on a full stdin pipe (>= 4 KiB),
 # large enough that git never waits for us to ask for the next object.
@@ -33,6 +34,9 @@ class ObjectInfo(NamedTuple):
     oid: str
     kind: str | None  # None: not in the object database
     size: int
+    # Set when the object exists but cannot be read (git died or stalled on it, a delta cycle):
+    # kind is then "blob", what the caller listed it as, so that reading it reports the damage.
+    error: str | None = None
 
 
 @dataclass
@@ -43,13 +47,19 @@ class BlobRead:
 
 
 class CatFile:
-    """One ``git cat-file --batch-command`` (git 2.36+); restarted if git dies on a damaged object."""
+    """One ``git cat-file --batch-command`` (git 2.36+); restarted if git dies on a damaged object.
+
+    A git that loops on a crafted object (a delta whose base is itself) is stopped by a watchdog;
+    the object is remembered as damaged, so it is never asked for again.
+    """
 
     def __init__(self, cwd: Path | str):
         self.cwd = str(cwd)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.watchdog: Watchdog | None = None
         self.stderr = tempfile.TemporaryFile()  # a file, so a chatty git can never block on stderr
         self.dead_starts = 0
+        self.damaged: dict[str, str] = {}  # oid -> why git could not give it
 
     def __enter__(self) -> CatFile:
         return self
@@ -67,10 +77,12 @@ class CatFile:
         except OSError:
             pass
         self.proc = proc
+        self.watchdog = Watchdog(proc)
         return proc
 
     def _stop(self) -> None:
         proc, self.proc = self.proc, None
+        watchdog, self.watchdog = self.watchdog, None
         if proc is None:
             return
         for stream in (proc.stdin, proc.stdout):
@@ -83,6 +95,8 @@ class CatFile:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if watchdog is not None:
+            watchdog.close()
 
     def stop(self) -> None:
         """End git for now (a later request starts a fresh one): frees its pack mappings while idle."""
@@ -93,11 +107,36 @@ class CatFile:
         self.stderr.close()
 
     def _failure(self, oid: str) -> str:
+        """Stop git after it died or stalled on ``oid``; why, in one line (remembered for ``oid``)."""
+        watchdog = self.watchdog
         self._stop()
         self.dead_starts += 1
-        self.stderr.seek(0)
-        detail = first_error_line(self.stderr.read(), default="git cat-file exited")
+        if watchdog is not None and watchdog.fired:
+            detail = stalled_message("git cat-file", watchdog.limit)
+        else:
+            self.stderr.seek(0)
+            detail = first_error_line(self.stderr.read(), default="git cat-file exited")
+        if oid:
+            self.damaged[oid] = detail
         return detail
+
+    def _readline(self) -> bytes:
+        proc, watchdog = self.proc, self.watchdog
+        assert proc is not None and proc.stdout is not None and watchdog is not None
+        watchdog.begin()
+        try:
+            return proc.stdout.readline()
+        finally:
+            watchdog.end()
+
+    def _read(self, size: int) -> bytes:
+        proc, watchdog = self.proc, self.watchdog
+        assert proc is not None and proc.stdout is not None and watchdog is not None
+        watchdog.begin()
+        try:
+            return proc.stdout.read(size)
+        finally:
+            watchdog.end()
 
     def start(self) -> None:
         """Start git now, so its start-up overlaps other work (e.g. rev-list listing the oids)."""
@@ -105,24 +144,34 @@ class CatFile:
             self._start()
 
     def info(self, oids: Iterable[str]) -> Iterator[ObjectInfo]:
-        """Yield the type and size of each object, in order (type None: missing).
+        """Yield the type and size of each blob, in order (type None: missing).
 
-        Raises GitSourceError when git dies: sizes decide what is scanned, so none may be lost.
+        A blob git dies or stalls on is yielded with its ``error`` (reading it reports that) and a
+        fresh git answers the rest. Raises GitSourceError when git keeps dying without answering
+        anything: sizes decide what is scanned, so none may be lost silently.
         """
         todo = iter(oids)
-        pending = 0
+        pending: deque[str] = deque()
         while True:
-            if pending <= INFO_WINDOW // 2:  # refill before git runs dry, never past the window
-                batch = list(islice(todo, INFO_WINDOW - pending))
+            if len(pending) <= INFO_WINDOW // 2:  # refill before git runs dry, never past the window
+                batch = list(islice(todo, INFO_WINDOW - len(pending)))
                 if batch:
-                    pending += len(batch)
+                    pending.extend(batch)
                     self._write("".join(f"info {oid}\n" for oid in batch))
             if not pending:
                 return
-            line = self.proc.stdout.readline()  # type: ignore[union-attr]
-            if not line.endswith(b"\n"):
-                raise GitSourceError(f"cannot read object sizes in {self.cwd}: {self._failure('')}")
-            pending -= 1
+            line = self._readline()
+            if not line.endswith(b"\n"):  # git died or stalled on the first object still unanswered
+                oid = pending.popleft()
+                reason = self._failure(oid)
+                if self.dead_starts >= MAX_DEAD_STARTS:
+                    raise GitSourceError(f"cannot read object sizes in {self.cwd}: {reason}")
+                yield ObjectInfo(oid, "blob", 0, reason)
+                if pending:
+                    self._write("".join(f"info {oid}\n" for oid in pending))
+                continue
+            pending.popleft()
+            self.dead_starts = 0
             parts = line.split()
             if len(parts) == 3:
                 yield ObjectInfo(parts[0].decode(), parts[1].decode(), int(parts[2]))
@@ -142,6 +191,9 @@ class CatFile:
             if not pending:
                 return
             oid = pending.popleft()
+            if oid in self.damaged:  # never sent: git already died or stalled on it
+                yield BlobRead(oid, None, self.damaged[oid])
+                continue
             if self.dead_starts >= MAX_DEAD_STARTS:
                 yield BlobRead(oid, None, "git cat-file keeps failing")
                 continue
@@ -151,7 +203,7 @@ class CatFile:
             yield got
 
     def _send(self, batch: list[str]) -> None:
-        self._write("".join(f"contents {oid}\n" for oid in batch))
+        self._write("".join(f"contents {oid}\n" for oid in batch if oid not in self.damaged))
 
     def _write(self, commands: str) -> None:
         """Send commands; a failed write shows up as a short reply. No --buffer: git would hold them until a flush."""
@@ -163,9 +215,7 @@ class CatFile:
             pass
 
     def _receive(self, oid: str) -> BlobRead:
-        proc = self.proc
-        assert proc is not None and proc.stdout is not None
-        header = proc.stdout.readline()
+        header = self._readline()
         if not header.endswith(b"\n"):
             return BlobRead(oid, None, self._failure(oid))
         parts = header.split()
@@ -174,8 +224,8 @@ class CatFile:
         if len(parts) != 3:
             return BlobRead(oid, None, self._failure(oid))
         size = int(parts[2])
-        data = proc.stdout.read(size)
-        if len(data) != size or proc.stdout.read(1) != b"\n":
+        data = self._read(size)
+        if len(data) != size or self._read(1) != b"\n":
             return BlobRead(oid, None, self._failure(oid))
         if parts[1] != b"blob":
             return BlobRead(oid, None, f"it is a {parts[1].decode()}, not a blob")
