@@ -74,7 +74,7 @@ def _listing(lines: Iterable[bytes], out: BlobSet, paths: deque[str]) -> Iterato
     interned: dict[str, str] = {}  # a path repeats once per version: keep one string
     for raw in lines:
         line = raw.rstrip(b"\n")
-        if line.startswith(b"?"):  # --missing=print: never fetched into this partial clone
+        if line.startswith(b"?"):  # --missing=print: never fetched (partial clone), or lost (damaged pack)
             out.missing.append(_decode(line[1:]))
             continue
         oid_b, _, path_b = line.partition(b" ")
@@ -92,16 +92,22 @@ def _add_info(info: ObjectInfo, path: str, out: BlobSet) -> None:
         out.missing.append(info.oid)
     elif info.kind == "blob":
         out.scan.append(BlobEntry(oid=info.oid, size=info.size, path=path))
+    else:  # its tree says blob, the object database says otherwise (damaged): reading it reports that
+        out.scan.append(BlobEntry(oid=info.oid, size=0, path=path))
 
 
 def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, *, reflogs: bool = False,
                   partial_clone: bool = False) -> BlobSet:
-    """Every blob reachable from all refs (+ extra tips), streamed: rev-list's oids sized by ``reader``'s git."""
+    """Every blob reachable from all refs (+ extra tips), streamed: rev-list's oids sized by ``reader``'s git.
+
+    ``partial_clone`` no longer changes anything: missing blobs are reported in every repository.
+    """
     args = ["rev-list", "--objects", "--all", "--filter=object:type=blob", "--filter-provided-objects"]
     if reflogs:
         args.append("--reflog")
-    if partial_clone:  # report never-fetched blobs instead of failing (or lazily fetching them)
-        args.append("--missing=print")
+    # Missing blobs are reported instead of failing (or being fetched lazily): never fetched into a
+    # partial clone, or lost to a damaged pack in any repository, where the rest is still scanned.
+    args.append("--missing=print")
     args += [*extra_tips, "--"]
     out = BlobSet()
     paths: deque[str] = deque()
