@@ -148,7 +148,7 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
     result = HistoryResult(repo=repo)
     tips = stash_tips(repo)
     # one reader sizes and (when scanning in this process) reads the blobs
-    with open_reader(repo.path, repo.objects_dir if in_process else None, max_blob_bytes) as reader:
+    with open_reader(repo.path, repo.objects_dir, max_blob_bytes, in_process=in_process) as reader:
         blobs = history_blobs(repo, tips, reader, reflogs=include_reflogs, partial_clone=_partial_clone(repo))
         blobs = blobs.split_large(max_blob_bytes)
         totals = _scan(repo, spec, blobs, jobs=jobs, progress=progress, parallel_min_bytes=parallel_min_bytes,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git
+from scanner.sources.git_objects import ObjectStore, ObjectStoreError
 from scanner.sources.git_watchdog import Watchdog, stalled_message
 
 # Requests in flight: small enough that our writes never block on a full stdin pipe (>= 4 KiB),
@@ -33,10 +34,7 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 class ObjectInfo(NamedTuple):
     oid: str
     kind: str | None  # None: not in the object database
-    size: int
-    # Set when the object exists but cannot be read (git died or stalled on it, a delta cycle):
-    # kind is then "blob", what the caller listed it as, so that reading it reports the damage.
-    error: str | None = None
+    size: int  # a damaged blob (git died or stalled on it, its delta chain loops) is ("blob", 0): reading it says why
 
 
 @dataclass
@@ -53,8 +51,9 @@ class CatFile:
     the object is remembered as damaged, so it is never asked for again.
     """
 
-    def __init__(self, cwd: Path | str):
+    def __init__(self, cwd: Path | str, vet: ObjectStore | None = None):
         self.cwd = str(cwd)
+        self.vet = vet  # checks each blob's delta chain before git is asked (git loops on a cycle)
         self.proc: subprocess.Popen[bytes] | None = None
         self.watchdog: Watchdog | None = None
         self.stderr = tempfile.TemporaryFile()  # a file, so a chatty git can never block on stderr
@@ -105,6 +104,18 @@ class CatFile:
     def close(self) -> None:
         self._stop()
         self.stderr.close()
+        if self.vet is not None:
+            self.vet.close()
+
+    def _vetted(self, oid: str) -> bool:
+        """False (and ``oid`` remembered as damaged) when its delta chain loops: git would loop forever."""
+        if self.vet is not None and oid not in self.damaged:
+            try:
+                self.vet.info(oid, read_next=False)  # entry headers only
+            except ObjectStoreError as exc:
+                if exc.final:
+                    self.damaged[oid] = str(exc).removeprefix(f"{oid}: ")
+        return oid not in self.damaged
 
     def _failure(self, oid: str) -> str:
         """Stop git after it died or stalled on ``oid``; why, in one line (remembered for ``oid``)."""
@@ -146,8 +157,8 @@ class CatFile:
     def info(self, oids: Iterable[str]) -> Iterator[ObjectInfo]:
         """Yield the type and size of each blob, in order (type None: missing).
 
-        A blob git dies or stalls on is yielded with its ``error`` (reading it reports that) and a
-        fresh git answers the rest. Raises GitSourceError when git keeps dying without answering
+        A blob git dies or stalls on is yielded as ("blob", 0) and remembered (reading it reports
+        why); a fresh git answers the rest. Raises GitSourceError when git keeps dying without answering
         anything: sizes decide what is scanned, so none may be lost silently.
         """
         todo = iter(oids)
@@ -157,18 +168,22 @@ class CatFile:
                 batch = list(islice(todo, INFO_WINDOW - len(pending)))
                 if batch:
                     pending.extend(batch)
-                    self._write("".join(f"info {oid}\n" for oid in batch))
+                    self._write("".join(f"info {oid}\n" for oid in batch if self._vetted(oid)))
             if not pending:
                 return
+            if pending[0] in self.damaged:  # never sent
+                oid = pending.popleft()
+                yield ObjectInfo(oid, "blob", 0)
+                continue
             line = self._readline()
             if not line.endswith(b"\n"):  # git died or stalled on the first object still unanswered
                 oid = pending.popleft()
                 reason = self._failure(oid)
                 if self.dead_starts >= MAX_DEAD_STARTS:
                     raise GitSourceError(f"cannot read object sizes in {self.cwd}: {reason}")
-                yield ObjectInfo(oid, "blob", 0, reason)
+                yield ObjectInfo(oid, "blob", 0)
                 if pending:
-                    self._write("".join(f"info {oid}\n" for oid in pending))
+                    self._write("".join(f"info {oid}\n" for oid in pending if oid not in self.damaged))
                 continue
             pending.popleft()
             self.dead_starts = 0

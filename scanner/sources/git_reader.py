@@ -60,7 +60,7 @@ class StoreReader:
             except ObjectStoreError as exc:
                 if exc.final:
                     self.damaged[oid] = _reason(exc, oid)
-                    yield ObjectInfo(oid, "blob", 0, self.damaged[oid])
+                    yield ObjectInfo(oid, "blob", 0)  # reading it reports why
                     continue
                 got = None
             if got is None:
@@ -100,11 +100,16 @@ def _reason(exc: ObjectStoreError, oid: str) -> str:
     return str(exc).removeprefix(f"{oid}: ")
 
 
-def open_reader(cwd: Path | str, objects_dir: str | None, max_bytes: int = DEFAULT_MAX_BYTES) -> BlobReader:
+def open_reader(cwd: Path | str, objects_dir: str | None, max_bytes: int = DEFAULT_MAX_BYTES,
+                in_process: bool = True) -> BlobReader:
     """A reader for the repository at ``cwd``: in-process when ``objects_dir`` is given and readable.
 
     ``max_bytes`` (--max-blob-mb): the in-process reader inflates no object past it, whatever
     its header says; git is asked for such objects (it answers or fails on its own terms).
+    ``in_process=False``: a ``git cat-file`` reads, and the store (when readable) only checks each
+    blob's delta chain first, so that git is never asked for one that loops.
     """
     store = ObjectStore.open(Path(objects_dir), max_bytes) if objects_dir else None
-    return StoreReader(cwd, store) if store is not None else CatFile(cwd)
+    if store is None:
+        return CatFile(cwd)
+    return StoreReader(cwd, store) if in_process else CatFile(cwd, vet=store)
