@@ -31,7 +31,7 @@ from scanner.rules import load_rules
 from tests.helpers import jts, new_token
 
 LINE = 1 << 20
-RATIO = 60  # a linear pattern costs a few regex steps per character; a quadratic one, ~LINE
+RATIO = 200  # a linear pattern costs some regex steps per character (up to ~50 for many alternatives); a quadratic one, ~LINE
 FLOOR = 0.25  # seconds: timer noise on a loaded 2-core machine, far below any quadratic run
 # A regex attempt at every position (no literal prefix to jump to): the cost of one plain pass.
 PLAIN = re.compile(r"(?<!\x00)\x00")
