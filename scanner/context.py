@@ -32,19 +32,24 @@ NOT_CREDENTIAL_KEY = re.compile(r"(?i)(crumb|hash|sha\d*|md5|checksum|digest|uui
 USER_KEY = re.compile(r"(?i)^(?:jenkins|jjb|hudson)?[_\-.]?(?:user(?:[_\-.]?(?:name|id))?|login|username)$")
 URL_KEY = re.compile(r"(?i)^(?:jenkins|jjb|hudson)?[_\-.]?(?:url|host|server|base[_\-.]?url|endpoint|root[_\-.]?url|master|uri)$")
 
+# Content regexes must run in linear time on hostile input (tests/test_regex_linear.py): a key
+# starts where its run of key characters starts, and possessive quantifiers (*+, ++) never give
+# back what they took, so no position is retried once per earlier start.
+KEY_START = r"(?<![A-Za-z0-9_.\-])[0-9.\-]*+"  # a run of key characters, up to its first letter
 ASSIGN_RES = (
     # key = value, key: value, "key": "value", key => 'value', export KEY=value (also JSON-escaped quotes)
     re.compile(
-        r"""(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)\\?["']?[ \t]*(?::=|=>|=|:)[ \t]*(?:\\?["'])?(?P<value>[^\s"'\\,;)}\]>]+)"""
+        KEY_START + r"""(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*+)\\?["']?[ \t]*+(?::=|=>|=|:)[ \t]*+(?:\\?["'])?"""
+        r"""(?P<value>[^\s"'\\,;)}\]>]++)"""
     ),
     # <key>value</key>
-    re.compile(r"<(?P<key>[A-Za-z_][\w.\-]*)>\s*(?P<value>[^<\s]+)\s*</(?P=key)>"),
+    re.compile(r"<(?P<key>[A-Za-z_][\w.\-]*+)>\s*+(?P<value>[^<\s]++)\s*+</(?P=key)>"),
     # Dockerfile: ENV KEY value
-    re.compile(r"^\s*ENV\s+(?P<key>[A-Za-z_]\w*)\s+[\"']?(?P<value>[^\s\"']+)", re.M),
+    re.compile(r"^[^\S\n]*+ENV\s++(?P<key>[A-Za-z_]\w*+)\s++[\"']?(?P<value>[^\s\"']++)", re.M),
 )
-# Kubernetes / compose env lists: "- name: KEY" followed by "value: ..."
+# Kubernetes / compose env lists: "- name: KEY" followed by "value: ..." (blank space holding a newline between)
 K8S_ENV_RE = re.compile(
-    r"""name:\s*["']?(?P<key>[A-Za-z_]\w*)["']?\s*\n\s*value:\s*["']?(?P<value>[^\s"']+)"""
+    r"""name:\s*+["']?(?P<key>[A-Za-z_]\w*+)["']?[^\S\n]*+\n\s*+value:\s*+["']?(?P<value>[^\s"']++)"""
 )
 PLACEHOLDER_VALUE = re.compile(
     r"^(?:\$|%|\{|<|@\{|#\{)|(?:\}|>)$|^(?i:your|xxx|changeme|example|<)|^(?i:user(?:name)?|null|none|true|false|undefined)$"
@@ -59,6 +64,8 @@ USER_COLON_RE = re.compile(rf"(?<![A-Za-z0-9._@+\-/])(?P<user>{USER_RE}):(?P<sec
 AUTH_TUPLE_RE = re.compile(rf"""\(\s*\\?["'](?P<user>{USER_RE})\\?["']\s*,\s*\\?["'](?P<secret>{SECRET_CHARS})\\?["']\s*\)""")
 NETRC_RE = re.compile(r"machine\s+(?P<host>\S+)(?:\s+login\s+(?P<user>\S+))?\s+password\s+(?P<secret>\S+)")
 NETRC_SWAPPED_RE = re.compile(r"machine\s+(?P<host>\S+)\s+password\s+(?P<secret>\S+)\s+login\s+(?P<user>\S+)")
+# jenkins-cli.jar -s URL, agent.jar -url URL, jenkins-jobs --url URL ...
+CLI_URL_RE = re.compile(r"""(?:^|\s)(?:-s|--url|-url|-jnlpUrl|--server|--jenkins-url)[\s=]++["']?(https?://[^\s'"]++)""")
 
 
 def _find(regex: re.Pattern[str], text: str, secret: str) -> re.Match[str] | None:
@@ -261,7 +268,7 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
             if hit:
                 ctx.url = jenkins_base_url(hit[1])
     if ctx.url is None and "cli_url" in extractors:
-        m = re.search(r"""(?:^|\s)(?:-s|--url|-url|-jnlpUrl|--server|--jenkins-url)[\s=]+["']?(https?://[^\s'"]+)""", logical)
+        m = CLI_URL_RE.search(logical)
         if m:
             ctx.url = jenkins_base_url(m.group(1))
     if ctx.url is None:

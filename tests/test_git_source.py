@@ -434,11 +434,14 @@ def test_truncated_pack(repo: Repo) -> None:
     assert "\n" not in str(err.value)
 
 
-def test_missing_object(repo: Repo) -> None:
-    repo.commit({"a.txt": "a\n"})
-    _loose(repo, repo.git("rev-parse", "HEAD:a.txt")).unlink()
-    with pytest.raises(GitSourceError, match="missing"):
-        scan_history(repo.path, SPEC)
+def test_missing_object_is_a_warning_and_the_rest_is_scanned(repo: Repo) -> None:
+    tok = token()
+    repo.commit({"a.txt": "a\n", "good.txt": config(tok)})
+    lost = repo.git("rev-parse", "HEAD:a.txt")
+    _loose(repo, lost).unlink()
+    result = scan_history(repo.path, SPEC)
+    assert secrets_of(result) == [tok]
+    assert any(lost in w and "missing from the object database" in w for w in result.warnings)
 
 
 def test_unreadable_blob_is_an_error_and_the_rest_is_scanned(repo: Repo) -> None:

@@ -110,7 +110,8 @@ def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, pr
           result: HistoryResult, max_blob_bytes: int, what: str, reader: BlobReader | None = None) -> ScanTotals:
     """Detect ``blobs`` and account for everything in ``result`` (counts, skips, warnings)."""
     totals = scan_blobs(repo.path, spec, blobs.scan, jobs=jobs, progress=progress,
-                        parallel_min_bytes=parallel_min_bytes, reader=reader, objects_dir=repo.objects_dir)
+                        parallel_min_bytes=parallel_min_bytes, reader=reader, objects_dir=repo.objects_dir,
+                        max_bytes=max_blob_bytes)
     result.blobs += totals.blobs
     result.bytes += totals.bytes
     result.skipped_binary += totals.binary
@@ -147,7 +148,7 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
     result = HistoryResult(repo=repo)
     tips = stash_tips(repo)
     # one reader sizes and (when scanning in this process) reads the blobs
-    with open_reader(repo.path, repo.objects_dir if in_process else None) as reader:
+    with open_reader(repo.path, repo.objects_dir, max_blob_bytes, in_process=in_process) as reader:
         blobs = history_blobs(repo, tips, reader, reflogs=include_reflogs, partial_clone=_partial_clone(repo))
         blobs = blobs.split_large(max_blob_bytes)
         totals = _scan(repo, spec, blobs, jobs=jobs, progress=progress, parallel_min_bytes=parallel_min_bytes,

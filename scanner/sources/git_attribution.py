@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING
 
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git
 from scanner.sources.git_repo import RepoInfo
+from scanner.sources.git_watchdog import Watchdog, WatchedStream, stalled_message
 
 if TYPE_CHECKING:
     from scanner.detect import Hit
@@ -52,7 +53,7 @@ class Introduction:
     hit: Hit
 
 
-def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
+def _tokens(stream: IO[bytes] | WatchedStream) -> Iterator[bytes]:
     """NUL-separated tokens of a (possibly huge) stream, without holding it in memory."""
     rest = b""
     while block := stream.read(READ_SIZE):
@@ -75,14 +76,17 @@ def iter_log(repo: RepoInfo, revs: Iterable[str], want: Callable[[str], bool] | 
         proc = popen_git(repo.path, [*LOG_ARGS, *revs, "--"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=err)
         assert proc.stdout is not None
+        watchdog = Watchdog(proc)  # a damaged tree can make git log loop forever
         try:
-            yield from _parse(_tokens(proc.stdout), want, on_commit)
+            yield from _parse(_tokens(WatchedStream(proc.stdout, watchdog)), want, on_commit)
         finally:
             proc.stdout.close()
             rc = proc.wait()
+            watchdog.close()
         if rc != 0:
             err.seek(0)
-            raise GitSourceError(f"cannot read commit history of {repo.path}: {first_error_line(err.read())}")
+            why = stalled_message("git log", watchdog.limit) if watchdog.fired else first_error_line(err.read())
+            raise GitSourceError(f"cannot read commit history of {repo.path}: {why}")
 
 
 def _parse(tokens: Iterator[bytes], want: Callable[[str], bool] | None,

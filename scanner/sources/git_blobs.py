@@ -12,6 +12,7 @@ from scanner.sources.git_catfile import ObjectInfo
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git, run_git
 from scanner.sources.git_reader import BlobReader
 from scanner.sources.git_repo import RepoInfo
+from scanner.sources.git_watchdog import Watchdog, WatchedStream, stalled_message
 
 CHECK_FORMAT = "--batch-check=%(objecttype) %(objectname) %(objectsize) %(rest)"
 
@@ -73,7 +74,7 @@ def _listing(lines: Iterable[bytes], out: BlobSet, paths: deque[str]) -> Iterato
     interned: dict[str, str] = {}  # a path repeats once per version: keep one string
     for raw in lines:
         line = raw.rstrip(b"\n")
-        if line.startswith(b"?"):  # --missing=print: never fetched into this partial clone
+        if line.startswith(b"?"):  # --missing=print: never fetched (partial clone), or lost (damaged pack)
             out.missing.append(_decode(line[1:]))
             continue
         oid_b, _, path_b = line.partition(b" ")
@@ -91,16 +92,22 @@ def _add_info(info: ObjectInfo, path: str, out: BlobSet) -> None:
         out.missing.append(info.oid)
     elif info.kind == "blob":
         out.scan.append(BlobEntry(oid=info.oid, size=info.size, path=path))
+    else:  # its tree says blob, the object database says otherwise (damaged): reading it reports that
+        out.scan.append(BlobEntry(oid=info.oid, size=0, path=path))
 
 
 def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, *, reflogs: bool = False,
                   partial_clone: bool = False) -> BlobSet:
-    """Every blob reachable from all refs (+ extra tips), streamed: rev-list's oids sized by ``reader``'s git."""
+    """Every blob reachable from all refs (+ extra tips), streamed: rev-list's oids sized by ``reader``'s git.
+
+    ``partial_clone`` no longer changes anything: missing blobs are reported in every repository.
+    """
     args = ["rev-list", "--objects", "--all", "--filter=object:type=blob", "--filter-provided-objects"]
     if reflogs:
         args.append("--reflog")
-    if partial_clone:  # report never-fetched blobs instead of failing (or lazily fetching them)
-        args.append("--missing=print")
+    # Missing blobs are reported instead of failing (or being fetched lazily): never fetched into a
+    # partial clone, or lost to a damaged pack in any repository, where the rest is still scanned.
+    args.append("--missing=print")
     args += [*extra_tips, "--"]
     out = BlobSet()
     paths: deque[str] = deque()
@@ -108,18 +115,22 @@ def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, *, 
     with tempfile.TemporaryFile() as rl_err:
         rev_list = popen_git(repo.path, args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=rl_err,
                              bufsize=1 << 16)
+        watchdog = Watchdog(rev_list)  # a damaged tree can make rev-list loop forever
         reader.start()  # git starts up while rev-list walks history
         try:
-            for info in reader.info(_listing(rev_list.stdout, out, paths)):  # type: ignore[arg-type]
+            listing = WatchedStream(rev_list.stdout, watchdog)  # type: ignore[arg-type]
+            for info in reader.info(_listing(listing, out, paths)):
                 _add_info(info, paths.popleft(), out)
         except GitSourceError as exc:  # a rev-list failure below is the more telling one
             sizing_error = exc
         finally:
             rev_list.stdout.close()  # type: ignore[union-attr]
             rc_list = rev_list.wait()
+            watchdog.close()
         if rc_list != 0:
             rl_err.seek(0)
-            raise GitSourceError(f"cannot list the objects of {repo.path}: {first_error_line(rl_err.read())}"
+            why = stalled_message("git rev-list", watchdog.limit) if watchdog.fired else first_error_line(rl_err.read())
+            raise GitSourceError(f"cannot list the objects of {repo.path}: {why}"
                                  " (corrupt or incomplete object database? try git fsck)")
     if sizing_error is not None:
         raise sizing_error

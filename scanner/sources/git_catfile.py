@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git
+from scanner.sources.git_objects import ObjectStore, ObjectStoreError
+from scanner.sources.git_watchdog import Watchdog, stalled_message
 
 # Requests in flight: small enough that our writes never block on a full stdin pipe (>= 4 KiB),
 # large enough that git never waits for us to ask for the next object.
@@ -32,7 +34,7 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 class ObjectInfo(NamedTuple):
     oid: str
     kind: str | None  # None: not in the object database
-    size: int
+    size: int  # a damaged blob (git died or stalled on it, its delta chain loops) is ("blob", 0): reading it says why
 
 
 @dataclass
@@ -43,13 +45,20 @@ class BlobRead:
 
 
 class CatFile:
-    """One ``git cat-file --batch-command`` (git 2.36+); restarted if git dies on a damaged object."""
+    """One ``git cat-file --batch-command`` (git 2.36+); restarted if git dies on a damaged object.
 
-    def __init__(self, cwd: Path | str):
+    A git that loops on a crafted object (a delta whose base is itself) is stopped by a watchdog;
+    the object is remembered as damaged, so it is never asked for again.
+    """
+
+    def __init__(self, cwd: Path | str, vet: ObjectStore | None = None):
         self.cwd = str(cwd)
+        self.vet = vet  # checks each blob's delta chain before git is asked (git loops on a cycle)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.watchdog: Watchdog | None = None
         self.stderr = tempfile.TemporaryFile()  # a file, so a chatty git can never block on stderr
         self.dead_starts = 0
+        self.damaged: dict[str, str] = {}  # oid -> why git could not give it
 
     def __enter__(self) -> CatFile:
         return self
@@ -67,10 +76,12 @@ class CatFile:
         except OSError:
             pass
         self.proc = proc
+        self.watchdog = Watchdog(proc)
         return proc
 
     def _stop(self) -> None:
         proc, self.proc = self.proc, None
+        watchdog, self.watchdog = self.watchdog, None
         if proc is None:
             return
         for stream in (proc.stdin, proc.stdout):
@@ -83,6 +94,8 @@ class CatFile:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if watchdog is not None:
+            watchdog.close()
 
     def stop(self) -> None:
         """End git for now (a later request starts a fresh one): frees its pack mappings while idle."""
@@ -91,13 +104,50 @@ class CatFile:
     def close(self) -> None:
         self._stop()
         self.stderr.close()
+        if self.vet is not None:
+            self.vet.close()
+
+    def _vetted(self, oid: str) -> bool:
+        """False (and ``oid`` remembered as damaged) when its delta chain loops: git would loop forever."""
+        if self.vet is not None and oid not in self.damaged:
+            try:
+                self.vet.info(oid, read_next=False)  # entry headers only
+            except ObjectStoreError as exc:
+                if exc.final:
+                    self.damaged[oid] = str(exc).removeprefix(f"{oid}: ")
+        return oid not in self.damaged
 
     def _failure(self, oid: str) -> str:
+        """Stop git after it died or stalled on ``oid``; why, in one line (remembered for ``oid``)."""
+        watchdog = self.watchdog
         self._stop()
         self.dead_starts += 1
-        self.stderr.seek(0)
-        detail = first_error_line(self.stderr.read(), default="git cat-file exited")
+        if watchdog is not None and watchdog.fired:
+            detail = stalled_message("git cat-file", watchdog.limit)
+        else:
+            self.stderr.seek(0)
+            detail = first_error_line(self.stderr.read(), default="git cat-file exited")
+        if oid:
+            self.damaged[oid] = detail
         return detail
+
+    def _readline(self) -> bytes:
+        proc, watchdog = self.proc, self.watchdog
+        assert proc is not None and proc.stdout is not None and watchdog is not None
+        watchdog.begin()
+        try:
+            return proc.stdout.readline()
+        finally:
+            watchdog.end()
+
+    def _read(self, size: int) -> bytes:
+        proc, watchdog = self.proc, self.watchdog
+        assert proc is not None and proc.stdout is not None and watchdog is not None
+        watchdog.begin()
+        try:
+            return proc.stdout.read(size)
+        finally:
+            watchdog.end()
 
     def start(self) -> None:
         """Start git now, so its start-up overlaps other work (e.g. rev-list listing the oids)."""
@@ -105,24 +155,38 @@ class CatFile:
             self._start()
 
     def info(self, oids: Iterable[str]) -> Iterator[ObjectInfo]:
-        """Yield the type and size of each object, in order (type None: missing).
+        """Yield the type and size of each blob, in order (type None: missing).
 
-        Raises GitSourceError when git dies: sizes decide what is scanned, so none may be lost.
+        A blob git dies or stalls on is yielded as ("blob", 0) and remembered (reading it reports
+        why); a fresh git answers the rest. Raises GitSourceError when git keeps dying without answering
+        anything: sizes decide what is scanned, so none may be lost silently.
         """
         todo = iter(oids)
-        pending = 0
+        pending: deque[str] = deque()
         while True:
-            if pending <= INFO_WINDOW // 2:  # refill before git runs dry, never past the window
-                batch = list(islice(todo, INFO_WINDOW - pending))
+            if len(pending) <= INFO_WINDOW // 2:  # refill before git runs dry, never past the window
+                batch = list(islice(todo, INFO_WINDOW - len(pending)))
                 if batch:
-                    pending += len(batch)
-                    self._write("".join(f"info {oid}\n" for oid in batch))
+                    pending.extend(batch)
+                    self._write("".join(f"info {oid}\n" for oid in batch if self._vetted(oid)))
             if not pending:
                 return
-            line = self.proc.stdout.readline()  # type: ignore[union-attr]
-            if not line.endswith(b"\n"):
-                raise GitSourceError(f"cannot read object sizes in {self.cwd}: {self._failure('')}")
-            pending -= 1
+            if pending[0] in self.damaged:  # never sent
+                oid = pending.popleft()
+                yield ObjectInfo(oid, "blob", 0)
+                continue
+            line = self._readline()
+            if not line.endswith(b"\n"):  # git died or stalled on the first object still unanswered
+                oid = pending.popleft()
+                reason = self._failure(oid)
+                if self.dead_starts >= MAX_DEAD_STARTS:
+                    raise GitSourceError(f"cannot read object sizes in {self.cwd}: {reason}")
+                yield ObjectInfo(oid, "blob", 0)
+                if pending:
+                    self._write("".join(f"info {oid}\n" for oid in pending if oid not in self.damaged))
+                continue
+            pending.popleft()
+            self.dead_starts = 0
             parts = line.split()
             if len(parts) == 3:
                 yield ObjectInfo(parts[0].decode(), parts[1].decode(), int(parts[2]))
@@ -142,6 +206,9 @@ class CatFile:
             if not pending:
                 return
             oid = pending.popleft()
+            if oid in self.damaged:  # never sent: git already died or stalled on it
+                yield BlobRead(oid, None, self.damaged[oid])
+                continue
             if self.dead_starts >= MAX_DEAD_STARTS:
                 yield BlobRead(oid, None, "git cat-file keeps failing")
                 continue
@@ -151,7 +218,7 @@ class CatFile:
             yield got
 
     def _send(self, batch: list[str]) -> None:
-        self._write("".join(f"contents {oid}\n" for oid in batch))
+        self._write("".join(f"contents {oid}\n" for oid in batch if oid not in self.damaged))
 
     def _write(self, commands: str) -> None:
         """Send commands; a failed write shows up as a short reply. No --buffer: git would hold them until a flush."""
@@ -163,9 +230,7 @@ class CatFile:
             pass
 
     def _receive(self, oid: str) -> BlobRead:
-        proc = self.proc
-        assert proc is not None and proc.stdout is not None
-        header = proc.stdout.readline()
+        header = self._readline()
         if not header.endswith(b"\n"):
             return BlobRead(oid, None, self._failure(oid))
         parts = header.split()
@@ -174,8 +239,8 @@ class CatFile:
         if len(parts) != 3:
             return BlobRead(oid, None, self._failure(oid))
         size = int(parts[2])
-        data = proc.stdout.read(size)
-        if len(data) != size or proc.stdout.read(1) != b"\n":
+        data = self._read(size)
+        if len(data) != size or self._read(1) != b"\n":
             return BlobRead(oid, None, self._failure(oid))
         if parts[1] != b"blob":
             return BlobRead(oid, None, f"it is a {parts[1].decode()}, not a blob")

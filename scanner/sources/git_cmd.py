@@ -13,6 +13,7 @@ from typing import Any
 
 from scanner.errors import JtsError
 from scanner.sources.git_safety import hardened_argv, hardened_env
+from scanner.sources.git_watchdog import stall_seconds
 
 
 class GitSourceError(JtsError):
@@ -52,21 +53,34 @@ def first_error_line(stderr: bytes | str, default: str = "git failed") -> str:
     return lines[0] if lines else default
 
 
+def git_deadline(input: bytes | None) -> float:
+    """Seconds a local git command may take: the stall limit, once more per 64 KiB of input
+    (e.g. ~1,400 oids for cat-file): generous for real work, finite for a git looping on a crafted object."""
+    return stall_seconds() * (1 + len(input or b"") // (1 << 16))
+
+
 def run_git(cwd: Path | str | None, args: Sequence[str], *, input: bytes | None = None,
             check: bool = True, what: str | None = None, remote: bool = False,
             timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git args`` in ``cwd``, capturing output; a failure becomes ``GitSourceError``."""
+    """Run ``git args`` in ``cwd``, capturing output; a failure or overrun becomes ``GitSourceError``.
+
+    ``timeout``: default ``git_deadline`` for local commands, none for ``remote`` ones (a clone
+    of a big repository takes what it takes).
+    """
     where = "" if cwd is None else f" in {cwd}"
+    label = what or f"git {args[0]}"
+    if timeout is None and not remote:
+        timeout = git_deadline(input)
     try:
         proc = subprocess.run(git_argv(*args, remote=remote), check=False, cwd=None if cwd is None else str(cwd),
                               input=input, capture_output=True, env=git_env(remote=remote), timeout=timeout,
                               stdin=None if input is not None else subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise GitSourceError(f"git {args[0]} did not finish in {timeout:.0f} s{where}") from None
+    except subprocess.TimeoutExpired:  # run() has killed it
+        raise GitSourceError(f"{label}{where} did not finish in {timeout:g} s and was stopped "
+                             "(damaged object? try git fsck)") from None
     except OSError as exc:  # e.g. cwd vanished, git not executable
         raise GitSourceError(f"cannot run git{where}: {exc.strerror or exc}") from None
     if check and proc.returncode != 0:
-        label = what or f"git {args[0]}"
         raise GitSourceError(f"{label} failed{where}: {first_error_line(proc.stderr)}")
     return proc
 

@@ -43,8 +43,19 @@ LOCATED_MAX = 1 << 18  # ~40 MiB at most
 CHAIN_TYPES_MAX = 1 << 20  # remembered delta chain types (~100 bytes each)
 
 
+DEFAULT_MAX_BYTES = 50 << 20  # the largest object inflated in-process (callers pass --max-blob-mb)
+
+
 class ObjectStoreError(Exception):
-    """An object that exists in-process but is damaged; the caller falls back to git for it."""
+    """An object that exists in-process but is damaged; the caller falls back to git for it.
+
+    ``final``: git cannot read it either (a delta chain that loops, where git itself loops
+    forever), so asking git would only waste its time: the object is reported as damaged.
+    """
+
+    def __init__(self, message: str, final: bool = False):
+        super().__init__(message)
+        self.final = final
 
 
 class _Cache:
@@ -219,8 +230,15 @@ class _Pack:
             raise ObjectStoreError(f"{oid}: {self.pack_path.name}: truncated delta base at {pos}")
         return bytes(self.view[pos:pos + SHA_LEN])
 
-    def inflate(self, pos: int, size: int, oid: str) -> bytes:
-        """The ``size`` bytes of the zlib stream at ``pos``, whose compressed length is unknown."""
+    def inflate(self, pos: int, size: int, oid: str, max_bytes: int) -> bytes:
+        """The ``size`` bytes of the zlib stream at ``pos``, whose compressed length is unknown.
+
+        Never more than ``max_bytes`` whatever the entry header claims (a 2 MB zlib bomb under a
+        header saying 2^60 bytes would otherwise inflate to gigabytes).
+        """
+        if size > max_bytes:
+            raise ObjectStoreError(f"{oid}: {self.pack_path.name}: entry at {pos} needs {size} bytes inflated, "
+                                   f"over the {max_bytes >> 20} MiB limit")
         end = self.data_end
         inflater = zlib.decompressobj()
         # deflate output is rarely longer than its input; capped slices, because zlib copies the
@@ -288,8 +306,9 @@ class _Pack:
 class ObjectStore:
     """Read-only objects of one SHA-1 repository: its packs, loose objects and alternates."""
 
-    def __init__(self, object_dirs: list[Path]):
+    def __init__(self, object_dirs: list[Path], max_bytes: int = DEFAULT_MAX_BYTES):
         self.object_dirs = object_dirs  # the repository's own first, then its alternates
+        self.max_bytes = max_bytes  # no object, delta or delta base is inflated past this
         self.packs: list[_Pack] = []
         self.pack_dir_stamps: dict[Path, int] = {}
         self.last: _Pack | None = None  # consecutive objects tend to live in the same pack
@@ -299,12 +318,12 @@ class ObjectStore:
         self._scan_packs()
 
     @classmethod
-    def open(cls, objects_dir: Path) -> ObjectStore | None:
+    def open(cls, objects_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> ObjectStore | None:
         """None when this store cannot be read in-process at all (SHA-256 repository, no objects dir)."""
         objects_dir = Path(objects_dir)
         if not objects_dir.is_dir() or _object_format(objects_dir.parent / "config") != "sha1":
             return None
-        return cls(_object_dirs(objects_dir))
+        return cls(_object_dirs(objects_dir), max_bytes)
 
     def __enter__(self) -> Self:
         return self
@@ -324,14 +343,17 @@ class ObjectStore:
         self.chain_types = {}
         self.located = {}
 
-    def info(self, oid: str) -> tuple[str, int] | None:
-        """(type, size) without inflating the whole object; None when the object is not found in-process."""
+    def info(self, oid: str, read_next: bool = True) -> tuple[str, int] | None:
+        """(type, size) without inflating the whole object; None when the object is not found in-process.
+
+        ``read_next``: the caller reads the object soon (its location is kept for ``read``).
+        """
         sha = _sha(oid)
         if sha is None:
             return None
         found = self._locate(sha, oid)
         if found is not None:
-            if len(self.located) < LOCATED_MAX:
+            if read_next and len(self.located) < LOCATED_MAX:
                 self.located[sha] = found
             return self._packed_info(*found, oid)
         for objects_dir in self.object_dirs:
@@ -443,7 +465,7 @@ class ObjectStore:
                 kind = known
                 break
             if key in seen:
-                raise ObjectStoreError(f"{oid}: delta chain loops")
+                raise ObjectStoreError(f"{oid}: delta chain loops (a delta is its own base)", final=True)
             seen.add(key)
             walked.append(key)
             kind, _, pos = pack.header(offset, oid)
@@ -485,11 +507,11 @@ class ObjectStore:
                 kind, data = cached
                 break
             if key in seen:
-                raise ObjectStoreError(f"{oid}: delta chain loops")
+                raise ObjectStoreError(f"{oid}: delta chain loops (a delta is its own base)", final=True)
             seen.add(key)
             kind, size, pos = pack.header(offset, oid)
             if kind in TYPE_NAMES:
-                data = pack.inflate(pos, size, oid)
+                data = pack.inflate(pos, size, oid, self.max_bytes)
                 # cached even when read for itself: histories are read newest first, and older
                 # versions are deltas against the newer ones
                 self.cache.put(key, kind, data)
@@ -513,7 +535,7 @@ class ObjectStore:
                 raise ObjectStoreError(f"{oid}: {pack.pack_path.name}: unknown entry type {kind} at {offset}")
             key = (pack.number, offset)
         for delta_pack, delta_offset, pos, size in reversed(deltas):
-            data = _apply_delta(data, delta_pack.inflate(pos, size, oid), oid)
+            data = _apply_delta(data, delta_pack.inflate(pos, size, oid, self.max_bytes), oid, self.max_bytes)
             self.cache.put((delta_pack.number, delta_offset), kind, data)
         return kind, data
 
@@ -526,7 +548,7 @@ class ObjectStore:
                 continue
             except OSError as exc:
                 raise ObjectStoreError(f"{oid}: cannot read loose object ({exc.strerror})") from None
-            return _parse_loose(raw, oid)
+            return _parse_loose(raw, oid, self.max_bytes)
         return None
 
 
@@ -553,10 +575,12 @@ def _varint(data: bytes, pos: int, oid: str) -> tuple[int, int]:
             return value, pos
 
 
-def _apply_delta(base: bytes, delta: bytes, oid: str) -> bytes:
+def _apply_delta(base: bytes, delta: bytes, oid: str, max_bytes: int) -> bytes:
     """git's delta format: sizes, then copy-from-base and insert-literal instructions."""
     source_size, pos = _varint(delta, 0, oid)
     target_size, pos = _varint(delta, pos, oid)
+    if target_size > max_bytes:  # a few bytes of copy instructions can claim terabytes
+        raise ObjectStoreError(f"{oid}: delta result of {target_size} bytes is over the {max_bytes >> 20} MiB limit")
     if source_size != len(base):
         raise ObjectStoreError(f"{oid}: delta expects a {source_size}-byte base, got {len(base)}")
     source = memoryview(base)
@@ -628,18 +652,27 @@ def _parse_header(head: bytes, oid: str) -> tuple[str, int, int] | None:
     return name, int(size), nul + 1
 
 
-def _parse_loose(raw: bytes, oid: str) -> tuple[str, bytes]:
+def _parse_loose(raw: bytes, oid: str, max_bytes: int) -> tuple[str, bytes]:
+    """(type, content) of a loose object file, inflating no more than its header's size (<= max_bytes)."""
+    inflater = zlib.decompressobj()
     try:
-        whole = zlib.decompress(raw)
+        head = inflater.decompress(raw, LOOSE_HEADER_MAX)
+        header = _parse_header(head, oid)
+        if header is None:
+            raise ObjectStoreError(f"{oid}: bad loose object header")
+        name, size, start = header
+        if size > max_bytes:
+            raise ObjectStoreError(f"{oid}: loose object of {size} bytes is over the {max_bytes >> 20} MiB limit")
+        got = len(head) - start
+        if got > size:
+            raise ObjectStoreError(f"{oid}: loose object is longer than its header says")
+        # one byte more than the header allows: a longer stream is caught without inflating it all
+        body = head[start:] + inflater.decompress(inflater.unconsumed_tail, size + 1 - got)
     except zlib.error as exc:
         raise ObjectStoreError(f"{oid}: bad zlib data in loose object ({exc})") from None
-    header = _parse_header(whole, oid)
-    if header is None:
-        raise ObjectStoreError(f"{oid}: bad loose object header")
-    name, size, start = header
-    if len(whole) - start != size:
-        raise ObjectStoreError(f"{oid}: loose object is {len(whole) - start} bytes, header says {size}")
-    return name, whole[start:]
+    if len(body) != size or not inflater.eof:
+        raise ObjectStoreError(f"{oid}: loose object is not {size} bytes as its header says")
+    return name, body
 
 
 def _loose_info(path: Path, oid: str) -> tuple[str, int] | None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from scanner.detect import scan_or_error
 from scanner.sources.git_blobs import BlobEntry, chunks
 from scanner.sources.git_cmd import GitSourceError
+from scanner.sources.git_objects import DEFAULT_MAX_BYTES
 from scanner.sources.git_reader import BlobReader, open_reader
 from scanner.sources.workers import dead_workers, die_with_parent, process_context, shutdown
 
@@ -79,12 +80,13 @@ def scan_chunk(reader: BlobReader, detector: Detecting, chunk: Sequence[tuple[st
     return totals
 
 
-def _worker(spec: DetectorRecipe, cwd: str, objects_dir: str | None, tasks: Any, results: Any) -> None:
+def _worker(spec: DetectorRecipe, cwd: str, objects_dir: str | None, max_bytes: int, tasks: Any,
+            results: Any) -> None:
     """Worker process loop: build a detector, then scan chunks until the ``None`` sentinel."""
     die_with_parent()
     try:
         detector = spec.build()
-        with open_reader(cwd, objects_dir) as reader:
+        with open_reader(cwd, objects_dir, max_bytes) as reader:
             while (task := tasks.get()) is not None:
                 index, chunk = task
                 results.put((index, scan_chunk(reader, detector, chunk), None))
@@ -98,13 +100,15 @@ def effective_jobs(jobs: int) -> int:
 
 def scan_blobs(cwd: str, spec: DetectorRecipe, blobs: list[BlobEntry], *, jobs: int = 0,
                progress: Progress | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES,
-               reader: BlobReader | None = None, objects_dir: str | None = None) -> ScanTotals:
+               reader: BlobReader | None = None, objects_dir: str | None = None,
+               max_bytes: int = DEFAULT_MAX_BYTES) -> ScanTotals:
     """Scan ``blobs`` (each once) and return hits per blob plus counters and warnings.
 
     ``reader``: one already open for this repository (it sized the blobs), used when scanning in
     this process (else a git cat-file is started beside it). ``objects_dir``: worker processes
     read objects from it in-process: they keep every core busy, so a git beside each would only
-    add CPU (pipe copies, process start-up) without adding overlap.
+    add CPU (pipe copies, process start-up) without adding overlap. ``max_bytes``: no object is
+    inflated in-process past it (--max-blob-mb).
     """
     total = sum(b.size for b in blobs)
     wanted = effective_jobs(jobs)
@@ -116,7 +120,7 @@ def scan_blobs(cwd: str, spec: DetectorRecipe, blobs: list[BlobEntry], *, jobs: 
         return _scan_here(cwd, spec, work, total, progress, reader)
     if reader is not None:  # idle while workers read; forked workers must not inherit its pipes
         reader.stop()
-    return _scan_workers(cwd, spec, work, total, workers, progress, objects_dir)
+    return _scan_workers(cwd, spec, work, total, workers, progress, objects_dir, max_bytes)
 
 
 def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], total: int,
@@ -133,10 +137,10 @@ def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], tota
 
 
 def _scan_workers(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], total: int,
-                  workers: int, progress: Progress | None, objects_dir: str | None) -> ScanTotals:
+                  workers: int, progress: Progress | None, objects_dir: str | None, max_bytes: int) -> ScanTotals:
     ctx = process_context()
     tasks, results = ctx.Queue(), ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(spec, cwd, objects_dir, tasks, results), daemon=True,
+    procs = [ctx.Process(target=_worker, args=(spec, cwd, objects_dir, max_bytes, tasks, results), daemon=True,
                          name=f"jts-git-scan-{i}") for i in range(workers)]
     for proc in procs:
         proc.start()

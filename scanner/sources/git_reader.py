@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from scanner.sources.git_catfile import BlobRead, CatFile, ObjectInfo
-from scanner.sources.git_objects import ObjectStore, ObjectStoreError
+from scanner.sources.git_objects import DEFAULT_MAX_BYTES, ObjectStore, ObjectStoreError
 
 
 class BlobReader(Protocol):
@@ -33,11 +33,16 @@ class BlobReader(Protocol):
 
 
 class StoreReader:
-    """Objects from an ``ObjectStore``; a ``git cat-file`` is started only for what it cannot read."""
+    """Objects from an ``ObjectStore``; a ``git cat-file`` is started only for what it cannot read.
+
+    Damage git cannot read either (a delta chain that loops: git would loop forever) is reported
+    without asking git.
+    """
 
     def __init__(self, cwd: Path | str, store: ObjectStore):
         self.store = store
         self.git = CatFile(cwd)
+        self.damaged: dict[str, str] = {}  # oid -> why it cannot be read, found while sizing
 
     def __enter__(self) -> StoreReader:
         return self
@@ -48,29 +53,33 @@ class StoreReader:
     def start(self) -> None:
         """Nothing to start: git runs only when an object needs it."""
 
-    def _info(self, oid: str) -> tuple[str, int] | None:
-        try:
-            return self.store.info(oid)
-        except ObjectStoreError:
-            return None
-
     def info(self, oids: Iterable[str]) -> Iterator[ObjectInfo]:
         for oid in oids:
-            got = self._info(oid)
+            try:
+                got = self.store.info(oid)
+            except ObjectStoreError as exc:
+                if exc.final:
+                    self.damaged[oid] = _reason(exc, oid)
+                    yield ObjectInfo(oid, "blob", 0)  # reading it reports why
+                    continue
+                got = None
             if got is None:
                 yield from self.git.info([oid])
             else:
                 yield ObjectInfo(oid, got[0], got[1])
 
-    def _read(self, oid: str) -> tuple[str, bytes] | None:
-        try:
-            return self.store.read(oid)
-        except ObjectStoreError:
-            return None
-
     def read(self, oids: Iterable[str]) -> Iterator[BlobRead]:
         for oid in oids:
-            got = self._read(oid)
+            if oid in self.damaged:
+                yield BlobRead(oid, None, self.damaged[oid])
+                continue
+            try:
+                got = self.store.read(oid)
+            except ObjectStoreError as exc:
+                if exc.final:
+                    yield BlobRead(oid, None, _reason(exc, oid))
+                    continue
+                got = None
             if got is None:
                 yield from self.git.read([oid])
             elif got[0] != "blob":
@@ -86,7 +95,21 @@ class StoreReader:
         self.store.close()
 
 
-def open_reader(cwd: Path | str, objects_dir: str | None) -> BlobReader:
-    """A reader for the repository at ``cwd``: in-process when ``objects_dir`` is given and readable."""
-    store = ObjectStore.open(Path(objects_dir)) if objects_dir else None
-    return StoreReader(cwd, store) if store is not None else CatFile(cwd)
+def _reason(exc: ObjectStoreError, oid: str) -> str:
+    """The store's message without its leading ``<oid>: `` (the report names the blob already)."""
+    return str(exc).removeprefix(f"{oid}: ")
+
+
+def open_reader(cwd: Path | str, objects_dir: str | None, max_bytes: int = DEFAULT_MAX_BYTES,
+                in_process: bool = True) -> BlobReader:
+    """A reader for the repository at ``cwd``: in-process when ``objects_dir`` is given and readable.
+
+    ``max_bytes`` (--max-blob-mb): the in-process reader inflates no object past it, whatever
+    its header says; git is asked for such objects (it answers or fails on its own terms).
+    ``in_process=False``: a ``git cat-file`` reads, and the store (when readable) only checks each
+    blob's delta chain first, so that git is never asked for one that loops.
+    """
+    store = ObjectStore.open(Path(objects_dir), max_bytes) if objects_dir else None
+    if store is None:
+        return CatFile(cwd)
+    return StoreReader(cwd, store) if in_process else CatFile(cwd, vet=store)
