@@ -296,7 +296,10 @@ def test_interrupted_sweep_resumes_without_rescanning(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                if state.exists() and repo_rows(state).get(hanging_url, {}).get("status") == "running":
+                rows = repo_rows(state) if state.exists() else {}
+                # the next task is handed out just before the previous result is recorded: wait for both
+                if rows.get(hanging_url, {}).get("status") == "running" and \
+                        {k for k, r in rows.items() if r["status"] == "done"} == set(first):
                     break
             except sqlite3.OperationalError:  # schema not created yet
                 pass
