@@ -130,17 +130,38 @@ class TextView:
 
     @cached_property
     def assignments(self) -> list[tuple[int, str, str]]:
-        """(line, key, value) for every key/value pair in the content, computed once per blob."""
+        """(line, key, value) for every key/value pair in the content, sorted by line.
+
+        One pass per blob, made only when a candidate survives the cheap checks; every lookup
+        below is a slice of it, so a candidate costs its window, never the whole content again.
+        """
         return self._assignments_in(0, len(self.text))
 
-    def assignments_near(self, line: int, radius: int = ASSIGN_RADIUS) -> list[tuple[int, str, str]]:
-        """Key/value pairs near ``line``: the whole content when small, a window in a big log."""
+    @cached_property
+    def _assignment_lines(self) -> list[int]:
+        return [entry[0] for entry in self.assignments]
+
+    @cached_property
+    def _jenkins_named(self) -> list[tuple[int, str, str]]:
+        return [entry for entry in self.assignments if JENKINS_WORD.search(entry[1])]
+
+    def _assignment_slice(self, first: int, last: int) -> list[tuple[int, str, str]]:
+        lines = self._assignment_lines
+        return self.assignments[bisect.bisect_left(lines, first):bisect.bisect_right(lines, last)]
+
+    def assignments_at(self, line: int) -> list[tuple[int, str, str]]:
+        """Key/value pairs whose value is on ``line``."""
+        return self._assignment_slice(line, line)
+
+    def assignments_around(self, line: int, window: int) -> list[tuple[int, str, str]]:
+        """The pairs a user/URL lookup for ``line`` can choose from: those within ``window`` lines,
+        plus those whose key names Jenkins, which count from anywhere in a small file (env files,
+        configs) and from ``ASSIGN_RADIUS`` lines around in bigger content (logs, dumps)."""
+        near = self._assignment_slice(line - window, line + window)
         if len(self.text) <= WHOLE_FILE_ASSIGNMENTS:
-            return self.assignments
-        first = max(line - radius, 0)
-        last = min(line + radius, len(self.line_starts) - 1)
-        end = self.line_starts[last + 1] if last + 1 < len(self.line_starts) else len(self.text)
-        return self._assignments_in(self.line_starts[first], end)
+            return near + self._jenkins_named
+        named = [e for e in self._jenkins_named if abs(e[0] - line) <= ASSIGN_RADIUS]
+        return near + named
 
     def _assignments_in(self, start: int, end: int) -> list[tuple[int, str, str]]:
         found: list[tuple[int, str, str]] = []
@@ -219,8 +240,13 @@ def _nearest(entries: list[tuple[int, str, str]], line: int, window: int, key_re
     return (best[1], best[2]) if best else None
 
 
-def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple[str, ...], window: int) -> Context:
-    """Find the user and Jenkins URL that go with the secret at [start, end)."""
+def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple[str, ...], window: int,
+            credential_required: bool = False) -> Context:
+    """Find the user and Jenkins URL that go with the secret at [start, end).
+
+    ``credential_required``: the rule keeps only secrets in a credential position, so when the
+    secret's own line shows none, stop before the (dearer) user and URL lookups.
+    """
     ctx = Context()
     line = view.line_of(start)
     first, last = view.logical_span(line)
@@ -250,20 +276,24 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
             ctx.url = jenkins_base_url(host if "://" in host else f"https://{host}")
             ctx.credential_position = True
     if "assignments" in extractors:
-        entries = view.assignments_near(line)
-        own = [a for a in entries if a[0] == line and a[2].find(secret) != -1]
+        own = [a for a in view.assignments_at(line) if a[2].find(secret) != -1]
         for _, key, _value in own:
             if NOT_CREDENTIAL_KEY.search(key):
                 ctx.hash_key = True
             elif CREDENTIAL_KEY.search(key):
                 ctx.credential_position = True
                 ctx.jenkins_key = ctx.jenkins_key or bool(JENKINS_WORD.search(key))
+    if credential_required and (not ctx.credential_position or ctx.hash_key):
+        return ctx  # the caller drops it: no need to look for its user and URL
+    if "assignments" in extractors:
         if ctx.user is None:
-            hit = _nearest(entries, line, window, USER_KEY, lambda v: clean_value(v) is not None and secret not in v)
+            hit = _nearest(view.assignments_around(line, window), line, window, USER_KEY,
+                           lambda v: clean_value(v) is not None and secret not in v)
             if hit:
                 ctx.user = clean_value(hit[1])
         if ctx.url is None:
-            hit = _nearest(entries, line, max(window, 20), URL_KEY,
+            url_window = max(window, 20)
+            hit = _nearest(view.assignments_around(line, url_window), line, url_window, URL_KEY,
                            lambda v: jenkins_base_url(v) is not None)
             if hit:
                 ctx.url = jenkins_base_url(hit[1])

@@ -7,6 +7,7 @@ One ``Detector`` is built per process from a picklable ``DetectorSpec`` and then
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
@@ -80,7 +81,16 @@ class Detector:
 
     def candidate_rules(self, path: str, data: bytes, binary: bool) -> list[Rule]:
         """Rules worth running on this content; most blobs get none."""
+        return [rule for rule, _ in self._chosen(path, data, binary)[0]]
+
+    def _chosen(self, path: str, data: bytes, binary: bool) -> tuple[list[tuple[Rule, bool]], bytes | None]:
+        """(rule, hex only) for each rule worth running, and the hex map when one was made.
+
+        "hex only": the rule was chosen for a run of hex alone (not its path or a keyword), so its
+        patterns need to run only around those runs, not over the whole content.
+        """
         hex_hits: dict[int, bool] = {}
+        translated = None
         if self.hex_runs:
             translated = data.translate(HEX_TABLE)
             for run in self.hex_runs:  # ascending: no run of N means no longer run either
@@ -93,42 +103,52 @@ class Detector:
                 continue
             if rule.path_only:
                 if on_path:
-                    chosen.append(rule)
+                    chosen.append((rule, False))
                 continue
-            if on_path or (rule.prefilter_hex_run and hex_hits.get(rule.prefilter_hex_run)) or any(
-                k in data for k in rule.prefilter_keywords
-            ):
-                chosen.append(rule)
-        return chosen
+            if on_path or any(k in data for k in rule.prefilter_keywords):
+                chosen.append((rule, False))
+            elif rule.prefilter_hex_run and hex_hits.get(rule.prefilter_hex_run):
+                chosen.append((rule, rule.hex_windows))
+        return chosen, translated
 
     def scan_blob(self, path: str, data: bytes, line_offset: int = 0) -> list[Hit]:
         binary = is_binary(data)
-        rules = self.candidate_rules(path, data, binary)
-        if not binary and any(rule.binary for rule in rules) and not _is_utf8(data):
+        chosen, translated = self._chosen(path, data, binary)
+        if not binary and any(rule.binary for rule, _ in chosen) and not _is_utf8(data):
             # Key files such as hudson.util.Secret are random bytes that often hold no NUL at all.
             binary = True
-            rules = [rule for rule in rules if rule.binary]
+            chosen = [(rule, False) for rule, _ in chosen if rule.binary]
         # BASIC_RE's "basic" + any whitespace, in its usual spellings
         has_basic = bool(self.basic_rules) and not binary and (b"asic" in data or b"ASIC" in data)
-        if not rules and not has_basic:
+        if not chosen and not has_basic:
             return []
         text = data.hex() if binary else data.decode("utf-8", "replace")
         view = TextView(text, path)
+        offsets = _TextOffsets(data, text)
         hits: list[Hit] = []
-        for rule in rules:
+        hex_spans: dict[int, list[tuple[int, int]]] = {}  # shortest run -> text spans around such runs
+        for rule, hex_only in chosen:
+            if hex_only and translated is not None:
+                run = rule.prefilter_hex_run
+                if run not in hex_spans:
+                    hex_spans[run] = offsets.spans(_line_spans(data, _hex_runs(translated, run)))
+                spans = hex_spans[run]
+            else:
+                spans = [(0, len(text))]
             for pattern in rule.patterns:
-                for m in pattern.finditer(text):
-                    hit = self._check_or_keep(rule, view, m.group("secret"), m.start("secret"), m.end("secret"))
-                    if hit:
-                        hits.append(hit)
+                for start, end in spans:
+                    for m in pattern.finditer(text, start, end):
+                        hit = self._check_or_keep(rule, view, m.group("secret"), m.start("secret"), m.end("secret"))
+                        if hit:
+                            hits.append(hit)
         if has_basic:
-            hits.extend(self._basic_auth_hits(view))
+            hits.extend(self._basic_auth_hits(view, offsets.spans(_line_spans(data, _basic_words(data)))))
         return _dedupe(hits, line_offset)
 
-    def _basic_auth_hits(self, view: TextView) -> list[Hit]:
+    def _basic_auth_hits(self, view: TextView, spans: list[tuple[int, int]]) -> list[Hit]:
         """Decode ``Basic base64(user:token)`` and hand the decoded pair to the rules that want it."""
         hits = []
-        for m in BASIC_RE.finditer(view.text):
+        for m in (m for start, end in spans for m in BASIC_RE.finditer(view.text, start, end)):
             pair = decode_basic(m.group("b64"))
             if not pair:
                 continue
@@ -172,7 +192,8 @@ class Detector:
             around = view.span_text(line - rule.window, line + rule.window)
             if not any(p.search(around) for p in rule.nearby):
                 return None
-        ctx = extract(view, start, end, secret, rule.extract, rule.window)
+        ctx = extract(view, start, end, secret, rule.extract, rule.window,
+                      credential_required=rule.credential_position and basic_user is None)
         if basic_user is not None:
             ctx.user = basic_user
             ctx.credential_position = True
@@ -213,6 +234,83 @@ def problem_warnings(hits: list[tuple[Hit, object]]) -> list[str]:
             out.append(f"{getattr(location, 'path', '?')}:{hit.line}: a candidate was reported without "
                        f"user or URL: {problem}")
     return out
+
+
+def _hex_runs(translated: bytes, shortest: int) -> Iterator[tuple[int, int]]:
+    """(start, end) byte offsets of each run of at least ``shortest`` lowercase hex digits.
+
+    ``translated`` is the content through HEX_TABLE ("x" for a hex digit): bytes.find is a C
+    substring search, where a regex would try its character class at every position.
+    """
+    needle = b"x" * shortest
+    find = translated.find
+    pos = find(needle)
+    while pos != -1:
+        end = find(b" ", pos + shortest)
+        end = len(translated) if end == -1 else end
+        yield pos, end
+        pos = find(needle, end)
+
+
+def _basic_words(data: bytes) -> Iterator[tuple[int, int]]:
+    """Byte offsets of every "basic", any case: where BASIC_RE can start."""
+    lowered = data.lower()
+    pos = lowered.find(b"basic")
+    while pos != -1:
+        yield pos, pos + 5
+        pos = lowered.find(b"basic", pos + 5)
+
+
+def _line_spans(data: bytes, places: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merged byte spans from the start of the line before to the end of the line after each place.
+
+    Every pattern that runs in spans keeps its match on one or two lines, so searching the spans
+    finds what searching the whole content finds, at the cost of the lines that matter.
+    """
+    spans: list[tuple[int, int]] = []
+    rfind, find, size = data.rfind, data.find, len(data)
+    line_end = -1  # the newline ending the line of the last place (-1: none yet or no newline)
+    for start, end in places:
+        if spans and (start < line_end or line_end == -1):
+            continue  # on the same line as the last place: its span covers this one (never rescan a long line)
+        line_end = find(b"\n", end)
+        next_end = -1 if line_end == -1 else find(b"\n", line_end + 1)
+        last = size if next_end == -1 else next_end + 1
+        if spans and start < spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], last))  # its line before is in the span already
+            continue
+        line_start = rfind(b"\n", 0, start)
+        first = 0 if line_start <= 0 else rfind(b"\n", 0, line_start) + 1
+        if spans and first <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], last))
+        else:
+            spans.append((first, last))
+    return spans
+
+
+class _TextOffsets:
+    """Byte offsets of the content -> offsets in its decoded text (equal when it is ASCII).
+
+    Spans start and end just after a newline or at a hex digit or "b": ASCII bytes, where
+    decoding the pieces apart gives exactly the text decoding the whole gave.
+    """
+
+    def __init__(self, data: bytes, text: str):
+        self.data = data
+        self.ascii = data.isascii() and len(text) == len(data)
+
+    def spans(self, byte_spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        if self.ascii:
+            return byte_spans
+        out = []
+        byte_pos = text_pos = 0
+        for start, end in byte_spans:  # ascending: decode each gap once
+            text_pos += len(self.data[byte_pos:start].decode("utf-8", "replace"))
+            text_start = text_pos
+            text_pos += len(self.data[start:end].decode("utf-8", "replace"))
+            byte_pos = end
+            out.append((text_start, text_pos))
+        return out
 
 
 def _is_utf8(data: bytes) -> bool:

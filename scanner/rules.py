@@ -67,6 +67,9 @@ class Rule:
     positive: tuple[Example, ...] = field(default=())
     negative: tuple[Example, ...] = field(default=())
     source: str = ""
+    # patterns may run only on the lines around each hex run (see detect): true for a hex-run
+    # rule whose patterns anchor nowhere (^, $, \A, \Z would see a span's edge as the text's)
+    hex_windows: bool = False
 
 
 def builtin_rules_dir() -> Path:
@@ -232,4 +235,16 @@ def parse_rule(data: dict, src: str) -> Rule:
         positive=_examples(src, "examples.positive", examples.get("positive")),
         negative=_examples(src, "examples.negative", examples.get("negative")),
         source=src,
+        hex_windows=bool(hex_run) and not any(_anchored(p.pattern) for p in patterns),
     )
+
+
+_ESCAPES_AND_CLASSES = re.compile(r"\\.|\[(?:\\.|[^\]\\])*+\]")
+
+
+def _anchored(pattern: str) -> bool:
+    """Does the pattern use ^, $, \\A or \\Z (outside character classes)?"""
+    if "\\A" in pattern or "\\Z" in pattern:
+        return True
+    bare = _ESCAPES_AND_CLASSES.sub("", pattern)
+    return "^" in bare or "$" in bare
