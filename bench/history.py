@@ -4,6 +4,8 @@
     python bench/history.py --size-mb 200        # a quicker development run
     python bench/history.py --repo PATH          # an existing repository
     python bench/history.py --linearity          # 256 MiB, 512 MiB and 512 MiB with 10x the commits
+    python bench/history.py --hex-percent 6       # 6% of text lines are md5/sha1/uuid lines (3:2:1)
+    python bench/history.py --repo PATH --peers   # + the jts CLI, betterleaks and kingfisher, when on PATH
 
 Repositories are generated with ``git fast-import`` under bench/.work/ (gitignored): random-letter
 text files of 4-64 KiB, many files modified again and again, a few with planted fake tokens
@@ -19,6 +21,7 @@ import os
 import random
 import resource
 import secrets
+import shutil
 import subprocess
 import sys
 import threading
@@ -48,9 +51,28 @@ def _git_env() -> dict[str, str]:
     return {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
 
 
-def build_repo(size_mb: int, files_per_commit: int, seed: int = 7) -> Built:
+def _hex_lines(data: bytes, rng: random.Random, percent: float) -> bytes:
+    """Replace ``percent`` % of the lines by hex-dense ones, as real code has: md5 sums, 40-hex
+    ids and UUIDs in the ratio 3:2:1 (checksum files, lockfiles, test vectors)."""
+    lines = data.split(b"\n")
+    for i in range(len(lines)):
+        if rng.random() * 100 >= percent:
+            continue
+        kind = rng.random()
+        if kind < 0.5:
+            lines[i] = f"{rng.randbytes(16).hex()}  dist/file{i}.tar.gz".encode()
+        elif kind < 5 / 6:
+            lines[i] = f"    resolved {rng.randbytes(20).hex()}".encode()
+        else:
+            h = rng.randbytes(16).hex()
+            lines[i] = f'id = "{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"'.encode()
+    return b"\n".join(lines)
+
+
+def build_repo(size_mb: int, files_per_commit: int, seed: int = 7, hex_percent: float = 0.0) -> Built:
     """Build (or reuse) a repository holding ``size_mb`` MiB of unique blob data."""
-    dest = WORK / f"repo-{size_mb}mb-{files_per_commit}fpc"
+    suffix = f"-hex{hex_percent:g}" if hex_percent else ""
+    dest = WORK / f"repo-{size_mb}mb-{files_per_commit}fpc{suffix}"
     meta = dest / "bench-meta.json"
     if meta.exists():
         return Built(**json.loads(meta.read_text()))
@@ -81,6 +103,8 @@ def build_repo(size_mb: int, files_per_commit: int, seed: int = 7) -> Built:
                 path = f"src/m{rng.randrange(100):02d}/file{len(paths):06d}.txt"
                 paths.append(path)
             data = rng.randbytes(rng.randint(4 * 1024, 64 * 1024)).translate(TEXT_TABLE)
+            if hex_percent:
+                data = _hex_lines(data, rng, hex_percent)
             blobs += 1
             if blobs % PLANT_EVERY == 0:
                 tok = "11" + secrets.token_hex(16)
@@ -167,6 +191,51 @@ def measure_scan(repo: str, jobs: int, detector: str) -> dict:
     return report
 
 
+def measure_command(cmd: list[str], cwd: str | None = None) -> dict:
+    """Wall, CPU (all processes) and sampled tree peak RSS of one command: our CLI or a peer's."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(proc.pid))
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"seconds": wall, "cpu": cpu, "tree_peak_rss_mb": peak / MiB, "code": proc.returncode}
+
+
+def peer_commands(repo: str, jobs: int) -> dict[str, list[str]]:
+    """The scanners to compare, as a new user runs them on a full history (peers only when installed)."""
+    commands = {f"jts scan --history -j {jobs}": [sys.executable, "-m", "scanner", "scan", "--history", repo,
+                                                 "-j", str(jobs), "--no-progress", "-f", "json", "-o", os.devnull]}
+    if shutil.which("betterleaks"):
+        commands["betterleaks git"] = ["betterleaks", "git", repo, "--no-banner", "--redact", "-o",
+                                       str(WORK / "betterleaks.json")]
+    if shutil.which("kingfisher"):
+        commands["kingfisher scan --no-validate"] = ["kingfisher", "scan", repo, "--no-validate", "-o",
+                                                     str(WORK / "kingfisher.txt")]
+    return commands
+
+
+def bench_peers(repo: str, jobs: int, base: float, repeat: int) -> None:
+    """Our CLI beside the peers, each a ratio to the raw read measured in this run."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    print(f"  -- whole commands (best of {repeat}), ratios to the raw read ({base:.2f} s):")
+    results = {}
+    for name, cmd in peer_commands(repo, jobs).items():
+        r = min((measure_command(cmd, cwd=str(ROOT)) for _ in range(repeat)), key=lambda x: x["seconds"])
+        results[name] = r
+        print(f"  {name:34s} {r['seconds']:7.2f} s wall ({r['seconds'] / base:5.2f}x raw), {r['cpu']:7.2f} s CPU "
+              f"(CPU/wall {r['cpu'] / r['seconds']:.2f}), tree peak RSS {r['tree_peak_rss_mb']:.0f} MiB, "
+              f"exit {r['code']}")
+    ours = next(v for k, v in results.items() if k.startswith("jts"))
+    for name, r in results.items():
+        if not name.startswith("jts"):
+            print(f"  jts / {name}: {ours['seconds'] / r['seconds']:.2f}x wall")
+
+
 class NullSpec:
     """A detector that finds nothing: measures the pipeline without detection cost."""
 
@@ -206,7 +275,7 @@ def child_main(repo: str, jobs: int, detector: str) -> None:
 
 
 def bench_one(repo: str, blob_bytes: int | None, jobs_list: list[int], detector: str, label: str,
-              repeat: int = 1) -> dict:
+              repeat: int = 1, peers: bool = False) -> dict:
     """Time cat-file and our scan on one repository; the machine may be shared, so CPU is shown too
     and each figure is the best of ``repeat`` runs."""
     catfile_seconds(repo)  # warm the page cache so both sides read from memory
@@ -226,6 +295,8 @@ def bench_one(repo: str, blob_bytes: int | None, jobs_list: list[int], detector:
               f"{r['blobs']} blobs {r['bytes'] / MiB:.0f} MiB, {r['hits']} hits{missed}")
         print(f"      peak RSS: process tree {r['tree_peak_rss_mb']:.0f} MiB (sampled), "
               f"self {r['self_maxrss_mb']:.0f} MiB, largest child {r['children_maxrss_mb']:.0f} MiB")
+    if peers:
+        bench_peers(repo, jobs_list[-1], min(bases)[0], repeat)
     return {"catfile": min(bases)[0], "scans": rows}
 
 
@@ -238,6 +309,10 @@ def main() -> None:
     ap.add_argument("--detector", choices=["real", "null"], default="real")
     ap.add_argument("--linearity", action="store_true", help="256 + 512 MiB, and 512 MiB with 10x commits")
     ap.add_argument("--repeat", type=int, default=1, help="best of N runs per figure (noisy machines)")
+    ap.add_argument("--hex-percent", type=float, default=0.0,
+                    help="generated text: this %% of lines are hex-dense (md5 sums, 40-hex ids, UUIDs)")
+    ap.add_argument("--peers", action="store_true",
+                    help="also time the jts CLI, betterleaks and kingfisher (when on PATH) on the repository")
     ap.add_argument("--measure-child", metavar="REPO", help=argparse.SUPPRESS)
     args = ap.parse_args()
     jobs_list = [int(j) for j in args.jobs.split(",")]
@@ -247,12 +322,14 @@ def main() -> None:
     version = subprocess.run(["git", "--version"], check=False, capture_output=True, text=True).stdout.split()[-1]
     print(f"machine: {os.cpu_count()} CPUs, git {version}")
     if args.repo:
-        bench_one(args.repo, None, jobs_list, args.detector, "given repository", args.repeat)
+        bench_one(args.repo, None, jobs_list, args.detector, "given repository", args.repeat, args.peers)
         return
     if not args.linearity:
-        built = build_repo(args.size_mb, args.files_per_commit)
+        built = build_repo(args.size_mb, args.files_per_commit, hex_percent=args.hex_percent)
+        hex_note = f", {args.hex_percent:g}% hex-dense lines" if args.hex_percent else ""
         bench_one(built.path, built.blob_bytes, jobs_list, args.detector,
-                  f"{built.blob_bytes / MiB:.0f} MiB, {built.blobs} blobs, {built.commits} commits", args.repeat)
+                  f"{built.blob_bytes / MiB:.0f} MiB, {built.blobs} blobs, {built.commits} commits{hex_note}",
+                  args.repeat, args.peers)
         return
     fpc = args.files_per_commit
     shapes = [(256, fpc), (512, fpc), (512, max(1, fpc // 10))]
