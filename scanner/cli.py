@@ -389,6 +389,9 @@ cli.add_command(revoke_cmd)
 from scanner.cli_sweep import sweep_cmd as _sweep_cmd  # noqa: E402
 
 cli.add_command(_sweep_cmd)
+from scanner.ci.commands import ci as _ci_group  # noqa: E402
+
+cli.add_command(_ci_group)
 # (end of command registrations)
 
 
