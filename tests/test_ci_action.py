@@ -12,6 +12,7 @@ test, which keeps the action's YAML a thin shell around ``jts ci github``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -438,3 +439,38 @@ def test_action_inputs_reach_scripts_only_through_env():
             assert "${{" not in step["run"]
     assert {"mode", "fail-on", "baseline", "sarif-file", "extra-args", "version"} <= set(action["inputs"])
     assert set(action["outputs"]) == {"findings", "live", "sarif-file"}
+
+
+# --------------------------------------------------------------------------- the README's example summary
+
+SUMMARY_START, SUMMARY_END = "<!-- summary-example:start -->\n", "<!-- summary-example:end -->"
+TIMING = re.compile(r" in \d+\.\d\d s ")
+
+
+def _example_token(user: str) -> str:
+    # derived, not a literal: the same made-up token on every run, so the example is reproducible
+    return "11" + hashlib.sha256(f"jts README example {user}".encode()).hexdigest()[:32]
+
+
+def test_readme_shows_the_summary_this_test_produces(tmp_path):
+    """The README's example job summary is this run's, quoted. JTS_UPDATE_README=1 rewrites it."""
+    repo = init_repo(tmp_path / "work")
+    date = "2026-03-02T10:00:00+00:00"
+    base = commit(repo, {"README.md": "deploy tooling\n"}, "base", date=date)
+    git(repo, "checkout", "-q", "-b", "feature")
+    alice, bob = _example_token("alice"), _example_token("bob")
+    head = commit(repo, {
+        "deploy.sh": f"curl -u alice:{alice} https://jenkins.example.com/job/deploy/build\n",
+        "ci/jenkins.env": f"JENKINS_URL=https://jenkins.example.com/\nJENKINS_USER_ID=bob\nJENKINS_API_TOKEN={bob}\n",
+    }, "Add deploy script", date=date)
+    run = run_action(repo, tmp_path / "runner", event_name="pull_request", event=pr_event(base, head))
+    assert run.code == 1, run.everything
+    assert_secret_free(run, alice, bob)
+    quoted = "".join(f"> {line}".rstrip() + "\n" for line in TIMING.sub(" in 0.10 s ", run.summary).splitlines())
+    text = README.read_text()
+    start, end = text.index(SUMMARY_START) + len(SUMMARY_START), text.index(SUMMARY_END)
+    if os.environ.get("JTS_UPDATE_README"):
+        README.write_text(text[:start] + quoted + text[end:])
+        text = README.read_text()
+        start, end = text.index(SUMMARY_START) + len(SUMMARY_START), text.index(SUMMARY_END)
+    assert TIMING.sub(" in 0.10 s ", text[start:end]) == quoted, "run with JTS_UPDATE_README=1 to refresh it"
