@@ -18,12 +18,12 @@ environment and the event from ``$GITHUB_EVENT_PATH``, then:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
 import shlex
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Mapping
@@ -146,24 +146,31 @@ def _change(name: str, event: dict) -> tuple[str, str] | None:
     return None
 
 
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+def _git(repo: Path, *args: str) -> tuple[int, str]:
+    """(exit code, stdout) of a hardened git command (``scanner.sources.git_cmd``: the one place git starts)."""
+    from scanner.sources.git_cmd import GitSourceError, run_git
+
+    try:
+        done = run_git(repo, args, check=False)
+    except GitSourceError as exc:
+        raise ActionError("jts: git", str(exc)) from None
+    return done.returncode, done.stdout.decode("utf-8", "replace")
 
 
 def _has_commit(repo: Path, rev: str) -> bool:
-    return _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}").returncode == 0
+    return _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")[0] == 0
 
 
 def check_checkout(repo: Path, plan: ScanPlan) -> None:
     """A git scan needs a repository and its whole history: say how to get them instead of scanning short."""
     if not plan.needs_history:
         return
-    inside = _git(repo, "rev-parse", "--is-shallow-repository")
-    if inside.returncode != 0:
+    code, shallow = _git(repo, "rev-parse", "--is-shallow-repository")
+    if code != 0:
         raise ActionError("jts: no repository",
                           f"{repo} is not a git repository: add `actions/checkout` (with `fetch-depth: 0`) before this "
                           "action, or use `mode: files`")
-    if inside.stdout.strip() == "true":
+    if shallow.strip() == "true":
         raise ActionError("jts: shallow checkout", f"the checkout is shallow, so it was not scanned. {FIX_SHALLOW}")
 
 
@@ -241,15 +248,41 @@ def run(inputs: Inputs, environ: Mapping[str, str] = os.environ) -> int:
             report_path = Path(tmp) / "jts.json"
             args = scan_arguments(inputs, plan, report_path)
             print(f"jts scan {' '.join(shlex.quote(a) for a in args[:2])} ...", flush=True)
-            done = subprocess.run([sys.executable, "-m", "scanner", "scan", *args], capture_output=True, text=True,
-                                  check=False)
-            echo_untrusted(done.stderr.splitlines())
+            code, stderr = scan(args)
+            echo_untrusted(stderr.splitlines())
             if not report_path.is_file() or not report_path.stat().st_size:
-                lines = [line for line in done.stderr.splitlines() if line.strip()] or [f"exit code {done.returncode}"]
+                lines = [line for line in stderr.splitlines() if line.strip()] or [f"exit code {code}"]
                 raise ActionError("jts: scan failed", " / ".join(lines[-3:]))
-            return publish(inputs, environ, report_path, plan, done.returncode)
+            return publish(inputs, environ, report_path, plan, code)
     except ActionError as error:
         return fail(environ, error)
+
+
+def scan(args: list[str]) -> tuple[int, str]:
+    """``jts scan args`` in this process, as ``scanner.cli.main`` runs it: (exit code, what it wrote to stderr).
+
+    Its stderr quotes scanned content (file names in warnings): it is kept, to be echoed with
+    workflow commands off, never left to reach the log where a line could act as a command.
+    """
+    import click
+
+    from scanner.cli import EXIT_ERROR as ERROR
+    from scanner.cli import cli
+    from scanner.errors import JtsError
+    from scanner.findings import scrub
+    from scanner.terminal import safe
+
+    captured = io.StringIO()
+    with contextlib.redirect_stderr(captured):
+        try:
+            code = cli.main(args=["scan", *args], prog_name="jts", standalone_mode=False)
+        except click.ClickException as exc:
+            exc.show()
+            code = ERROR
+        except JtsError as exc:
+            click.echo(f"jts: error: {safe(scrub(str(exc)))}", err=True)
+            code = ERROR
+    return (code if isinstance(code, int) else EXIT_CLEAN), captured.getvalue()
 
 
 def publish(inputs: Inputs, environ: Mapping[str, str], report_path: Path, plan: ScanPlan, code: int) -> int:

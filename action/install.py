@@ -1,6 +1,8 @@
 """The GitHub Action's install step: make the pinned jts available, and name it in the step output ``jts``.
 
-Runs before jts exists, as a plain script (``python3 scanner/ci/install.py``): standard library only.
+Runs before jts exists, as a plain script (``python3 action/install.py``): standard library only.
+It lives outside the ``scanner`` package on purpose: it starts pip, and no module of the scanner
+starts a process but its hardened git runner.
 The version wanted is the action's ``version`` input, or else the version of the action's own
 source (so ``uses: org/jenkins-token-scanner@<sha>`` runs exactly that code). A ``jts`` already on
 PATH at that version is used as it is (a runner image, a job that installed it, the tests);
@@ -53,7 +55,7 @@ def installed_version(jts: str) -> str | None:
 
 def install(environ: Mapping[str, str]) -> tuple[str, str]:
     """Return (path of the jts to use, what was done)."""
-    action_path = Path(environ.get("GITHUB_ACTION_PATH") or Path(__file__).resolve().parents[2])
+    action_path = Path(environ.get("GITHUB_ACTION_PATH") or Path(__file__).resolve().parents[1])
     pinned = environ.get("JTS_VERSION", "").strip()
     if pinned and not VERSION.fullmatch(pinned):
         raise InstallError(f"version: {pinned!r} is not a version number (e.g. 0.1.0)")
