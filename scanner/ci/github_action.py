@@ -7,9 +7,10 @@ environment and the event from ``$GITHUB_EVENT_PATH``, then:
    group (the payload's SHAs), ``--history`` for the default branch, ``--since-ref
    origin/<default branch>`` for any other branch; and refuses a shallow checkout with the fix
    (``fetch-depth: 0``) rather than scanning it silently short;
-2. runs ``jts scan`` once, to a JSON report (secrets redacted: this process never holds one),
-   with ``--no-repo-config`` unless a trusted ``config`` is pinned (the repository's settings are
-   content under review: see the README's trust model);
+2. runs ``jts scan`` once (in this process), to a JSON report written with secrets redacted, with
+   ``--no-repo-config`` unless a trusted ``config`` is pinned (the repository's settings are
+   content under review: see the README's trust model); everything published is rendered from
+   that redacted report;
 3. renders that report as SARIF (left for ``github/codeql-action/upload-sarif``), annotations
    (stdout) and the job summary (``$GITHUB_STEP_SUMMARY``), and writes the step outputs
    ``findings``, ``live`` and ``sarif-file`` (``$GITHUB_OUTPUT``);
