@@ -303,6 +303,13 @@ def _emit(report, fmt: str, output: Path | None, show_secrets: bool, color: bool
         click.echo(f"jts: warning: {safe(redact_known(warning))}", err=True)
     for error in report.errors:
         click.echo(f"jts: error: {safe(redact_known(error))}", err=True)
+    if fmt == "github":  # the job summary beside the annotations, when run in a GitHub Actions step
+        from scanner.reports.github import write_step_summary
+
+        try:
+            write_step_summary(report, show_secrets=show_secrets)
+        except OSError as exc:
+            raise UserError(f"$GITHUB_STEP_SUMMARY: cannot write the job summary: {exc.strerror or exc}") from None
     if output:
         try:
             write_report(output, text if text.endswith("\n") else text + "\n", private=show_secrets)
@@ -382,6 +389,9 @@ cli.add_command(revoke_cmd)
 from scanner.cli_sweep import sweep_cmd as _sweep_cmd  # noqa: E402
 
 cli.add_command(_sweep_cmd)
+from scanner.ci.commands import ci as _ci_group  # noqa: E402
+
+cli.add_command(_ci_group)
 # (end of command registrations)
 
 

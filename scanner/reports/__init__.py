@@ -1,4 +1,4 @@
-"""Report renderers: turn one ``Report`` value into text, JSON, JSONL or SARIF.
+"""Report renderers: turn one ``Report`` value into text, JSON, JSONL, SARIF, GitLab, GitHub or Markdown.
 
 Format modules are imported inside ``render`` so that ``jts --help`` does not pay for them.
 The small helpers below are shared by every format so that all of them order, count and
@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from scanner.findings import SEVERITIES, Finding, Location, Report, redact
 
-FORMATS = ("text", "json", "jsonl", "sarif", "gitlab")
+FORMATS = ("text", "json", "jsonl", "sarif", "gitlab", "github", "markdown")
 
 TOOL_NAME = "jenkins-token-scanner"
 
@@ -52,6 +52,14 @@ def render(report: Report, fmt: str, *, show_secrets: bool = False, color: bool 
         from scanner.reports import gitlab
 
         return gitlab.render_gitlab(report, show_secrets=show_secrets)
+    if fmt == "github":
+        from scanner.reports import github
+
+        return github.render_github(report, show_secrets=show_secrets)
+    if fmt == "markdown":
+        from scanner.reports import markdown
+
+        return markdown.render_markdown(report, show_secrets=show_secrets)
     raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
