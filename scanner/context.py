@@ -10,6 +10,7 @@ import base64
 import binascii
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -90,6 +91,7 @@ class TextView:
 
     text: str
     path: str
+    _gates: dict = field(default_factory=dict, repr=False)
 
     @cached_property
     def line_starts(self) -> list[int]:
@@ -127,6 +129,13 @@ class TextView:
         while last + 1 < count and self.line_text(last).rstrip().endswith("\\") and last - index < 30:
             last += 1
         return first, last
+
+    def gate(self, key: object, test: Callable[[str], bool]) -> bool:
+        """``test(text)``, computed once per blob under ``key``: a whole-content precondition."""
+        found = self._gates.get(key)
+        if found is None:
+            found = self._gates[key] = test(self.text)
+        return found
 
     @cached_property
     def assignments(self) -> list[tuple[int, str, str]]:
@@ -331,6 +340,13 @@ def decode_basic(b64: str) -> tuple[str, str] | None:
     if not sep or not secret or not user.isprintable() or not secret.isprintable():
         return None
     return user, secret
+
+
+def could_name_jenkins(text: str) -> bool:
+    """False only when nothing in ``text`` can give a candidate Jenkins context: no Jenkins word
+    (key, URL or nearby text) and no Jenkins path marker (a URL such as ``/job/x``)."""
+    lowered = text.lower()
+    return "jenkins" in lowered or "hudson" in lowered or JENKINS_PATH_MARKERS.search(text) is not None
 
 
 def has_jenkins_context(view: TextView, line: int, window: int, ctx: Context) -> bool:

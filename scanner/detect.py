@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from scanner.context import BASIC_RE, TextView, decode_basic, extract, has_jenkins_context
+from scanner.context import BASIC_RE, TextView, could_name_jenkins, decode_basic, extract, has_jenkins_context
 from scanner.placeholders import is_placeholder
 from scanner.rules import Rule, load_rules
 
@@ -175,6 +175,14 @@ class Detector:
 
     def _check(self, rule: Rule, view: TextView, secret: str, start: int, end: int,
                basic_user: str | None = None) -> Hit | None:
+        # Whole-content gates first: computed once per blob, they drop every candidate of a rule
+        # at once (hex-dense content holds thousands) before any per-candidate work.
+        on_path = bool(rule.paths) and path_matches(view.path, rule.paths)
+        if rule.nearby and not on_path and not view.gate(("nearby", rule.id),
+                                                         lambda text: any(p.search(text) for p in rule.nearby)):
+            return None
+        if rule.jenkins_context and not view.gate("jenkins", lambda text: could_name_jenkins(view.path + "\n" + text)):
+            return None
         line = view.line_of(start)
         line_text = view.line_text(line)
         if any(marker in line_text for marker in ALLOW_MARKERS):
@@ -187,7 +195,6 @@ class Detector:
             return None
         if rule.placeholders and is_placeholder(secret, rule.min_distinct_chars):
             return None
-        on_path = bool(rule.paths) and path_matches(view.path, rule.paths)
         if rule.nearby and not on_path:
             around = view.span_text(line - rule.window, line + rule.window)
             if not any(p.search(around) for p in rule.nearby):
