@@ -1,0 +1,70 @@
+"""The fast detection paths find exactly what the plain ones find (issue 10: same answers).
+
+Hex-run rules search only the lines around each hex run, and Basic auth only around each "basic";
+whole-content gates drop candidates early. Here the same content goes through a detector with
+those shortcuts and one without, on content dense with candidates, and the hits must be equal.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scanner.detect import Detector
+from scanner.rules import load_rules
+
+
+def _detectors() -> tuple[Detector, Detector]:
+    rules = load_rules()
+    return Detector(rules), Detector(rules, shortcuts=False)
+
+
+FAST, PLAIN = _detectors()
+
+PIECES = [
+    lambda: f"curl -u alice:11{secrets.token_hex(16)} https://jenkins.example.com/job/x/build",
+    lambda: f"JENKINS_API_TOKEN={secrets.token_hex(16)}",
+    lambda: f"password: {secrets.token_hex(16)}",
+    lambda: f"{secrets.token_hex(16)}  dist/file.tar.gz",
+    lambda: f"    resolved {secrets.token_hex(20)}",
+    lambda: f"java -jar agent.jar -jnlpUrl https://ci.example.org/computer/a/jenkins-agent.jnlp -secret {secrets.token_hex(32)}",
+    lambda: f"Authorization: Basic {__import__('base64').b64encode(f'bob:11{secrets.token_hex(16)}'.encode()).decode()}",
+    lambda: "Please use the following password to proceed to installation:",
+    lambda: secrets.token_hex(16),
+    lambda: "initialAdminPassword",
+    lambda: "résumé naïve 東京 \u00e9",  # non-ASCII before candidates: byte and text offsets differ
+    lambda: "x" * random.randint(0, 300),
+    lambda: "",
+    lambda: "machine jenkins.example.com login carol password " + secrets.token_hex(16),
+    lambda: "BASIC    " + secrets.token_hex(12),
+]
+
+
+def _content(rng: random.Random, lines: int, joiner: str) -> bytes:
+    parts = [rng.choice(PIECES)() for _ in range(lines)]
+    return joiner.join(parts).encode()
+
+
+def _hits(detector: Detector, path: str, data: bytes) -> list[tuple]:
+    return sorted((h.rule_id, h.secret, h.line, h.column, h.user, h.jenkins_url, h.confidence)
+                  for h in detector.scan_blob(path, data))
+
+
+def test_dense_candidate_content_gives_the_same_hits() -> None:
+    rng = random.Random(11)
+    for round_ in range(40):
+        joiner = rng.choice(["\n", "\n\n", " ", "\r\n", "\n# jts\n"])
+        data = _content(rng, rng.randint(1, 400), joiner)
+        for path in ("deploy.sh", "jenkins/config.env", "docs/README.md"):
+            assert _hits(FAST, path, data) == _hits(PLAIN, path, data), (round_, path)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(range(len(PIECES))), max_size=40),
+       st.sampled_from(["\n", " ", "\n\n", "\t", "\n \n"]),
+       st.binary(max_size=8))
+def test_any_arrangement_gives_the_same_hits(indices: list[int], joiner: str, noise: bytes) -> None:
+    data = noise + joiner.join(PIECES[i]() for i in indices).encode() + noise
+    assert _hits(FAST, "app/jenkins.env", data) == _hits(PLAIN, "app/jenkins.env", data)
