@@ -13,11 +13,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from scanner.findings import redact
 
 # Scheme case-insensitive: "Http://" names a Jenkins as surely as "http://" does.
+T = TypeVar("T")
+
 URL_RE = re.compile(r"""(?i:https?)://[^\s'"<>`\\|^{}]+""")
 # Paths under a Jenkins root that are never part of the root itself.
 JENKINS_PATH_MARKERS = re.compile(
@@ -82,6 +85,7 @@ def _find(regex: re.Pattern[str], text: str, secret: str) -> re.Match[str] | Non
 # Files up to this size are searched whole for a USER=/URL= key (env files, configs); in bigger
 # content (logs, dumps) only this many lines around the secret, so one hit costs no full pass.
 WHOLE_FILE_ASSIGNMENTS = 256 * 1024
+HOLDING_LOOKBACK = 8
 ASSIGN_RADIUS = 200
 
 
@@ -91,7 +95,9 @@ class TextView:
 
     text: str
     path: str
-    _gates: dict = field(default_factory=dict, repr=False)
+    _memo: dict = field(default_factory=dict, repr=False)
+    _subsets: dict = field(default_factory=dict, repr=False)
+    _matches: dict = field(default_factory=dict, repr=False)
 
     @cached_property
     def line_starts(self) -> list[int]:
@@ -132,52 +138,88 @@ class TextView:
 
     def gate(self, key: object, test: Callable[[str], bool]) -> bool:
         """``test(text)``, computed once per blob under ``key``: a whole-content precondition."""
-        found = self._gates.get(key)
-        if found is None:
-            found = self._gates[key] = test(self.text)
-        return found
+        return self.memo(("gate", key), lambda: test(self.text))
+
+    def memo(self, key: object, compute: Callable[[], T]) -> T:
+        """``compute()`` once per blob under ``key``: line- and span-level answers that every
+        candidate of a line shares, so a line of thousands of tokens is read once, not per token."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            found = self._memo[key] = compute()
+            return found
 
     @cached_property
-    def assignments(self) -> list[tuple[int, str, str]]:
-        """(line, key, value) for every key/value pair in the content, sorted by line.
+    def assignments(self) -> list[tuple[int, str, str, int]]:
+        """(line, key, value, value offset) for every key/value pair in the content, in text order.
 
         One pass per blob, made only when a candidate survives the cheap checks; every lookup
-        below is a slice of it, so a candidate costs its window, never the whole content again.
+        below is a bisection of it (or of its keyed subsets), so a candidate costs its window,
+        never the whole content, nor every pair of a long line, again.
         """
         return self._assignments_in(0, len(self.text))
 
-    @cached_property
-    def _assignment_lines(self) -> list[int]:
-        return [entry[0] for entry in self.assignments]
+    def _keyed(self, key_re: re.Pattern[str] | None) -> tuple[list[tuple[int, str, str, int]], list[int]]:
+        """The pairs whose key matches ``key_re`` (all when None), and their lines, built once."""
+        found = self._subsets.get(key_re)
+        if found is None:
+            entries = [e for e in self.assignments if key_re is None or key_re.search(e[1])]
+            found = self._subsets[key_re] = (entries, [e[0] for e in entries])
+        return found
+
+    def _slice(self, key_re: re.Pattern[str] | None, first: int, last: int) -> list[tuple[int, str, str, int]]:
+        entries, lines = self._keyed(key_re)
+        return entries[bisect.bisect_left(lines, first):bisect.bisect_right(lines, last)]
+
+    def assignments_holding(self, start: int, end: int) -> list[tuple[int, str, str, int]]:
+        """The pairs whose value holds the text at [start, end)."""
+        entries, _ = self._keyed(None)
+        offsets = self._value_offsets
+        out = []
+        # a value holding [start, end) starts at or before ``start``: only the last few pairs that
+        # do can reach it (the regexes overlap little), so a long line of pairs costs no scan
+        index = bisect.bisect_right(offsets, start) - 1
+        for entry in entries[max(index - HOLDING_LOOKBACK, 0):index + 1]:
+            if entry[3] + len(entry[2]) >= end:
+                out.append(entry)
+        return out
 
     @cached_property
-    def _jenkins_named(self) -> list[tuple[int, str, str]]:
-        return [entry for entry in self.assignments if JENKINS_WORD.search(entry[1])]
+    def _value_offsets(self) -> list[int]:
+        return [e[3] for e in self.assignments]
 
-    def _assignment_slice(self, first: int, last: int) -> list[tuple[int, str, str]]:
-        lines = self._assignment_lines
-        return self.assignments[bisect.bisect_left(lines, first):bisect.bisect_right(lines, last)]
-
-    def assignments_at(self, line: int) -> list[tuple[int, str, str]]:
-        """Key/value pairs whose value is on ``line``."""
-        return self._assignment_slice(line, line)
-
-    def assignments_around(self, line: int, window: int) -> list[tuple[int, str, str]]:
-        """The pairs a user/URL lookup for ``line`` can choose from: those within ``window`` lines,
-        plus those whose key names Jenkins, which count from anywhere in a small file (env files,
-        configs) and from ``ASSIGN_RADIUS`` lines around in bigger content (logs, dumps)."""
-        near = self._assignment_slice(line - window, line + window)
-        if len(self.text) <= WHOLE_FILE_ASSIGNMENTS:
-            return near + self._jenkins_named
-        named = [e for e in self._jenkins_named if abs(e[0] - line) <= ASSIGN_RADIUS]
+    def assignments_around(self, line: int, window: int, key_re: re.Pattern[str]) -> list[tuple[int, str, str, int]]:
+        """The pairs with a key matching ``key_re`` that a user/URL lookup for ``line`` can choose
+        from: those within ``window`` lines, plus those whose key names Jenkins, which count from
+        anywhere in a small file (env files, configs) and from ``ASSIGN_RADIUS`` lines around in
+        bigger content (logs, dumps)."""
+        near = self._slice(key_re, line - window, line + window)
+        named = [e for e in self._keyed(key_re)[0] if JENKINS_WORD.search(e[1])]
+        if len(self.text) > WHOLE_FILE_ASSIGNMENTS:
+            named = [e for e in named if abs(e[0] - line) <= ASSIGN_RADIUS]
         return near + named
 
-    def _assignments_in(self, start: int, end: int) -> list[tuple[int, str, str]]:
-        found: list[tuple[int, str, str]] = []
+    def _assignments_in(self, start: int, end: int) -> list[tuple[int, str, str, int]]:
+        found: list[tuple[int, str, str, int]] = []
         for regex in (*ASSIGN_RES, K8S_ENV_RE):
             for m in regex.finditer(self.text, start, end):
-                found.append((self.line_of(m.start("value")), m.group("key"), m.group("value")))
-        found.sort()
+                found.append((self.line_of(m.start("value")), m.group("key"), m.group("value"), m.start("value")))
+        found.sort(key=lambda e: (e[3], e[1]))
+        return found
+
+    def matches(self, regex: re.Pattern[str], first: int, last: int) -> dict[str, re.Match[str]]:
+        """The first match of ``regex`` per ``secret`` group in lines [first, last], found once.
+
+        Many candidates share a line (a long line of tokens): each looks its own up here instead
+        of searching the line again.
+        """
+        key = (regex, first, last)
+        found = self._matches.get(key)
+        if found is None:
+            found = {}
+            for m in regex.finditer(self.span_text(first, last)):
+                found.setdefault(m.group("secret"), m)
+            self._matches[key] = found
         return found
 
 
@@ -233,10 +275,10 @@ def clean_value(value: str) -> str | None:
     return value
 
 
-def _nearest(entries: list[tuple[int, str, str]], line: int, window: int, key_re: re.Pattern[str],
+def _nearest(entries: list[tuple[int, str, str, int]], line: int, window: int, key_re: re.Pattern[str],
              value_ok) -> tuple[str, str] | None:
     best: tuple[int, str, str] | None = None
-    for entry_line, key, value in entries:
+    for entry_line, key, value, _ in entries:
         distance = abs(entry_line - line)
         jenkins_named = bool(JENKINS_WORD.search(key))
         if distance > window and not jenkins_named:
@@ -258,35 +300,34 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
     """
     ctx = Context()
     line = view.line_of(start)
-    first, last = view.logical_span(line)
-    logical = view.span_text(first, last)
+    first, last = view.memo(("logical", line), lambda: view.logical_span(line))
+    logical = view.memo(("text", first, last), lambda: view.span_text(first, last))
     if "userinfo" in extractors:
-        m = _find(USERINFO_RE, logical, secret)
+        m = view.matches(USERINFO_RE, first, last).get(secret)
         if m:
             ctx.user = clean_value(m.group("user"))
             ctx.url = jenkins_base_url(f"{m.group('scheme')}://{m.group('rest')}")
             ctx.credential_position = True
     if "user_colon_secret" in extractors and not ctx.credential_position:
-        m = _find(USER_COLON_RE, logical, secret)
+        m = view.matches(USER_COLON_RE, first, last).get(secret)
         if m:
             ctx.user = clean_value(m.group("user"))
             ctx.credential_position = True
     if "auth_tuple" in extractors and not ctx.credential_position:
-        m = _find(AUTH_TUPLE_RE, logical, secret)
+        m = view.matches(AUTH_TUPLE_RE, first, last).get(secret)
         if m:
             ctx.user = clean_value(m.group("user"))
             ctx.credential_position = True
     if "netrc" in extractors and not ctx.credential_position:
-        block = view.span_text(line - 3, line + 3)
-        m = _find(NETRC_RE, block, secret) or _find(NETRC_SWAPPED_RE, block, secret)
+        m = (view.matches(NETRC_RE, line - 3, line + 3).get(secret)
+             or view.matches(NETRC_SWAPPED_RE, line - 3, line + 3).get(secret))
         if m:
             ctx.user = clean_value(m.group("user") or "")
             host = m.group("host")
             ctx.url = jenkins_base_url(host if "://" in host else f"https://{host}")
             ctx.credential_position = True
     if "assignments" in extractors:
-        own = [a for a in view.assignments_at(line) if a[2].find(secret) != -1]
-        for _, key, _value in own:
+        for _, key, _value, _ in view.assignments_holding(start, end):
             if NOT_CREDENTIAL_KEY.search(key):
                 ctx.hash_key = True
             elif CREDENTIAL_KEY.search(key):
@@ -296,29 +337,27 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
         return ctx  # the caller drops it: no need to look for its user and URL
     if "assignments" in extractors:
         if ctx.user is None:
-            hit = _nearest(view.assignments_around(line, window), line, window, USER_KEY,
+            hit = _nearest(view.assignments_around(line, window, USER_KEY), line, window, USER_KEY,
                            lambda v: clean_value(v) is not None and secret not in v)
             if hit:
                 ctx.user = clean_value(hit[1])
         if ctx.url is None:
             url_window = max(window, 20)
-            hit = _nearest(view.assignments_around(line, url_window), line, url_window, URL_KEY,
+            hit = _nearest(view.assignments_around(line, url_window, URL_KEY), line, url_window, URL_KEY,
                            lambda v: jenkins_base_url(v) is not None)
             if hit:
                 ctx.url = jenkins_base_url(hit[1])
     if ctx.url is None and "cli_url" in extractors:
-        m = CLI_URL_RE.search(logical)
-        if m:
-            ctx.url = jenkins_base_url(m.group(1))
+        cli_url = view.memo(("cli_url", first, last), lambda: CLI_URL_RE.search(logical))
+        if cli_url:
+            ctx.url = jenkins_base_url(cli_url.group(1))
     if ctx.url is None:
-        own = [u.group(0) for u in URL_RE.finditer(logical)]
-        urls = own or [u.group(0) for u in URL_RE.finditer(view.span_text(line - window, line + window))
-                       if looks_like_jenkins_url(u.group(0))]
-        for candidate in urls:
-            base = jenkins_base_url(candidate)
-            if base:
-                ctx.url = base
-                break
+        own = view.memo(("urls", first, last), lambda: [u.group(0) for u in URL_RE.finditer(logical)])
+        urls = own or view.memo(("jenkins_urls", line, window), lambda: [
+            u.group(0) for u in URL_RE.finditer(view.span_text(line - window, line + window))
+            if looks_like_jenkins_url(u.group(0))])
+        ctx.url = view.memo(("first_base", first, last, line, window), lambda: next(
+            (base for base in map(jenkins_base_url, urls) if base), None))
         if ctx.url is None and own:
             # The secret's own line names a server we cannot read (bad port, odd host): carry it
             # as it is, so verification says "unknown" there instead of trying an allowed Jenkins
@@ -354,4 +393,5 @@ def has_jenkins_context(view: TextView, line: int, window: int, ctx: Context) ->
         return True
     if ctx.url and looks_like_jenkins_url(ctx.url):
         return True
-    return bool(JENKINS_WORD.search(view.span_text(line - window, line + window)))
+    return view.memo(("jenkins_word", line, window),
+                     lambda: bool(JENKINS_WORD.search(view.span_text(line - window, line + window))))

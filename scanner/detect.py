@@ -193,21 +193,19 @@ class Detector:
         if self.shortcuts and self._gated_out(rule, view, on_path):
             return None
         line = view.line_of(start)
-        line_text = view.line_text(line)
-        if any(marker in line_text for marker in ALLOW_MARKERS):
+        # line-level answers are shared by every candidate of the line (see TextView.memo)
+        if view.memo(("allowed", line), lambda: _allowed(view, line)):
             return None
-        if line > 0 and ALLOW_NEXT_MARKER in view.line_text(line - 1):
-            return None
-        if any(p.search(line_text) for p in rule.exclude_line):
+        if rule.exclude_line and view.memo(("excluded", rule.id, line), lambda: any(
+                p.search(view.line_text(line)) for p in rule.exclude_line)):
             return None
         if any(p.search(secret) for p in rule.exclude_secret):
             return None
         if rule.placeholders and is_placeholder(secret, rule.min_distinct_chars):
             return None
-        if rule.nearby and not on_path:
-            around = view.span_text(line - rule.window, line + rule.window)
-            if not any(p.search(around) for p in rule.nearby):
-                return None
+        if rule.nearby and not on_path and not view.memo(("nearby", rule.id, line), lambda: any(
+                p.search(view.span_text(line - rule.window, line + rule.window)) for p in rule.nearby)):
+            return None
         ctx = extract(view, start, end, secret, rule.extract, rule.window,
                       credential_required=rule.credential_position and basic_user is None)
         if basic_user is not None:
@@ -228,6 +226,14 @@ class Detector:
             jenkins_url=ctx.url,
             confidence="high" if (ctx.credential_position or ctx.user or ctx.url or on_path) else "medium",
         )
+
+
+def _allowed(view: TextView, line: int) -> bool:
+    """An allow marker on the line, or the marker for the next line on the line before."""
+    text = view.line_text(line)
+    if any(marker in text for marker in ALLOW_MARKERS):
+        return True
+    return line > 0 and ALLOW_NEXT_MARKER in view.line_text(line - 1)
 
 
 def scan_or_error(detector: Detector, path: str, data: bytes, line_offset: int = 0) -> tuple[list[Hit], str | None]:

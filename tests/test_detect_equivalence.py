@@ -68,3 +68,22 @@ def test_dense_candidate_content_gives_the_same_hits() -> None:
 def test_any_arrangement_gives_the_same_hits(indices: list[int], joiner: str, noise: bytes) -> None:
     data = noise + joiner.join(PIECES[i]() for i in indices).encode() + noise
     assert _hits(FAST, "app/jenkins.env", data) == _hits(PLAIN, "app/jenkins.env", data)
+
+
+def _seconds_for(tokens: int) -> float:
+    import time
+
+    line = " ".join(f"curl -u u{i}:11{secrets.token_hex(16)}" for i in range(tokens)) + " https://jenkins.example.com/\n"
+    started = time.perf_counter()
+    hits = FAST.scan_blob("a.sh", line.encode())
+    elapsed = time.perf_counter() - started
+    assert len(hits) == tokens
+    return elapsed
+
+
+def test_many_candidates_on_one_line_cost_linear_time() -> None:
+    """Line-level work is shared by a line's candidates: 8x the tokens on one line costs ~8x, not 64x."""
+    _seconds_for(200)  # warm up (imports, regex compilation)
+    small = min(_seconds_for(500) for _ in range(3))
+    large = min(_seconds_for(4000) for _ in range(2))
+    assert large / small < 24, f"500 tokens {small:.3f} s, 4000 tokens {large:.3f} s: super-linear"
