@@ -39,8 +39,9 @@ LOOSE_READ = 4096
 DELTA_HEADER_MAX = 32  # two size varints of at most 10 bytes each
 INFLATE_SLICE = 1 << 20
 RELEASE_BYTES = 16 << 20  # inflated bytes between RSS releases (git maps 64 MiB windows here, see git_cmd)
+PAGE_COST = 4096  # what one entry-header read counts towards RELEASE_BYTES: the page it maps
 LOCATED_MAX = 1 << 18  # ~40 MiB at most
-CHAIN_TYPES_MAX = 1 << 20  # remembered delta chain types (~100 bytes each)
+CHAIN_TYPES_MAX = 1 << 16  # remembered delta chain types (~100 bytes each): ~7 MiB, not 100
 
 
 DEFAULT_MAX_BYTES = 50 << 20  # the largest object inflated in-process (callers pass --max-blob-mb)
@@ -193,6 +194,10 @@ class _Pack:
         assert pack is not None
         if not PACK_HEADER <= offset < end:
             raise ObjectStoreError(f"{oid}: {self.pack_path.name}: offset {offset} outside the pack")
+        # a header read maps (at least) one page: vetting every blob's chain touches the whole pack
+        self.read_since_release += PAGE_COST
+        if self.read_since_release > RELEASE_BYTES:
+            self._release()
         c = pack[offset]
         kind = (c >> 4) & 7
         size = c & 0x0F
