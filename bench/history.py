@@ -139,7 +139,10 @@ def catfile_seconds(repo: str) -> tuple[float, float]:
 
 
 def _tree_rss(root: int) -> int:
-    """Summed RSS (bytes) of ``root`` and all its descendants, from /proc."""
+    """Summed PSS (bytes) of ``root`` and all its descendants, from /proc.
+
+    PSS, not RSS: forked workers share their parent's pages and every git maps the same pack
+    files, so summed RSS would count one page once per process that touched it."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -158,15 +161,15 @@ def _tree_rss(root: int) -> int:
     total = 0
     for pid in tree:
         try:
-            with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError):
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) * 1024 for line in f if line.startswith("Pss:"))
+        except (OSError, ValueError, StopIteration):
             continue
     return total
 
 
 def measure_scan(repo: str, jobs: int, detector: str) -> dict:
-    """Run one scan in a child process; return its own report plus the sampled tree peak RSS."""
+    """Run one scan in a child process; return its own report plus the sampled tree peak PSS."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--measure-child", repo, "--jobs", str(jobs),
            "--detector", detector]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT)
@@ -192,7 +195,7 @@ def measure_scan(repo: str, jobs: int, detector: str) -> dict:
 
 
 def measure_command(cmd: list[str], cwd: str | None = None) -> dict:
-    """Wall, CPU (all processes) and sampled tree peak RSS of one command: our CLI or a peer's."""
+    """Wall, CPU (all processes) and sampled tree peak PSS of one command: our CLI or a peer's."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -228,7 +231,7 @@ def bench_peers(repo: str, jobs: int, base: float, repeat: int) -> None:
         r = min((measure_command(cmd, cwd=str(ROOT)) for _ in range(repeat)), key=lambda x: x["seconds"])
         results[name] = r
         print(f"  {name:34s} {r['seconds']:7.2f} s wall ({r['seconds'] / base:5.2f}x raw), {r['cpu']:7.2f} s CPU "
-              f"(CPU/wall {r['cpu'] / r['seconds']:.2f}), tree peak RSS {r['tree_peak_rss_mb']:.0f} MiB, "
+              f"(CPU/wall {r['cpu'] / r['seconds']:.2f}), tree peak PSS {r['tree_peak_rss_mb']:.0f} MiB, "
               f"exit {r['code']}")
     ours = next(v for k, v in results.items() if k.startswith("jts"))
     for name, r in results.items():
@@ -293,7 +296,7 @@ def bench_one(repo: str, blob_bytes: int | None, jobs_list: list[int], detector:
         print(f"  scan_history jobs={jobs}: {r['seconds']:6.2f} s wall (ratio {r['seconds'] / base:4.2f}x), "
               f"{r['cpu']:6.2f} s CPU in all processes, {size / MiB / r['seconds']:4.0f} MiB/s; "
               f"{r['blobs']} blobs {r['bytes'] / MiB:.0f} MiB, {r['hits']} hits{missed}")
-        print(f"      peak RSS: process tree {r['tree_peak_rss_mb']:.0f} MiB (sampled), "
+        print(f"      peak PSS: process tree {r['tree_peak_rss_mb']:.0f} MiB (sampled), "
               f"self {r['self_maxrss_mb']:.0f} MiB, largest child {r['children_maxrss_mb']:.0f} MiB")
     if peers:
         bench_peers(repo, jobs_list[-1], min(bases)[0], repeat)
