@@ -74,6 +74,14 @@ def looks_encrypted(value: str) -> bool:
     return len(value) <= MAX_VALUE_CHARS and BRACED.fullmatch(value) is not None
 
 
+def could_be_historical(value: str) -> bool:
+    """Shaped like a brace-less old Secret: base64 of whole AES blocks (else it is plain text)."""
+    if len(value) > MAX_VALUE_CHARS or not HISTORICAL.fullmatch(value):
+        return False
+    raw = _b64(value)
+    return raw is not None and len(raw) >= 16 and len(raw) % 16 == 0
+
+
 def decrypt_secret(value: str, keys: HomeKeys) -> str | None:
     """hudson.util.Secret.decrypt: the plain text, or None when it is not a Secret these keys open."""
     text = value.strip()

@@ -338,8 +338,9 @@ class HomeScanner:
         secret_field = pending.secret_field
         if text is None and raw is None:
             if secret_field is not None:
-                if crypto.looks_encrypted(pending.text) or crypto.HISTORICAL.fullmatch(pending.text):
-                    secret_field.state = "not_decrypted" if keys.usable else "encrypted"
+                if crypto.looks_encrypted(pending.text) or crypto.could_be_historical(pending.text):
+                    secret_field.state = "not_decrypted" if keys.usable or self.inventory.keys.master_key \
+                        else "encrypted"
                 else:
                     secret_field.state, secret_field.value = "plaintext", pending.text
             return
