@@ -2,8 +2,8 @@
 
 One pass over the home's files, in whatever order the directory or archive holds them:
 
-1. build logs are streamed (gzip inflated on the fly, console notes blanked out in place so
-   columns stay true); XML files (job, folder, node, user and global configs, build records,
+1. build logs are streamed (gzip inflated on the fly, console notes removed as Jenkins' own
+   consoleText removes them); XML files (job, folder, node, user and global configs, build records,
    credential stores) are scanned as text and parsed to name the field each hit is in;
 2. every value shaped like an encrypted Secret is remembered (not its file), with the key files;
 3. at the end, when the keys are known, each value is decrypted and scanned as ``<field>value</field>``
@@ -77,8 +77,9 @@ class HomeScanResult(FileScanResult):
     inventory: inv.HomeInventory | None = None
 
 
-class NoteBlanker:
-    """A log stream with console notes replaced by spaces of the same length, line by line."""
+class NoteStripper:
+    """A log stream with console notes removed, as Jenkins' consoleText shows it (lines are kept,
+    columns are those of the text people read)."""
 
     def __init__(self, raw: BinaryIO):
         self.raw = raw
@@ -89,7 +90,7 @@ class NoteBlanker:
             block += self.raw.readline(LINE_TAIL_MAX)  # a note is never cut between two blocks
         if b"\x1b[8mha:" not in block:
             return block
-        return NOTE.sub(lambda m: b" " * len(m.group()), block)
+        return NOTE.sub(b"", block)
 
 
 class HomeScanner:
@@ -141,7 +142,7 @@ class HomeScanner:
         stream: BinaryIO = handle
         if place.rel.endswith(".gz"):
             stream = SafeReader(gzip.GzipFile(fileobj=handle, mode="rb"), place.rel)  # type: ignore[assignment]
-        scan_stream(self.detector, NoteBlanker(stream), layout.display(place.rel), self.result,  # type: ignore[arg-type]
+        scan_stream(self.detector, NoteStripper(stream), layout.display(place.rel), self.result,  # type: ignore[arg-type]
                     source=SOURCE)
 
     def _key_file(self, place: HomePath, handle: BinaryIO) -> None:
