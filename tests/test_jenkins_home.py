@@ -29,6 +29,7 @@ from scanner.jenkins.testserver.home_content import Credential, console_note
 from tests.helpers import jts, new_token
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "scanner" / "reports" / "report-schema.json").read_text())
+SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 MAGIC = b"::::MAGIC::::"
 FAST = ("--timeout", "5", "--retries", "1")
 
@@ -191,6 +192,7 @@ def test_tarball_inventory_verify_revoke_and_nothing_decrypted_leaks(tmp_path: P
         assert other.code == 1, other.stderr
         outputs += [other.stdout, other.stderr]
         if fmt == "sarif":
+            jsonschema.validators.validator_for(SARIF_SCHEMA)(SARIF_SCHEMA).validate(json.loads(other.stdout))
             sarif = json.loads(other.stdout)["runs"][0]
             uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["results"]}
             assert "jenkins-home://jobs/team/jobs/app/builds/4/log.gz" in uris
@@ -198,6 +200,9 @@ def test_tarball_inventory_verify_revoke_and_nothing_decrypted_leaks(tmp_path: P
             assert "job team/app #4 log.gz" in names
             assert sarif["properties"]["jenkinsHome"]["credentials"]
         if fmt == "gitlab":
+            from tests.test_gitlab_report import VALIDATOR
+
+            VALIDATOR.validate(json.loads(other.stdout))
             files = {v["location"]["file"] for v in json.loads(other.stdout)["vulnerabilities"]}
             assert "jenkins-home://credentials.xml#credential:alice-api/password" in files
         if fmt == "text":
@@ -447,7 +452,7 @@ def test_unknown_credential_class_is_listed_by_name(tmp_path: Path) -> None:
         <io.example.FancyCredentials plugin="fancy@1.0">
           <scope>GLOBAL</scope>
           <id>fancy</id>
-          <description>from a plugin</description>
+          <description>from a plugin \u202e\x9b31mred &#x1b;]8;;https://evil.example/&#7;</description>
           <endpoint>https://api.example.com</endpoint>
           <apiToken>{token}</apiToken>
         </io.example.FancyCredentials>
@@ -463,6 +468,11 @@ def test_unknown_credential_class_is_listed_by_name(tmp_path: Path) -> None:
         ("unknown", "io.example.FancyCredentials", "prod")
     assert credential["secrets"][0]["field"] == "apiToken" and credential["secrets"][0]["state"] == "plaintext"
     assert data["findings"][0]["locations"][0]["path"] == "jenkins-home://credentials.xml#credential:fancy/apiToken"
+    text = jts("scan", "--no-progress", "--jenkins-home", str(home), "--color")
+    assert "[global] fancy  unknown (io.example.FancyCredentials)" in text.stdout
+    # XStream writes control characters as character references, which XML 1.0 parsers refuse
+    assert "from a plugin \\u202e\\x9b31mred \ufffd]8;;https://evil.example/\ufffd" in text.stdout
+    assert "\u202e" not in text.stdout and "\x9b" not in text.stdout
 
 
 def add_member(archive: tarfile.TarFile, name: str, data: bytes = b"", **fields: object) -> None:

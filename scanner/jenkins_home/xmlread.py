@@ -6,6 +6,7 @@ one, an attacker would, for entity expansion) is not parsed at all and is scanne
 
 from __future__ import annotations
 
+import re
 import xml.parsers.expat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -55,7 +56,23 @@ class Node:
         return tags[::-1]
 
 
+# XStream writes XML 1.1, where control characters may appear as references (&#x1b;); expat reads
+# XML 1.0 and refuses them. They become U+FFFD (references) and "?" (raw bytes), then parse again.
+CONTROL_REF = re.compile(rb"&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]));")
+CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def parse(data: bytes) -> Node:
+    try:
+        return _parse(data)
+    except XmlRefused:
+        cleaned = CONTROL_BYTE.sub(b"?", CONTROL_REF.sub("&#xfffd;".encode(), data))
+        if cleaned == data:
+            raise
+        return _parse(cleaned)
+
+
+def _parse(data: bytes) -> Node:
     parser = xml.parsers.expat.ParserCreate()
     stack: list[Node] = []
     roots: list[Node] = []
