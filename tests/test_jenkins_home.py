@@ -390,6 +390,24 @@ def test_logs_console_notes_are_removed_as_jenkins_shows_the_log(tmp_path: Path,
     assert location["column"] == shown.index(token) + 1
 
 
+def test_a_log_larger_than_a_chunk_is_read_to_its_end(tmp_path: Path, jenkins: JenkinsTestServer) -> None:
+    """Removing notes shortens each block: the reader must still hand out whole blocks until the end."""
+    token = new_token()
+    jenkins.content.add_job("big", shell="make")
+    jenkins.content.add_build("big", 1, "x\n", notes=False)
+    lines = 20 * 2**20 // 200  # ~20 MiB raw, more than one 16 MiB chunk, ~half of it notes
+    with gzip.open(jenkins.content.item_dir("big") / "builds" / "1" / "log.gz", "wt") as log:
+        note = console_note()
+        for index in range(lines):
+            log.write(f"{note}step {index:08d} {'.' * (190 - len(note) - 14)}\n")
+        log.write(f"{note}+ curl -u frank:{token} https://ci.example.com/\n")
+    (jenkins.content.item_dir("big") / "builds" / "1" / "log").unlink()
+    run, data = json_run("--jenkins-home", str(jenkins.home))
+    assert run.code == 1, run.stderr
+    [finding] = data["findings"]
+    assert finding["secret"][:4] == token[:4] and finding["locations"][0]["line"] == lines + 1
+
+
 # -- bad input -------------------------------------------------------------------------------------------
 
 

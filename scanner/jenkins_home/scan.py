@@ -79,18 +79,32 @@ class HomeScanResult(FileScanResult):
 
 class NoteStripper:
     """A log stream with console notes removed, as Jenkins' consoleText shows it (lines are kept,
-    columns are those of the text people read)."""
+    columns are those of the text people read).
+
+    ``read(n)`` returns at least ``n`` bytes until the end (readers take a short block for the
+    end), cut at a line end so a note is never split between two blocks."""
 
     def __init__(self, raw: BinaryIO):
         self.raw = raw
+        self.done = False
 
     def read(self, size: int = -1) -> bytes:
-        block = self.raw.read(size)
-        if size > 0 and len(block) == size and not block.endswith(b"\n"):
-            block += self.raw.readline(LINE_TAIL_MAX)  # a note is never cut between two blocks
-        if b"\x1b[8mha:" not in block:
-            return block
-        return NOTE.sub(b"", block)
+        if size is None or size < 0:
+            return self._strip(self.raw.read())
+        out = b""
+        while len(out) < size and not self.done:
+            block = self.raw.read(size - len(out))
+            if not block:
+                self.done = True
+                break
+            if not block.endswith(b"\n"):
+                block += self.raw.readline(LINE_TAIL_MAX)
+            out += self._strip(block)
+        return out
+
+    @staticmethod
+    def _strip(block: bytes) -> bytes:
+        return NOTE.sub(b"", block) if b"\x1b[8mha:" in block else block
 
 
 class HomeScanner:
