@@ -105,6 +105,9 @@ def _scan_settings(mode: str, target: Path, config_file: str | None, no_repo_con
 @click.option("--since-ref", metavar="REF", help="Same as --range REF..HEAD.")
 @click.option("--stdin", "use_stdin", is_flag=True, help="Scan content piped on standard input.")
 @click.option("--stdin-name", default="<stdin>", show_default=True, help="Path to report for --stdin content.")
+@click.option("--jenkins-home", type=click.Path(path_type=Path), metavar="DIR|TAR",
+              help="Scan a JENKINS_HOME (a directory, or a .tar/.tar.gz of one): jobs, builds, logs, nodes, users, "
+                   "and the stored-credentials inventory.")
 @format_option
 @output_option
 @show_secrets_option
@@ -126,7 +129,7 @@ def _scan_settings(mode: str, target: Path, config_file: str | None, no_repo_con
 @verify_options
 @revoke_options
 def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | None, since_ref: str | None,
-         use_stdin: bool, stdin_name: str, fmt: str, output: Path | None, show_secrets: bool,
+         use_stdin: bool, stdin_name: str, jenkins_home: Path | None, fmt: str, output: Path | None, show_secrets: bool,
          rule_dirs: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, jobs: int | None,
          max_blob_mb: int, config_file: str | None, no_repo_config: bool, fail_on: str | None,
          baseline_file: Path | None, no_progress: bool,
@@ -141,11 +144,11 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     from scanner.findings import Report, ScanStats
 
     modes = [m for m, on in (("--history", history), ("--staged", staged), ("--range", bool(rev_range or since_ref)),
-                              ("--stdin", use_stdin)) if on]
+                              ("--stdin", use_stdin), ("--jenkins-home", bool(jenkins_home))) if on]
     if len(modes) > 1:
         raise click.UsageError(f"choose one of {', '.join(modes)}")
-    if use_stdin and paths:
-        raise click.UsageError("--stdin takes no PATH")
+    if (use_stdin or jenkins_home) and paths:
+        raise click.UsageError(f"{'--stdin' if use_stdin else '--jenkins-home'} takes no PATH")
     git_mode = bool(history or staged or rev_range or since_ref)
     if git_mode and len(paths) > 1:
         raise click.UsageError(f"{modes[0]} takes one repository PATH")
@@ -154,8 +157,14 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     if git_mode and not targets[0].exists():
         raise UserError(f"{targets[0]}: no such file or directory")
     kind = "stdin" if use_stdin else "history" if history else "staged" if staged else "range" if git_mode else "files"
-    loaded = _scan_settings(kind, Path(".") if use_stdin else targets[0], config_file, no_repo_config,
-                            rev_range, since_ref)
+    if jenkins_home:  # not a repository: only the settings files you trust apply
+        from scanner.settings_sources import trusted_only
+
+        targets = [jenkins_home]
+        loaded = trusted_only(config_file, "not read: a JENKINS_HOME is not a repository")
+    else:
+        loaded = _scan_settings(kind, Path(".") if use_stdin else targets[0], config_file, no_repo_config,
+                                rev_range, since_ref)
     settings = loaded.config
     excludes = Excludes([(e.source, e.patterns) for e in loaded.summary.exclude]
                         + ([("command line", list(exclude))] if exclude else []))
@@ -166,14 +175,22 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     stats = ScanStats()
     warnings: list[str] = list(loaded.warnings)
     errors: list[str] = []
-    repository = None
-    progress = Progress("scanning", not no_progress, unit="bytes" if git_mode else "files")
+    repository = inventory = None
+    progress = Progress("scanning", not no_progress, unit="bytes" if git_mode or jenkins_home else "files")
 
     if use_stdin:
         from scanner.sources.files import scan_stdin
 
         result = scan_stdin(detector, sys.stdin.buffer, stdin_name)
         pairs, mode = result.hits, "stdin"
+        stats.files, stats.bytes, stats.skipped_binary = result.files, result.bytes, result.skipped_binary
+        warnings.extend(result.warnings)
+        errors.extend(result.errors)
+    elif jenkins_home:
+        from scanner.jenkins_home.scan import scan_jenkins_home
+
+        result = scan_jenkins_home(jenkins_home, detector, progress=progress)
+        pairs, mode, inventory = result.hits, "jenkins-home", result.inventory
         stats.files, stats.bytes, stats.skipped_binary = result.files, result.bytes, result.skipped_binary
         warnings.extend(result.warnings)
         errors.extend(result.errors)
@@ -230,7 +247,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     summary = finish_summary(loaded.summary, excludes, fail_on, unit="locations" if git_mode else "files")
     report = Report(findings=findings, targets=[str(t) for t in targets] if not use_stdin else [stdin_name],
                     mode=mode, warnings=warnings, errors=errors, stats=stats, repository=repository,
-                    tool_version=__version__, settings=summary)
+                    tool_version=__version__, settings=summary, inventory=inventory)
     _emit(report, fmt, output, show_secrets, color)
     ctx = click.get_current_context()
     # an incomplete scan cannot pass a gate: what was not read may hold a token

@@ -37,6 +37,7 @@ from scanner.reports import (
     verification_status,
 )
 from scanner.terminal import json_dumps
+from scanner.reports import inventory_view
 from scanner.reports.settings_view import (
     CHANGE_RULE_ID,
     change_dict,
@@ -45,7 +46,7 @@ from scanner.reports.settings_view import (
     settings_from_dict,
 )
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 SCHEMA_PATH = Path(__file__).with_name("report-schema.json")
 
 _LOCATION_KEYS = tuple(f.name for f in fields(Location))
@@ -108,6 +109,7 @@ def report_to_dict(report: Report, *, show_secrets: bool = False) -> dict[str, A
         "summary": summary_of(findings),
         "settings": settings_dict(report.settings),
         "findings": [finding_to_dict(f, show_secrets=show_secrets) for f in findings],
+        "inventory": inventory_view.inventory_dict(report.inventory, show_secrets),
     }
     return scrub_tree(data, secret_scrubber(report, show_secrets))
 

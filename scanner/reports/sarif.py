@@ -27,7 +27,8 @@ from scanner.reports import (
     verification_status,
 )
 from scanner.terminal import json_dumps
-from scanner.reports import settings_view
+from scanner.reports import inventory_view, settings_view
+from scanner.jenkins_home.layout import SCHEME as HOME_SCHEME, describe as describe_home_path
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -64,7 +65,8 @@ def sarif_log(report: Report, *, show_secrets: bool = False) -> dict[str, Any]:
             for result in _results(finding, rule_index[finding.rule_id], report, show_secrets)
         ],
         "properties": {"mode": report.mode, "targets": list(report.targets),
-                       "settings": settings_view.settings_dict(report.settings)},
+                       "settings": settings_view.settings_dict(report.settings),
+                       "jenkinsHome": inventory_view.inventory_dict(report.inventory, show_secrets)},
     }
     if settings_view.changes_of(report):  # finding-like: a change to the settings that judge it
         run["results"] += settings_view.sarif_results(report, len(rules), _artifact_uri)
@@ -146,6 +148,8 @@ def _result(
         if region:
             physical["region"] = region
         result["locations"] = [{"physicalLocation": physical}]
+        if loc.path.startswith(HOME_SCHEME):  # job, build and field, as people name them
+            result["locations"][0]["logicalLocations"] = [{"fullyQualifiedName": describe_home_path(loc.path)}]
     result["partialFingerprints"] = partial_fingerprints(finding, loc)
     result["properties"] = _result_properties(finding, loc)
     return result
@@ -231,6 +235,8 @@ def _artifact_uri(path: str, repository: dict | None) -> dict[str, str] | None:
     posix = _posix(path)
     if not posix:
         return None
+    if posix.startswith(HOME_SCHEME):  # an absolute URI of its own (docs/report-format.md)
+        return {"uri": HOME_SCHEME + quote(posix[len(HOME_SCHEME):], safe="/:=@,#")}
     pure = PurePosixPath(posix)
     if pure.is_absolute() or re.match(r"^[A-Za-z]:/", posix):
         root = (repository or {}).get("path")

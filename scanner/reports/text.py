@@ -13,6 +13,7 @@ from typing import Callable
 import click
 
 from scanner.findings import SEVERITIES, Finding, Location, Report, Revocation, Verification
+from scanner.jenkins_home.layout import describe as describe_home_path
 from scanner.reports import (
     DEFAULT_REMEDIATION,
     VERIFICATION_STATUSES,
@@ -24,6 +25,7 @@ from scanner.reports import (
     verification_status,
 )
 from scanner.terminal import safe_value
+from scanner.reports import inventory_view
 from scanner.reports.settings_view import change_lines
 from scanner.reports.settings_view import summary_line as settings_summary_line
 
@@ -68,6 +70,8 @@ def render_text(report: Report, *, show_secrets: bool = False, color: bool = Fal
         lines.append("")
     settings_changes = change_lines(report, style)  # finding-like: a gate fails on them too
     lines.extend([*settings_changes, ""] if settings_changes else [])
+    home = inventory_view.text_lines(report.inventory, show_secrets)  # scan --jenkins-home
+    lines.extend([*home, ""] if home else [])
     lines.extend(summary_lines(report, findings))
     scrub = secret_scrubber(report, show_secrets)
     return "".join(scrub(line) + "\n" for line in lines)
@@ -176,6 +180,8 @@ def location_text(loc: Location) -> str:
         parts.append(f"commit {loc.commit[:10]} {who}")
         if loc.date:
             parts.append(loc.date)
+    elif loc.source == "jenkins-home":
+        parts.append(f"({describe_home_path(loc.path)})")
     elif loc.source not in ("file", "history"):
         parts.append(f"({loc.source})")
     if loc.in_head is True:

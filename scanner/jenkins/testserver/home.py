@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import xstream as xs
+from .confidential import ConfidentialStore
 from .tokens import HashedToken, TokenStats
 from .users import User, id_key
 
@@ -18,7 +19,7 @@ DETAILS_TAG = "hudson.security.HudsonPrivateSecurityRealm_-Details"
 API_TOKEN_CONFIG_FILE = "jenkins.security.apitoken.ApiTokenPropertyConfiguration.xml"
 READ_ID = "hudson.model.Hudson.Read"
 ADMINISTER_ID = "hudson.model.Hudson.Administer"
-# Simplified stand-in for Jenkins' encrypted Secret {AQAAAB...}: base64 of the plaintext seed.
+# Homes written before <apiToken> was a real Secret hold this stand-in: base64 of the plaintext seed.
 SEED_PREFIX = "jts-plain-b64:"
 
 
@@ -31,14 +32,16 @@ class ApiTokenConfig:
     usage_statistics_enabled: bool = True
 
 
-def encode_seed(seed: str) -> str:
-    return SEED_PREFIX + base64.b64encode(seed.encode("utf-8")).decode("ascii")
-
-
-def decode_seed(text: str | None) -> str | None:
-    if not text or not text.startswith(SEED_PREFIX):
-        return None  # a real encrypted Secret cannot be read without AES; treat as absent
-    return base64.b64decode(text[len(SEED_PREFIX):]).decode("utf-8")
+def decode_seed(text: str | None, store: ConfidentialStore) -> str | None:
+    """The legacy token seed from <apiToken>: a Secret {AQAAAB...} as Jenkins writes it (or the old stand-in)."""
+    if not text:
+        return None
+    if text.startswith(SEED_PREFIX):
+        return base64.b64decode(text[len(SEED_PREFIX):]).decode("utf-8")
+    try:
+        return store.decrypt_secret(text)
+    except ValueError:  # another instance's key files: Secret.decrypt gives null, the seed is lost
+        return None
 
 
 def dir_name_for(user_id: str) -> str:
@@ -52,6 +55,7 @@ class JenkinsHome:
         self.root = Path(root)
         self.users_dir = self.root / "users"
         self.secrets_dir = self.root / "secrets"
+        self.confidential = ConfidentialStore(self.secrets_dir)  # master.key, hudson.util.Secret
 
     def init_layout(self) -> None:
         self.users_dir.mkdir(parents=True, exist_ok=True)
@@ -98,7 +102,7 @@ class JenkinsHome:
     def save_user(self, user: User) -> None:
         prop = xs.element("jenkins.security.ApiTokenProperty")
         if user.legacy_seed is not None:
-            prop.append(xs.element("apiToken", encode_seed(user.legacy_seed)))
+            prop.append(xs.element("apiToken", self.confidential.encrypt_secret(user.legacy_seed)))
         token_list = xs.element("tokenList", None, *[_token_xml(t) for t in user.tokens])
         prop.append(xs.element("tokenStore", None, token_list))
         properties = xs.element("properties", None, prop)
@@ -121,7 +125,7 @@ class JenkinsHome:
         user.password_hash = xs.text_of(root.find(f"properties/{DETAILS_TAG}"), "passwordHash")
         prop = root.find("properties/jenkins.security.ApiTokenProperty")
         if prop is not None:
-            user.legacy_seed = decode_seed(xs.text_of(prop, "apiToken"))
+            user.legacy_seed = decode_seed(xs.text_of(prop, "apiToken"), self.confidential)
             user.tokens = [_token_from_xml(n) for n in prop.iterfind(f"tokenStore/tokenList/{HASHED_TOKEN_TAG}")]
         user.stats = self.load_stats(dir_name)
         return user

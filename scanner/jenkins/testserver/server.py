@@ -15,6 +15,7 @@ from .context import Services
 from .faults import Faults
 from .handler import JenkinsHTTPServer
 from .home import JenkinsHome
+from .home_content import HomeContent
 from .options import ServerOptions
 from .reqlog import RequestLog
 from .responses import Site
@@ -56,6 +57,7 @@ class JenkinsTestServer:
         self._port = port
         self._home = JenkinsHome(self.home)
         self.state = JenkinsState(self._home, self.options)
+        self.content = HomeContent(self.home, self._home.confidential)  # jobs, builds, nodes, credential stores
         self.faults = Faults()
         self.requests = RequestLog()
         self.sso_requests = RequestLog()  # requests that reached the external SSO origin
