@@ -17,6 +17,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from scanner.findings import redact
+from scanner.shapes import in_hash_string, is_other_service, names_other_vendor, plausible_user
 
 # Scheme case-insensitive: "Http://" names a Jenkins as surely as "http://" does.
 T = TypeVar("T")
@@ -230,6 +231,10 @@ class Context:
     credential_position: bool = False
     jenkins_key: bool = False  # the secret sits under a key that names Jenkins
     hash_key: bool = False  # the secret sits under a key naming a hash/digest/crumb: not a credential
+    # not a Jenkins credential whatever the rule: a hash string's salt or digest, another vendor's key,
+    # a .netrc entry for a code host
+    not_a_token: bool = False
+    netrc_host: str | None = None  # the .netrc entry's host: its own context, not its neighbours'
     notes: list[str] = field(default_factory=list)
 
 
@@ -275,6 +280,18 @@ def clean_value(value: str) -> str | None:
     return value
 
 
+def clean_user(value: str) -> str | None:
+    """A user id from content, or None for a placeholder or a code fragment posing as one."""
+    cleaned = clean_value(value)
+    return cleaned if cleaned is not None and plausible_user(cleaned) else None
+
+
+def jenkins_candidate_url(value: str) -> str | None:
+    """The Jenkins root a URL near a secret points to; None for git remotes and other services' sites."""
+    base = jenkins_base_url(value)
+    return None if base is None or is_other_service(value) else base
+
+
 def _nearest(entries: list[tuple[int, str, str, int]], line: int, window: int, key_re: re.Pattern[str],
              value_ok) -> tuple[str, str] | None:
     best: tuple[int, str, str] | None = None
@@ -302,49 +319,61 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
     line = view.line_of(start)
     first, last = view.memo(("logical", line), lambda: view.logical_span(line))
     logical = view.memo(("text", first, last), lambda: view.span_text(first, last))
+    line_start = view.line_starts[line]
+    if in_hash_string(view.line_text(line), start - line_start, end - line_start):
+        ctx.not_a_token = True
+        return ctx
     if "userinfo" in extractors:
         m = view.matches(USERINFO_RE, first, last).get(secret)
         if m:
-            ctx.user = clean_value(m.group("user"))
-            ctx.url = jenkins_base_url(f"{m.group('scheme')}://{m.group('rest')}")
+            ctx.user = clean_user(m.group("user"))
+            url = f"{m.group('scheme')}://{m.group('rest')}"
+            ctx.url = jenkins_base_url(url)
             ctx.credential_position = True
+            ctx.not_a_token = is_other_service(url, git_remote=False)
     if "user_colon_secret" in extractors and not ctx.credential_position:
         m = view.matches(USER_COLON_RE, first, last).get(secret)
         if m:
-            ctx.user = clean_value(m.group("user"))
+            ctx.user = clean_user(m.group("user"))
             ctx.credential_position = True
     if "auth_tuple" in extractors and not ctx.credential_position:
         m = view.matches(AUTH_TUPLE_RE, first, last).get(secret)
         if m:
-            ctx.user = clean_value(m.group("user"))
+            ctx.user = clean_user(m.group("user"))
             ctx.credential_position = True
     if "netrc" in extractors and not ctx.credential_position:
         m = (view.matches(NETRC_RE, line - 3, line + 3).get(secret)
              or view.matches(NETRC_SWAPPED_RE, line - 3, line + 3).get(secret))
         if m:
-            ctx.user = clean_value(m.group("user") or "")
+            ctx.user = clean_user(m.group("user") or "")
             host = m.group("host")
-            ctx.url = jenkins_base_url(host if "://" in host else f"https://{host}")
+            ctx.netrc_host = host if "://" in host else f"https://{host}"
+            ctx.url = jenkins_base_url(ctx.netrc_host)
             ctx.credential_position = True
+            ctx.not_a_token = is_other_service(ctx.netrc_host)
     if "assignments" in extractors:
         for _, key, _value, _ in view.assignments_holding(start, end):
             if NOT_CREDENTIAL_KEY.search(key):
                 ctx.hash_key = True
+            elif names_other_vendor(key):
+                ctx.not_a_token = True  # DD_API_KEY, SENTRY_TOKEN...: that vendor's key, whatever CI words surround it
             elif CREDENTIAL_KEY.search(key):
                 ctx.credential_position = True
                 ctx.jenkins_key = ctx.jenkins_key or bool(JENKINS_WORD.search(key))
+    if ctx.not_a_token:
+        return ctx  # the caller drops it
     if credential_required and (not ctx.credential_position or ctx.hash_key):
         return ctx  # the caller drops it: no need to look for its user and URL
     if "assignments" in extractors:
         if ctx.user is None:
             hit = _nearest(view.assignments_around(line, window, USER_KEY), line, window, USER_KEY,
-                           lambda v: clean_value(v) is not None and secret not in v)
+                           lambda v: clean_user(v) is not None and secret not in v)
             if hit:
-                ctx.user = clean_value(hit[1])
+                ctx.user = clean_user(hit[1])
         if ctx.url is None:
             url_window = max(window, 20)
             hit = _nearest(view.assignments_around(line, url_window, URL_KEY), line, url_window, URL_KEY,
-                           lambda v: jenkins_base_url(v) is not None)
+                           lambda v: jenkins_candidate_url(v) is not None)
             if hit:
                 ctx.url = jenkins_base_url(hit[1])
     if ctx.url is None and "cli_url" in extractors:
@@ -352,10 +381,11 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
         if cli_url:
             ctx.url = jenkins_base_url(cli_url.group(1))
     if ctx.url is None:
-        own = view.memo(("urls", first, last), lambda: [u.group(0) for u in URL_RE.finditer(logical)])
+        own = view.memo(("urls", first, last), lambda: [
+            u.group(0) for u in URL_RE.finditer(logical) if not is_other_service(u.group(0))])
         urls = own or view.memo(("jenkins_urls", line, window), lambda: [
             u.group(0) for u in URL_RE.finditer(view.span_text(line - window, line + window))
-            if looks_like_jenkins_url(u.group(0))])
+            if looks_like_jenkins_url(u.group(0)) and not is_other_service(u.group(0))])
         ctx.url = view.memo(("first_base", first, last, line, window), lambda: next(
             (base for base in map(jenkins_base_url, urls) if base), None))
         if ctx.url is None and own:
@@ -389,6 +419,10 @@ def could_name_jenkins(text: str) -> bool:
 
 
 def has_jenkins_context(view: TextView, line: int, window: int, ctx: Context) -> bool:
+    if ctx.netrc_host is not None:
+        # each .netrc entry is its own context: a Jenkins entry does not vouch for its neighbours
+        return bool(ctx.jenkins_key or looks_like_jenkins_url(ctx.netrc_host) or JENKINS_WORD.search(view.path)
+                    or JENKINS_WORD.search(view.line_text(line)))
     if ctx.jenkins_key or JENKINS_WORD.search(view.path):
         return True
     if ctx.url and looks_like_jenkins_url(ctx.url):

@@ -211,7 +211,7 @@ class Detector:
         if basic_user is not None:
             ctx.user = basic_user
             ctx.credential_position = True
-        if rule.credential_position and (not ctx.credential_position or ctx.hash_key):
+        if ctx.not_a_token or (rule.credential_position and (not ctx.credential_position or ctx.hash_key)):
             return None
         if rule.jenkins_context and not has_jenkins_context(view, line, rule.window, ctx):
             return None
