@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from scanner.context import BASIC_RE, TextView, could_name_jenkins, decode_basic, extract, has_jenkins_context
+from scanner.findings import is_high_entropy
 from scanner.placeholders import is_placeholder
 from scanner.rules import Rule, load_rules
 
@@ -20,6 +21,7 @@ HEX_TABLE = bytes(ord("x") if chr(i) in "0123456789abcdef" else ord(" ") for i i
 ALLOW_MARKERS = ("jts:allow", "pragma: allowlist secret")
 ALLOW_NEXT_MARKER = "pragma: allowlist nextline secret"
 BINARY_SNIFF = 8192
+HEX_CHARS = frozenset("0123456789abcdefABCDEF")
 PATH_CACHE_MAX = 1 << 16
 
 
@@ -67,7 +69,8 @@ class Detector:
         # False: search every pattern over the whole content and skip the whole-content gates;
         # the reference the tests hold the fast paths to (same hits, more time)
         self.shortcuts = shortcuts
-        self.hex_runs = sorted({r.prefilter_hex_run for r in rules if r.prefilter_hex_run})
+        self.hex_runs = sorted({r.prefilter_hex_run for r in rules if r.prefilter_hex_run}
+                               | {d.hex_run for r in rules for d in r.derived if d.hex_run})
         self.basic_rules = [r for r in rules if "basic_auth" in r.extract]
         # path -> per rule (excluded, on its paths): a history holds many versions of each path
         self.path_verdicts: dict[str, tuple[tuple[bool, bool], ...]] = {}
@@ -108,7 +111,9 @@ class Detector:
                 if on_path:
                     chosen.append((rule, False))
                 continue
-            if on_path or any(k in data for k in rule.prefilter_keywords):
+            # a derived pattern (split, encoded, context-gated) may sit anywhere: the whole content
+            if on_path or any(k in data for k in rule.prefilter_keywords) or any(
+                    d.applies(data, hex_hits) for d in rule.derived):
                 chosen.append((rule, False))
             elif rule.prefilter_hex_run and hex_hits.get(rule.prefilter_hex_run):
                 chosen.append((rule, rule.hex_windows))
@@ -147,6 +152,8 @@ class Detector:
         if has_basic:
             spans = offsets.spans(_line_spans(data, _basic_words(data))) if self.shortcuts else [(0, len(text))]
             hits.extend(self._basic_auth_hits(view, spans))
+        if hits:
+            hits.extend(_every_occurrence(view, hits))
         return _dedupe(hits, line_offset)
 
     def _basic_auth_hits(self, view: TextView, spans: list[tuple[int, int]]) -> list[Hit]:
@@ -346,6 +353,35 @@ def _is_utf8(data: bytes) -> bool:
 def _fullmatch_secret(pattern: re.Pattern[str], secret: str) -> bool:
     m = pattern.search(secret)
     return bool(m and m.group("secret") == secret)
+
+
+def _every_occurrence(view: TextView, hits: list[Hit]) -> list[Hit]:
+    """The other places of each random token found in this content: every occurrence is a location.
+
+    A token's second mention may sit where no rule would look (``echo TOKEN``); once the content
+    is known to hold it, that place leaks it too. Only high-entropy tokens (hex of 32 or more):
+    a guessable trigger word also appears in job names and prose.
+    """
+    first: dict[tuple[str, str], Hit] = {}
+    for hit in hits:
+        if is_high_entropy(hit.secret) and hit.problem is None:
+            first.setdefault((hit.rule_id, hit.secret), hit)
+    found = {(h.line, h.column, h.secret) for h in hits}
+    extra = []
+    text = view.text
+    for (rule_id, secret), hit in first.items():
+        pos = text.find(secret)
+        while pos != -1:
+            after = pos + len(secret)
+            whole = (pos == 0 or text[pos - 1] not in HEX_CHARS) and (after == len(text) or text[after] not in HEX_CHARS)
+            line = view.line_of(pos)
+            column = pos - view.line_starts[line] + 1
+            if whole and (line + 1, column, secret) not in found and not _allowed(view, line):
+                extra.append(Hit(rule_id=rule_id, secret=secret, line=line + 1, column=column,
+                                 end_column=column + len(secret), user=hit.user, jenkins_url=hit.jenkins_url,
+                                 confidence=hit.confidence))
+            pos = text.find(secret, after)
+    return extra
 
 
 def _dedupe(hits: list[Hit], line_offset: int) -> list[Hit]:

@@ -38,8 +38,13 @@ OTHER_SERVICE_HOSTS = (
     "microsoft.com", "apple.com", "mozilla.org", "python.org", "golang.org", "go.dev", "rust-lang.org",
     "nodejs.org", "oracle.com", "java.com", "openjdk.org", "adoptium.net", "ubuntu.com", "debian.org",
     "centos.org", "fedoraproject.org", "alpinelinux.org", "w3.org", "json-schema.org", "schema.org",
-    "creativecommons.org", "opensource.org", "gnu.org", "mit.edu",
+    "creativecommons.org", "opensource.org", "gnu.org", "mit.edu", "rollbar.com", "bugsnag.com", "sentry.io",
+    "npmjs.org", "algolia.net", "mailgun.org", "datadog.com", "sonarcloud.io", "gitter.im", "shields.io",
 )
+# Hosts docs mention everywhere (license headers, badges): naming them says nothing about a line's secret.
+COMMON_DOC_HOSTS = ("apache.org", "w3.org", "json-schema.org", "schema.org", "creativecommons.org", "opensource.org",
+                    "gnu.org", "mit.edu", "wikipedia.org", "shields.io", "jenkins.io", "jenkins-ci.org",
+                    "github.com", "gitlab.com", "google.com", "x.com", "go.dev", "k8s.io", "helm.sh", "python.org")
 # The Jenkins project's own Jenkins instances live under jenkins.io.
 JENKINS_PROJECT_CI = ("ci.jenkins.io", "ci.jenkins-ci.org")
 CODE_PREFIXES = (
@@ -48,10 +53,18 @@ CODE_PREFIXES = (
     "context.", "ctx.", "request.", "req.", "user.", "jenkins.", "node.", "item.", "data.", "input.",
 )
 CODE_WORDS = frozenset("""
-str string int bool boolean any object null nil none undefined true false text varchar char byte bytes
-username user userid user_id login name password token secret value key self this new return def var let
-const val function func lambda string? option
+str string int bool boolean any object null nil none undefined true false varchar username user userid
+user_id password passwd token secret self this return def const function lambda
 """.split())
+USER_KEY_WORDS = frozenset(("user", "username", "login", "userid", "usr", "uid"))
+URL_KEY_WORDS = frozenset(("url", "uri", "host", "hostname", "server", "endpoint", "address", "master", "baseurl",
+                           "controller"))
+# keys naming some other server or account than Jenkins' (a database user, a git remote, an SSH host)
+OTHER_KEY_WORDS = frozenset("""
+db database postgres postgresql mysql mongo redis smtp mail email ldap proxy ssh git scm repo repository registry
+docker image nexus sonar ansible callback webhook redirect cdn s3 bucket vault kafka rabbit amqp jdbc
+""".split())
+JENKINS_HOST_LABELS = ("ci", "build", "builds", "jenkins", "hudson", "cicd")
 CODE_CHARS = frozenset("()[]{}<>&*$=!;,'\"`\\|%#?:^~ \t")
 
 
@@ -82,6 +95,44 @@ def names_other_vendor(key: str) -> bool:
     if any(word in lowered for word in JENKINS_WORDS):
         return False
     return any(word in FOREIGN_KEY_WORDS for word in key_words(key))
+
+
+def is_user_key(key: str) -> bool:
+    """A key that holds a (Jenkins) user name: JENKINS_USER, jenkins_admin_username, userName, :username."""
+    words = key_words(key)
+    if not words or len(words) > 5 or any(w in OTHER_KEY_WORDS or w in FOREIGN_KEY_WORDS for w in words):
+        return False
+    return words[-1] in USER_KEY_WORDS or words[-2:] in (["user", "id"], ["user", "name"], ["login", "name"])
+
+
+def is_url_key(key: str) -> bool:
+    """A key that holds a (Jenkins) server URL: JENKINS_URL, server_url, remoteJenkinsUrl, address, endPoint."""
+    words = key_words(key)
+    if not words or len(words) > 5 or any(w in OTHER_KEY_WORDS or w in FOREIGN_KEY_WORDS for w in words):
+        return False
+    return words[-1] in URL_KEY_WORDS or (words[-1] == "point" and words[-2:-1] == ["end"])
+
+
+def looks_like_jenkins_host(host: str) -> bool:
+    """jenkins.acme.io, ci.corp.local, build-01.example.org: hosts that name a build server."""
+    host = host.lower()
+    if "jenkins" in host or "hudson" in host:
+        return True
+    first = host.split(".", 1)[0]
+    return first in JENKINS_HOST_LABELS or first.split("-", 1)[0] in JENKINS_HOST_LABELS
+
+
+def names_other_service(line: str) -> bool:
+    """The line calls or names another service's host (api.rollbar.com, registry.npmjs.org) and not Jenkins."""
+    lowered = line.lower()
+    if "jenkins" in lowered or "hudson" in lowered:
+        return False
+    return any(host in lowered for host in OTHER_SERVICE_HOSTS if "." in host and host not in COMMON_DOC_HOSTS)
+
+
+def is_encrypted_value(line: str, start: int) -> bool:
+    """The candidate sits inside a Jenkins-encrypted secret ({AQAAABAAAA...}): ciphertext, not a token."""
+    return _word_before(line, start).lstrip("'\"").startswith("{AQAA")
 
 
 def plausible_user(value: str) -> bool:
@@ -130,6 +181,8 @@ def in_hash_string(line: str, start: int, end: int) -> bool:
     """
     before = _word_before(line, start)
     after = line[end:end + 1]
+    if before.lstrip("'\"").startswith("{AQAA"):
+        return True  # a Jenkins-encrypted secret's ciphertext
     if "{" in before and "}" in before and before.lstrip("'\"").startswith("{"):
         scheme = before[before.index("{") + 1:before.index("}")].upper()
         if scheme.startswith(("SHA", "SSHA", "MD5", "SMD5", "CRYPT", "PBKDF2", "BCRYPT", "ARGON")):

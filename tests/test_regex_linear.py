@@ -70,7 +70,12 @@ def content_regexes() -> list[tuple[str, re.Pattern[str]]]:
     for rule in load_rules():
         for field in RULE_FIELDS:
             for i, pattern in enumerate(getattr(rule, field)):
-                found.append((f"{rule.id}.{field}[{i}]", pattern))
+                if isinstance(pattern, re.Pattern):  # derived patterns are listed below, by their regex
+                    found.append((f"{rule.id}.{field}[{i}]", pattern))
+        for i, derived in enumerate(rule.derived):
+            found.append((f"{rule.id}.derived[{i}]", derived.regex))
+            if derived.value_pattern is not None:
+                found.append((f"{rule.id}.derived[{i}].value_pattern", derived.value_pattern))
     unique: dict[tuple[str, int], tuple[str, re.Pattern[str]]] = {}
     for name, pattern in found:
         unique.setdefault((pattern.pattern, pattern.flags), (name, pattern))
