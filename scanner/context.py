@@ -388,7 +388,7 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
         logical = SPLIT_JOINER_RE.sub("", view.span_text(first, last))
     else:
         logical = view.memo(("text", first, last), lambda: view.span_text(first, last))
-    line_text = view.line_text(line)
+    line_text = view.memo(("line", line), lambda: view.line_text(line))
     column = start - view.line_starts[line]
     if not split and in_hash_string(line_text, column, end - view.line_starts[line]):
         ctx.not_a_token = True
@@ -491,12 +491,7 @@ def _credential_shapes(ctx: Context, find: Callable[..., re.Match[str] | None], 
 
 def _user_and_url_keys(ctx: Context, view: TextView, line: int, window: int, secret: str) -> None:
     """The nearest user and URL keys: assignments, Terraform variables and environment fallbacks."""
-    extra: list[tuple[int, str, str, int]] = []
-    window_text = view.memo(("window", line, window), lambda: view.span_text(line - window, line + window))
-    if "variable" in window_text:
-        extra += _block_defaults(view, line, window)
-    if any(word in window_text for word in ENV_FALLBACK_WORDS):
-        extra += _fallback_entries(view, line, window)
+    extra = view.memo(("extra_keys", line, window), lambda: _extra_entries(view, line, window))
     if ctx.user is None:
         near = view.assignments_around(line, window, USER_KEY) + [e for e in extra if is_user_key(e[1])]
         hit = _nearest(near, line, window, USER_KEY, lambda v: clean_user(v) is not None and secret not in v)
@@ -509,6 +504,17 @@ def _user_and_url_keys(ctx: Context, view: TextView, line: int, window: int, sec
         if hit:
             ctx.url = jenkins_base_url(hit[1])
             ctx.url_evidence = looks_like_jenkins_evidence(hit[1]) or bool(JENKINS_WORD.search(hit[0]))
+
+
+def _extra_entries(view: TextView, line: int, window: int) -> list[tuple[int, str, str, int]]:
+    """Key/value pairs the assignment regexes do not see: Terraform variables, environment fallbacks."""
+    extra: list[tuple[int, str, str, int]] = []
+    window_text = view.span_text(line - window, line + window)
+    if "variable" in window_text:
+        extra += _block_defaults(view, line, window)
+    if any(word in window_text for word in ENV_FALLBACK_WORDS):
+        extra += _fallback_entries(view, line, window)
+    return extra
 
 
 def _url_from_text(ctx: Context, view: TextView, line: int, window: int, first: int, last: int, logical: str,
@@ -634,9 +640,9 @@ def _cells(line: str) -> list[str]:
 
 def _table_row(view: TextView, line: int, secret: str, ctx: Context) -> None:
     """A whitespace-separated table row (host user token) under a header naming its columns."""
-    fields = _cells(view.line_text(line))
+    fields = view.memo(("cells", line), lambda: _cells(view.line_text(line)[:4096]))
     if len(fields) < 2 or len(fields) > 12 or secret not in fields:
-        return
+        return  # a table row has a few cells (a long line of tokens is no table)
     column = fields.index(secret)
     for index in range(line - 1, max(line - 40, -1), -1):
         header = [w.strip("#:`*").lower() for w in _cells(view.line_text(index))]

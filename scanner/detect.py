@@ -21,7 +21,8 @@ HEX_TABLE = bytes(ord("x") if chr(i) in "0123456789abcdef" else ord(" ") for i i
 ALLOW_MARKERS = ("jts:allow", "pragma: allowlist secret")
 ALLOW_NEXT_MARKER = "pragma: allowlist nextline secret"
 BINARY_SNIFF = 8192
-HEX_CHARS = frozenset("0123456789abcdefABCDEF")
+# a whole run of hex digits (32 or more): where a found token can appear again
+HEX_WORD_RE = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32,}+")
 PATH_CACHE_MAX = 1 << 16
 
 
@@ -360,27 +361,28 @@ def _every_occurrence(view: TextView, hits: list[Hit]) -> list[Hit]:
 
     A token's second mention may sit where no rule would look (``echo TOKEN``); once the content
     is known to hold it, that place leaks it too. Only high-entropy tokens (hex of 32 or more):
-    a guessable trigger word also appears in job names and prose.
+    a guessable trigger word also appears in job names and prose. One pass over the hex runs of
+    the content, however many tokens were found.
     """
-    first: dict[tuple[str, str], Hit] = {}
+    first: dict[str, list[Hit]] = {}
     for hit in hits:
         if is_high_entropy(hit.secret) and hit.problem is None:
-            first.setdefault((hit.rule_id, hit.secret), hit)
-    found = {(h.line, h.column, h.secret) for h in hits}
+            found = first.setdefault(hit.secret, [])
+            if all(h.rule_id != hit.rule_id for h in found):
+                found.append(hit)
+    if not first:
+        return []
+    seen = {(h.line, h.column, h.secret) for h in hits}
     extra = []
-    text = view.text
-    for (rule_id, secret), hit in first.items():
-        pos = text.find(secret)
-        while pos != -1:
-            after = pos + len(secret)
-            whole = (pos == 0 or text[pos - 1] not in HEX_CHARS) and (after == len(text) or text[after] not in HEX_CHARS)
-            line = view.line_of(pos)
-            column = pos - view.line_starts[line] + 1
-            if whole and (line + 1, column, secret) not in found and not _allowed(view, line):
-                extra.append(Hit(rule_id=rule_id, secret=secret, line=line + 1, column=column,
-                                 end_column=column + len(secret), user=hit.user, jenkins_url=hit.jenkins_url,
-                                 confidence=hit.confidence))
-            pos = text.find(secret, after)
+    for m in HEX_WORD_RE.finditer(view.text):
+        for hit in first.get(m.group(0), ()):
+            line = view.line_of(m.start())
+            column = m.start() - view.line_starts[line] + 1
+            if (line + 1, column, hit.secret) in seen or view.memo(("allowed", line), lambda: _allowed(view, line)):
+                continue
+            extra.append(Hit(rule_id=hit.rule_id, secret=hit.secret, line=line + 1, column=column,
+                             end_column=column + len(hit.secret), user=hit.user, jenkins_url=hit.jenkins_url,
+                             confidence=hit.confidence))
     return extra
 
 
