@@ -51,7 +51,9 @@ class DerivedPattern:
     near: tuple[str, ...] = ()  # a match counts only with one of these within near_chars of it
     near_chars: int = 2000
     value_pattern: re.Pattern[str] | None = None  # the value must match this whole
+    gate: str = ""  # one keyword every match holds, searched before the (several) keywords
     keyword_bytes: tuple[bytes, ...] = field(init=False, default=())
+    gate_bytes: bytes = field(init=False, default=b"")
 
     @property
     def pattern(self) -> str:
@@ -63,10 +65,19 @@ class DerivedPattern:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keyword_bytes", tuple(k.encode() for k in self.keywords))
+        object.__setattr__(self, "gate_bytes", self.gate.encode())
 
-    def applies(self, data: bytes, hex_runs: dict[int, bool]) -> bool:
-        """Whether content (raw bytes, with its hex-run prefilter results) is worth this pattern's look."""
-        return (not self.hex_run or bool(hex_runs.get(self.hex_run))) and any(k in data for k in self.keyword_bytes)
+    def applies(self, data: bytes, hex_runs: dict[int, bool], present: dict[bytes, bool]) -> bool:
+        """Whether content (raw bytes, with its hex-run prefilter results) is worth this pattern's look.
+
+        ``present`` caches keyword searches for one content: rules share keywords, and a search
+        of the whole content is the cost that matters here.
+        """
+        if self.hex_run and not hex_runs.get(self.hex_run):
+            return False
+        if self.gate and not _has(data, self.gate_bytes, present):
+            return False
+        return any(_has(data, k, present) for k in self.keyword_bytes)
 
     def search(self, _text: str) -> None:
         """A whole value (a decoded Basic pair) is never in a derived form."""
@@ -74,7 +85,9 @@ class DerivedPattern:
 
     def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[DerivedMatch]:
         end = len(text) if endpos is None else endpos
-        if self.keywords and not any(text.find(k, pos, end) != -1 for k in self.keywords):
+        # a hex-gated pattern runs on the few lines around a hex run once its keywords were found
+        # in the content (see Detector): its regex is cheaper there than a search for each keyword
+        if not self.hex_run and not any(text.find(k, pos, end) != -1 for k in self.keywords):
             return
         for m in self.regex.finditer(text, pos, end):
             if self.near and not self._is_near(text, m.start(), m.end()):
@@ -97,3 +110,10 @@ class DerivedPattern:
                 return None
             return decoded.rstrip("\r\n")  # `echo SECRET | base64` keeps the newline
         return m.group("secret")
+
+
+def _has(data: bytes, keyword: bytes, present: dict[bytes, bool]) -> bool:
+    found = present.get(keyword)
+    if found is None:
+        found = present[keyword] = keyword in data
+    return found

@@ -90,11 +90,13 @@ class Detector:
         """Rules worth running on this content; most blobs get none."""
         return [rule for rule, _ in self._chosen(path, data, binary)[0]]
 
-    def _chosen(self, path: str, data: bytes, binary: bool) -> tuple[list[tuple[Rule, bool]], bytes | None]:
-        """(rule, hex only) for each rule worth running, and the hex map when one was made.
+    def _chosen(self, path: str, data: bytes, binary: bool) -> tuple[list[tuple[Rule, int]], bytes | None]:
+        """(rule, hex run) for each rule worth running, and the hex map when one was made.
 
-        "hex only": the rule was chosen for a run of hex alone (not its path or a keyword), so its
-        patterns need to run only around those runs, not over the whole content.
+        A hex run N: the rule was chosen for runs of N hex digits alone (not its path or a
+        keyword), so its patterns need to run only around those runs, not over the whole content
+        (0: the whole content). A split token's parts are shorter runs: its derived patterns
+        lower N, only in content holding their keywords.
         """
         hex_hits: dict[int, bool] = {}
         translated = None
@@ -105,19 +107,24 @@ class Detector:
                 if not found:
                     break
         chosen = []
+        present: dict[bytes, bool] = {}  # derived patterns' keyword searches, shared by the rules
         for rule, (excluded, on_path) in zip(self.rules, self._path_verdicts(path)):
             if (binary and not rule.binary) or excluded:
                 continue
             if rule.path_only:
                 if on_path:
-                    chosen.append((rule, False))
+                    chosen.append((rule, 0))
                 continue
-            # a derived pattern (split, encoded, context-gated) may sit anywhere: the whole content
+            # a derived pattern found by its keywords (encoded, context-gated) may sit anywhere: the whole
+            # content; one with a hex run (a split token) sits beside that run, like the plain patterns
             if on_path or any(k in data for k in rule.prefilter_keywords) or any(
-                    d.applies(data, hex_hits) for d in rule.derived):
-                chosen.append((rule, False))
-            elif rule.prefilter_hex_run and hex_hits.get(rule.prefilter_hex_run):
-                chosen.append((rule, rule.hex_windows))
+                    d.applies(data, hex_hits, present) for d in rule.derived if not d.hex_run):
+                chosen.append((rule, 0))
+                continue
+            split = [d.hex_run for d in rule.derived if d.hex_run and d.applies(data, hex_hits, present)]
+            run = min(split) if split else rule.prefilter_hex_run
+            if run and hex_hits.get(run):
+                chosen.append((rule, run if rule.hex_windows else 0))
         return chosen, translated
 
     def scan_blob(self, path: str, data: bytes, line_offset: int = 0) -> list[Hit]:
@@ -126,7 +133,7 @@ class Detector:
         if not binary and any(rule.binary for rule, _ in chosen) and not _is_utf8(data):
             # Key files such as hudson.util.Secret are random bytes that often hold no NUL at all.
             binary = True
-            chosen = [(rule, False) for rule, _ in chosen if rule.binary]
+            chosen = [(rule, 0) for rule, _ in chosen if rule.binary]
         # BASIC_RE's "basic" + any whitespace, in its usual spellings
         has_basic = bool(self.basic_rules) and not binary and (b"asic" in data or b"ASIC" in data)
         if not chosen and not has_basic:
@@ -136,15 +143,17 @@ class Detector:
         offsets = _TextOffsets(data, text)
         hits: list[Hit] = []
         hex_spans: dict[int, list[tuple[int, int]]] = {}  # shortest run -> text spans around such runs
-        for rule, hex_only in chosen:
-            if hex_only and translated is not None and self.shortcuts:
-                run = rule.prefilter_hex_run
+        for rule, run in chosen:
+            patterns = rule.patterns
+            if run and translated is not None and self.shortcuts:
                 if run not in hex_spans:
                     hex_spans[run] = offsets.spans(_line_spans(data, _hex_runs(translated, run)))
                 spans = hex_spans[run]
+                # around hex runs: the plain patterns, and the split ones when their keywords are present
+                patterns = rule.window_patterns if run < rule.prefilter_hex_run else rule.plain_patterns
             else:
                 spans = [(0, len(text))]
-            for pattern in rule.patterns:
+            for pattern in patterns:
                 for start, end in spans:
                     for m in pattern.finditer(text, start, end):
                         hit = self._check_or_keep(rule, view, m.group("secret"), m.start("secret"), m.end("secret"))

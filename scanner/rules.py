@@ -24,7 +24,7 @@ DETECT_KEYS = {
     "credential_position", "jenkins_context", "extract", "default_user", "binary", "companions",
     "alone_severity", "derived",
 }
-DERIVED_KEYS = {"pattern", "value", "keywords", "hex_run", "near", "near_chars", "value_pattern"}
+DERIVED_KEYS = {"pattern", "value", "keywords", "gate", "hex_run", "near", "near_chars", "value_pattern"}
 FILTER_KEYS = {"placeholders", "min_distinct_chars", "exclude_line", "exclude_secret", "exclude_paths"}
 
 
@@ -68,6 +68,9 @@ class Rule:
     exclude_secret: tuple[re.Pattern[str], ...]
     exclude_paths: tuple[str, ...]
     derived: tuple[DerivedPattern, ...] = field(default=())
+    plain_patterns: tuple[re.Pattern[str], ...] = field(default=())
+    # what runs around short hex runs when a split token may be there: plain and hex-gated derived ones
+    window_patterns: tuple[re.Pattern[str] | DerivedPattern, ...] = field(default=())
     positive: tuple[Example, ...] = field(default=())
     negative: tuple[Example, ...] = field(default=())
     source: str = ""
@@ -193,6 +196,7 @@ def _derived(src: str, value: object) -> tuple[DerivedPattern, ...]:
         out.append(DerivedPattern(
             regex=regex, value=kind, keywords=tuple(keywords),
             hex_run=int(_field(src, f"{where}.hex_run", item.get("hex_run", 0), int)),  # type: ignore[arg-type]
+            gate=str(_field(src, f"{where}.gate", item.get("gate", ""), str)),
             near=tuple(_str_list(src, f"{where}.near", item.get("near"))),
             near_chars=int(_field(src, f"{where}.near_chars", item.get("near_chars", 2000), int)),  # type: ignore[arg-type]
             value_pattern=_regexes(src, f"{where}.value_pattern", [value_pattern])[0] if value_pattern else None,
@@ -254,6 +258,8 @@ def parse_rule(data: dict, src: str) -> Rule:
         verifiable=bool(_field(src, "verifiable", data.get("verifiable", False), bool)),
         patterns=patterns + derived,
         derived=derived,
+        plain_patterns=patterns,
+        window_patterns=patterns + tuple(d for d in derived if d.hex_run),
         prefilter_hex_run=hex_run,
         prefilter_keywords=tuple(k.encode() for k in keywords),
         paths=tuple(paths),
