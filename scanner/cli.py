@@ -29,6 +29,7 @@ from scanner.cli_revoke import (
 from scanner.cli_verify import (
     build_verify_options,
     check_cmd,
+    require_verification,
     run_verification,
     verify_cmd,
     verify_options,
@@ -152,6 +153,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     git_mode = bool(history or staged or rev_range or since_ref)
     if git_mode and len(paths) > 1:
         raise click.UsageError(f"{modes[0]} takes one repository PATH")
+    require_verification(do_verify or do_revoke, verify_params)
     revocation = start_revocation(do_revoke, verify_params)
     targets = list(paths) or [Path(".")]
     if git_mode and not targets[0].exists():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from scanner.cli_options import (
     show_secrets_option,
 )
 from scanner.cli_verify import (
+    admin_token_from,
     build_verify_options,
     run_verification,
     verify_options,
@@ -26,14 +25,10 @@ from scanner.cli_verify import (
 )
 
 EXIT_DONE, EXIT_REMAINING, EXIT_NOT_CONFIRMED = 0, 1, 2
-ADMIN_TOKEN_ENV = "JTS_ADMIN_TOKEN"
 
 REVOKE_OPTIONS = [
     click.option("--as", "actor", type=click.Choice(["self", "admin"]),
                  help="Who revokes: the leaked token itself (self) or an administrator (admin). Required."),
-    click.option("--admin-user", metavar="USER", help="Administrator user id for --as admin."),
-    click.option("--admin-token-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-                 help=f"File holding the administrator's API token (else ${ADMIN_TOKEN_ENV}; never argv)."),
     click.option("--yes", "assume_yes", is_flag=True, help="Revoke without asking."),
     click.option("--dry-run", is_flag=True, help="Only show what would be revoked."),
     click.option("--revoke-all-user-tokens", is_flag=True,
@@ -43,8 +38,7 @@ REVOKE_OPTIONS = [
     click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
                  help="Append one JSON line per action here (default $XDG_STATE_HOME/jts/audit.jsonl)."),
 ]
-REVOKE_KEYS = ("actor", "admin_user", "admin_token_file", "assume_yes", "dry_run", "revoke_all_user_tokens",
-               "rotate_dir", "audit_log")
+REVOKE_KEYS = ("actor", "assume_yes", "dry_run", "revoke_all_user_tokens", "rotate_dir", "audit_log")
 
 
 def revoke_options(func):
@@ -144,10 +138,14 @@ def show_plan(plans: list, run: RevocationRun) -> None:
 def start_revocation(requested: bool, params: dict) -> RevocationRun | None:
     """Check the revocation flags before any scanning; None when revocation was not asked for."""
     values = {key: params.pop(key, None) for key in REVOKE_KEYS}
+    # the admin credential also serves --find-owner: read here, left in params for verification
+    values.update(admin_user=params.get("admin_user"), admin_token_file=params.get("admin_token_file"))
     if not requested:
         used = [f"--{k.replace('_', '-')}" for k in REVOKE_KEYS if values[k]]
+        if not params.get("find_owner"):
+            used += [f"--{k.replace('_', '-')}" for k in ("admin_user", "admin_token_file") if values[k]]
         if used:
-            raise click.UsageError(f"{', '.join(used)} only make sense with --revoke")
+            raise click.UsageError(f"{', '.join(used)} only make sense with --revoke (or --find-owner)")
         return None
     actor = values["actor"]
     if actor is None:
@@ -156,31 +154,13 @@ def start_revocation(requested: bool, params: dict) -> RevocationRun | None:
         raise click.UsageError("--rotate needs --as self (Jenkins lets only the user create their tokens)")
     if actor == "admin" and not values["admin_user"]:
         raise click.UsageError("--as admin needs --admin-user")
-    if actor == "self" and (values["admin_user"] or values["admin_token_file"]):
+    if actor == "self" and (values["admin_user"] or values["admin_token_file"]) and not params.get("find_owner"):
         raise click.UsageError("--admin-user and --admin-token-file need --as admin")
-    admin_token = _admin_token(values["admin_token_file"]) if actor == "admin" else None
+    admin_token = admin_token_from(values["admin_token_file"]) if actor == "admin" else None
     return RevocationRun(actor=actor, admin_user=values["admin_user"], admin_token=admin_token,
                          assume_yes=bool(values["assume_yes"]), dry_run=bool(values["dry_run"]),
                          revoke_all_user_tokens=bool(values["revoke_all_user_tokens"]),
                          rotate_dir=values["rotate_dir"], audit_log=values["audit_log"])
-
-
-def _admin_token(token_file: Path | None) -> str:
-    from scanner.cli import UserError
-
-    if token_file is not None:
-        try:
-            mode = token_file.stat().st_mode
-            token = token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise UserError(f"{token_file}: cannot read the admin token: {exc.strerror or exc}") from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            warn(f"{token_file} is readable by other users; chmod 600 it")
-    else:
-        token = os.environ.get(ADMIN_TOKEN_ENV, "").strip()
-    if not token:
-        raise UserError(f"--as admin needs the administrator's API token in ${ADMIN_TOKEN_ENV} or --admin-token-file")
-    return token
 
 
 def scan_revocation_code(run: RevocationRun | None, scan_code: int) -> int:

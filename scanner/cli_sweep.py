@@ -17,7 +17,7 @@ from scanner.cli_options import (
     show_secrets_option,
 )
 from scanner.cli_revoke import revoke_options, scan_revocation_code, start_revocation
-from scanner.cli_verify import build_verify_options, verify_options, warn
+from scanner.cli_verify import build_verify_options, require_verification, verify_options, warn
 
 DEFAULT_STATE = "jts-sweep.sqlite"
 EXIT_INTERRUPTED = 130
@@ -94,6 +94,7 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
         raise click.UsageError("--scheduler only makes sense with --executor dask")
     if not targets and not state_file.exists():
         raise click.UsageError("give at least one TARGET (or --state of an earlier sweep to continue it)")
+    require_verification(do_verify or do_revoke, params)
     revocation = start_revocation(do_revoke, params)
     # Repositories swept are content, never settings: only the user's file and --config are read.
     loaded = trusted_only(config_file, "not read: jts sweep reads no repository settings")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -36,7 +37,14 @@ VERIFY_OPTIONS = [
                  help="Requests per second over all hosts."),
     click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA certificates file for TLS."),
     click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (warns)."),
+    click.option("--find-owner", is_flag=True,
+                 help="With --admin-user: list the Jenkins' users and try a token no named user proves live "
+                      "for each, to find its owner or prove it dead for everyone."),
+    click.option("--admin-user", metavar="USER", help="Administrator user id for --as admin and --find-owner."),
+    click.option("--admin-token-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                 help="File holding the administrator's API token (else $JTS_ADMIN_TOKEN; never argv)."),
 ]
+ADMIN_TOKEN_ENV = "JTS_ADMIN_TOKEN"
 
 
 def verify_options(func):
@@ -44,6 +52,12 @@ def verify_options(func):
     for option in reversed(VERIFY_OPTIONS):
         func = option(func)
     return func
+
+
+def require_verification(verifying: bool, params: dict) -> None:
+    """--find-owner is part of verification: refused on a scan that verifies nothing."""
+    if params.get("find_owner") and not verifying:
+        raise click.UsageError("--find-owner only makes sense with --verify (or --revoke)")
 
 
 def build_verify_options(settings, params: dict):  # noqa: ANN001 - Config and click params
@@ -62,6 +76,11 @@ def build_verify_options(settings, params: dict):  # noqa: ANN001 - Config and c
         raise click.UsageError(f"--jenkins-url: {exc}") from None
     if params.get("insecure"):
         warn("--insecure: TLS certificates are not checked; a man in the middle could read the tokens")
+    find_owner = bool(params.get("find_owner"))
+    if find_owner and not params.get("admin_user"):
+        raise click.UsageError("--find-owner needs --admin-user (and its token in $JTS_ADMIN_TOKEN or --admin-token-file)")
+    if find_owner and not allowed:
+        raise click.UsageError("--find-owner needs --jenkins-url: the admin credential goes only there")
     return VerifyOptions(
         allowed=allowed,
         verify_found_urls=bool(params.get("verify_found_urls")),
@@ -71,7 +90,30 @@ def build_verify_options(settings, params: dict):  # noqa: ANN001 - Config and c
         rate=params.get("rate") or 20.0,
         http=HttpSettings(timeout=params.get("timeout") or 10.0, retries=params.get("retries", 2),
                           ca_bundle=params.get("ca_bundle"), insecure=bool(params.get("insecure"))),
+        find_owner=find_owner,
+        admin_user=params.get("admin_user") if find_owner else None,
+        admin_token=admin_token_from(params.get("admin_token_file")) if find_owner else None,
     )
+
+
+def admin_token_from(token_file: Path | None) -> str:
+    """The administrator's API token: from FILE (warned if others can read it) or $JTS_ADMIN_TOKEN."""
+    from scanner.cli import UserError
+
+    if token_file is not None:
+        try:
+            mode = token_file.stat().st_mode
+            token = token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UserError(f"{token_file}: cannot read the admin token: {exc.strerror or exc}") from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            warn(f"{token_file} is readable by other users; chmod 600 it")
+    else:
+        token = os.environ.get(ADMIN_TOKEN_ENV, "").strip()
+    if not token:
+        raise UserError(f"--as admin and --find-owner need the administrator's API token in ${ADMIN_TOKEN_ENV} "
+                        "or --admin-token-file")
+    return token
 
 
 def warn(message: str) -> None:

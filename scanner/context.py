@@ -17,6 +17,17 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from scanner.findings import redact
+from scanner.shapes import (
+    host_of,
+    in_hash_string,
+    is_other_service,
+    is_url_key,
+    is_user_key,
+    looks_like_jenkins_host,
+    names_other_service,
+    names_other_vendor,
+    plausible_user,
+)
 
 # Scheme case-insensitive: "Http://" names a Jenkins as surely as "http://" does.
 T = TypeVar("T")
@@ -26,15 +37,30 @@ URL_RE = re.compile(r"""(?i:https?)://[^\s'"<>`\\|^{}]+""")
 JENKINS_PATH_MARKERS = re.compile(
     r"/(?:job|view|user|me|whoAmI|api|crumbIssuer|computer|cli|jnlpJars|login|manage|script|scriptText|"
     r"queue|descriptorByName|createItem|pluginManager|buildByToken|securityRealm|configureSecurity|"
-    r"tcpSlaveAgentListener|asynchPeople|people|blue|credentials|restart|safeRestart|configure)(?:[/?#]|$)"
+    r"tcpSlaveAgentListener|asynchPeople|people|blue|credentials|restart|safeRestart|configure|"
+    r"generic-webhook-trigger|github-webhook|bitbucket-hook|ghprbhook|git/notifyCommit|multibranch-webhook-trigger|"
+    r"gitlab/build_now)(?:[/?#]|$)"
 )
 JENKINS_WORD = re.compile(r"(?i)jenkins|hudson")
 USER_RE = r"[A-Za-z0-9][A-Za-z0-9._@+\-]{0,63}"
 
 CREDENTIAL_KEY = re.compile(r"(?i)(token|passw(?:or)?d|pwd|secret|api[_\-.]?key|auth|credential|pass$)")
 NOT_CREDENTIAL_KEY = re.compile(r"(?i)(crumb|hash|sha\d*|md5|checksum|digest|uuid|fingerprint|integrity|nonce|salt)")
-USER_KEY = re.compile(r"(?i)^(?:jenkins|jjb|hudson)?[_\-.]?(?:user(?:[_\-.]?(?:name|id))?|login|username)$")
-URL_KEY = re.compile(r"(?i)^(?:jenkins|jjb|hudson)?[_\-.]?(?:url|host|server|base[_\-.]?url|endpoint|root[_\-.]?url|master|uri)$")
+
+
+class KeyTest:
+    """A key predicate with ``search``, where the lookups expect a regex (and cache by it)."""
+
+    def __init__(self, test: Callable[[str], bool]) -> None:
+        self.test = test
+
+    def search(self, key: str) -> bool:
+        return self.test(key)
+
+
+# Keys judged by their words (scanner/shapes.py): JENKINS_USER, jenkins_admin_username, server_url, endPoint
+USER_KEY = KeyTest(is_user_key)
+URL_KEY = KeyTest(is_url_key)
 
 # Content regexes must run in linear time on hostile input (tests/test_regex_linear.py): a key
 # starts where its run of key characters starts, and possessive quantifiers (*+, ++) never give
@@ -65,7 +91,39 @@ PLACEHOLDER_VALUE = re.compile(
 SECRET_CHARS = r"[^\s:@'\"`<>\\,;()]+"
 USERINFO_RE = re.compile(rf"(?P<scheme>https?)://(?P<user>{USER_RE}):(?P<secret>{SECRET_CHARS})@(?P<rest>[^\s'\"<>`\\]+)")
 USER_COLON_RE = re.compile(rf"(?<![A-Za-z0-9._@+\-/])(?P<user>{USER_RE}):(?P<secret>[A-Za-z0-9_\-]+)(?![A-Za-z0-9+/=])")
-AUTH_TUPLE_RE = re.compile(rf"""\(\s*\\?["'](?P<user>{USER_RE})\\?["']\s*,\s*\\?["'](?P<secret>{SECRET_CHARS})\\?["']\s*\)""")
+# ('user', 'secret'), also a shell array ("user" "secret")
+AUTH_TUPLE_RE = re.compile(
+    rf"""\(\s*+\\?["'](?P<user>{USER_RE})\\?["']\s*+,?\s*+\\?["'](?P<secret>{SECRET_CHARS})\\?["']\s*+\)""")
+# Perl LWP: $ua->credentials('host:port', 'realm', 'user', 'secret')
+LWP_CREDENTIALS_RE = re.compile(
+    rf"""credentials\(\s*+["'](?P<host>[A-Za-z0-9.\-]++(?::\d{{1,5}})?)["']\s*+,\s*+["'][^"'\n]*+["']\s*+,"""
+    rf"""\s*+["'](?P<user>{USER_RE})["']\s*+,\s*+["'](?P<secret>{SECRET_CHARS})["']"""
+)
+# An environment variable's fallback literal: process.env.X || 'v', os.environ.get('X', 'v'),
+# os.getenv('X', 'v'), ENV.fetch('X', 'v'), ENV['X'] || 'v', System.getenv('X') ?: 'v', ${X:-v}
+ENV_FALLBACK_RES = (
+    re.compile(r"""process\.env(?:\.(?P<key>\w++)|\[["'](?P<key2>\w++)["']\])[ \t]*+(?:\|\||\?\?)[ \t]*+["'`](?P<secret>[^"'`\s]++)"""),
+    re.compile(r"""(?:environ\.get|getenv|ENV\.fetch)\([ \t]*+["'](?P<key>\w++)["'][ \t]*+,[ \t]*+["'](?P<secret>[^"'\s]++)"""),
+    re.compile(r"""(?:ENV\[["'](?P<key>\w++)["']\]|getenv\([ \t]*+["'](?P<key2>\w++)["'][ \t]*+\))[ \t]*+(?:\|\||\?:|or)[ \t]*+["'](?P<secret>[^"'\s]++)"""),
+    re.compile(r"""\$\{(?P<key>\w++):?[-=](?P<secret>[^}\s"'${]++)\}"""),
+)
+ENV_FALLBACK_WORDS = ("process.env", "environ", "getenv", "ENV", "${")
+# jenkins-cli-like flags: --http-password=SECRET / --password SECRET, and the user flag beside it
+FLAG_SECRET_RE = re.compile(
+    rf"""(?:^|\s)(?:--http-password|--http-passwd|--password|--passwd|--api-token|--token|-password|-token|-p)"""
+    rf"""(?:=|[ \t]++)["']?(?P<secret>{SECRET_CHARS})""")
+FLAG_USER_RE = re.compile(
+    rf"""(?:^|\s)(?:--http-user|--user|--username|--login|-user|-username|-u)(?:=|[ \t]++)["']?(?P<user>{USER_RE})["']?(?=\s|$)""")
+# a client built from (URL, user, secret): Jenkins("https://ci", "u", "s"), new JenkinsServer(new URI(url), "u", "s")
+CALL_TRIPLE_RE = re.compile(
+    rf"""["'](?P<url>https?://[^"'\s]++)["'][ \t]*+\)?[ \t]*+,[ \t]*+["'](?P<user>{USER_RE})["'][ \t]*+,"""
+    rf"""[ \t]*+["'](?P<secret>{SECRET_CHARS})["']""")
+# a URL handed to a call: .endPoint("http://..."), jenkins.Jenkins('http://...'), new URI("http://...")
+CALL_URL_RE = re.compile(r"""\b(?P<key>[A-Za-z_]\w*+)[ \t]*+\([ \t]*+["'](?P<value>https?://[^"'\s]++)["']""")
+# the key right before a value: `KEY = ('`, `KEY: "`, `key => '`, `fromString('`, `password("` (end of the text)
+KEY_BEFORE_RE = re.compile(
+    KEY_START + r"""(?P<key>[A-Za-z_][\w.\-]*+)\\?["']?[ \t]*+(?::=|=>|=|:|\()[ \t]*+(?:[(\[][ \t]*+)?(?:\\?["'])?$""")
+TF_VARIABLE_RE = re.compile(r"""\bvariable[ \t]++["'](?P<key>[\w\-]++)["']""")
 NETRC_RE = re.compile(r"machine\s+(?P<host>\S+)(?:\s+login\s+(?P<user>\S+))?\s+password\s+(?P<secret>\S+)")
 NETRC_SWAPPED_RE = re.compile(r"machine\s+(?P<host>\S+)\s+password\s+(?P<secret>\S+)\s+login\s+(?P<user>\S+)")
 # jenkins-cli.jar -s URL, agent.jar -url URL, jenkins-jobs --url URL ...
@@ -230,6 +288,11 @@ class Context:
     credential_position: bool = False
     jenkins_key: bool = False  # the secret sits under a key that names Jenkins
     hash_key: bool = False  # the secret sits under a key naming a hash/digest/crumb: not a credential
+    # not a Jenkins credential whatever the rule: a hash string's salt or digest, another vendor's key,
+    # a .netrc entry for a code host
+    not_a_token: bool = False
+    netrc_host: str | None = None  # the .netrc entry's host: its own context, not its neighbours'
+    url_evidence: bool = False  # the URL itself says Jenkins (/job/, /whoAmI, a ci./jenkins. host)
     notes: list[str] = field(default_factory=list)
 
 
@@ -248,7 +311,7 @@ def jenkins_base_url(url: str) -> str | None:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not host:
         return None
-    if not re.fullmatch(r"[A-Za-z0-9.\-:]+", host) or "$" in url or "{" in url:
+    if not re.fullmatch(r"[A-Za-z0-9.\-:]+", host) or "$" in parts.netloc or "{" in parts.netloc:
         return None
     if ":" in host:
         host = f"[{host}]"  # IPv6 literal: brackets keep the port apart from the address
@@ -257,6 +320,8 @@ def jenkins_base_url(url: str) -> str | None:
     marker = JENKINS_PATH_MARKERS.search(path)
     if marker:
         path = path[:marker.start()]
+    if "$" in path or "{" in path:  # a template (${PREFIX}): not a URL yet; a query's $1 does not matter
+        return None
     return f"{scheme}://{netloc}{path.rstrip('/')}"
 
 
@@ -273,6 +338,18 @@ def clean_value(value: str) -> str | None:
     if not value or PLACEHOLDER_VALUE.search(value):
         return None
     return value
+
+
+def clean_user(value: str) -> str | None:
+    """A user id from content, or None for a placeholder or a code fragment posing as one."""
+    cleaned = clean_value(value)
+    return cleaned if cleaned is not None and plausible_user(cleaned) else None
+
+
+def jenkins_candidate_url(value: str) -> str | None:
+    """The Jenkins root a URL near a secret points to; None for git remotes and other services' sites."""
+    base = jenkins_base_url(value)
+    return None if base is None or is_other_service(value) else base
 
 
 def _nearest(entries: list[tuple[int, str, str, int]], line: int, window: int, key_re: re.Pattern[str],
@@ -296,75 +373,289 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
     """Find the user and Jenkins URL that go with the secret at [start, end).
 
     ``credential_required``: the rule keeps only secrets in a credential position, so when the
-    secret's own line shows none, stop before the (dearer) user and URL lookups.
+    secret's surroundings show none, stop before the (dearer) user and URL lookups.
     """
     ctx = Context()
     line = view.line_of(start)
     first, last = view.memo(("logical", line), lambda: view.logical_span(line))
-    logical = view.memo(("text", first, last), lambda: view.span_text(first, last))
-    if "userinfo" in extractors:
-        m = view.matches(USERINFO_RE, first, last).get(secret)
-        if m:
-            ctx.user = clean_value(m.group("user"))
-            ctx.url = jenkins_base_url(f"{m.group('scheme')}://{m.group('rest')}")
-            ctx.credential_position = True
-    if "user_colon_secret" in extractors and not ctx.credential_position:
-        m = view.matches(USER_COLON_RE, first, last).get(secret)
-        if m:
-            ctx.user = clean_value(m.group("user"))
-            ctx.credential_position = True
-    if "auth_tuple" in extractors and not ctx.credential_position:
-        m = view.matches(AUTH_TUPLE_RE, first, last).get(secret)
-        if m:
-            ctx.user = clean_value(m.group("user"))
-            ctx.credential_position = True
+    split = view.text[start:end] != secret  # a derived candidate: split over lines or literals, or encoded
+    if split:
+        last = max(last, view.line_of(end))
+        # '11ab' 'cd' -> '11abcd': the shapes below see the token whole
+        logical = SPLIT_JOINER_RE.sub("", view.span_text(first, last))
+    else:
+        logical = view.memo(("text", first, last), lambda: view.span_text(first, last))
+    line_text = view.memo(("line", line), lambda: view.line_text(line))
+    column = start - view.line_starts[line]
+    if not split and in_hash_string(line_text, column, end - view.line_starts[line]):
+        ctx.not_a_token = True
+        return ctx
+    if view.memo(("other_service", first, last), lambda: names_other_service(logical)):
+        ctx.not_a_token = True  # a credential on a line calling api.rollbar.com or registry.npmjs.org is theirs
+        return ctx
+
+    def find(regex: re.Pattern[str], lines: tuple[int, int] = (first, last)) -> re.Match[str] | None:
+        if split:
+            return _find(regex, logical, secret)
+        return view.matches(regex, lines[0], lines[1]).get(secret)
+
+    _credential_shapes(ctx, find, logical, extractors)
     if "netrc" in extractors and not ctx.credential_position:
-        m = (view.matches(NETRC_RE, line - 3, line + 3).get(secret)
-             or view.matches(NETRC_SWAPPED_RE, line - 3, line + 3).get(secret))
+        m = find(NETRC_RE, (line - 3, line + 3)) or find(NETRC_SWAPPED_RE, (line - 3, line + 3))
         if m:
-            ctx.user = clean_value(m.group("user") or "")
+            ctx.user = clean_user(m.group("user") or "")
             host = m.group("host")
-            ctx.url = jenkins_base_url(host if "://" in host else f"https://{host}")
+            ctx.netrc_host = host if "://" in host else f"https://{host}"
+            ctx.url = jenkins_base_url(ctx.netrc_host)
             ctx.credential_position = True
+            ctx.not_a_token = is_other_service(ctx.netrc_host)
     if "assignments" in extractors:
-        for _, key, _value, _ in view.assignments_holding(start, end):
-            if NOT_CREDENTIAL_KEY.search(key):
-                ctx.hash_key = True
-            elif CREDENTIAL_KEY.search(key):
-                ctx.credential_position = True
-                ctx.jenkins_key = ctx.jenkins_key or bool(JENKINS_WORD.search(key))
-    if credential_required and (not ctx.credential_position or ctx.hash_key):
+        keys = [_block_name(view, line, key) for _, key, _, _ in view.assignments_holding(start, end)]
+        m = KEY_BEFORE_RE.search(line_text[max(0, column - 160):column])
+        if m:  # TOKEN = ('11ab'..., Secret.fromString('...'), password('...'): the key right before the value
+            keys.append(_block_name(view, line, m.group("key")))
+        for key in keys:  # Terraform: default = takes the name of its variable "x" block
+            _classify_key(ctx, key)
+    if "env_fallback" in extractors and not ctx.credential_position:
+        for regex in ENV_FALLBACK_RES:
+            m = find(regex)
+            if m:
+                _classify_key(ctx, _fallback_key(m))
+                break
+    if "table_row" in extractors and not ctx.credential_position:
+        _table_row(view, line, secret, ctx)
+    if ctx.not_a_token or (credential_required and (not ctx.credential_position or ctx.hash_key)):
         return ctx  # the caller drops it: no need to look for its user and URL
-    if "assignments" in extractors:
-        if ctx.user is None:
-            hit = _nearest(view.assignments_around(line, window, USER_KEY), line, window, USER_KEY,
-                           lambda v: clean_value(v) is not None and secret not in v)
-            if hit:
-                ctx.user = clean_value(hit[1])
-        if ctx.url is None:
-            url_window = max(window, 20)
-            hit = _nearest(view.assignments_around(line, url_window, URL_KEY), line, url_window, URL_KEY,
-                           lambda v: jenkins_base_url(v) is not None)
-            if hit:
-                ctx.url = jenkins_base_url(hit[1])
+    if "assignments" in extractors and (ctx.user is None or ctx.url is None):
+        _user_and_url_keys(ctx, view, line, window, secret)
     if ctx.url is None and "cli_url" in extractors:
-        cli_url = view.memo(("cli_url", first, last), lambda: CLI_URL_RE.search(logical))
+        cli_url = view.memo(("cli_url", first, last), lambda: CLI_URL_RE.search(logical)) if not split \
+            else CLI_URL_RE.search(logical)
         if cli_url:
             ctx.url = jenkins_base_url(cli_url.group(1))
+            ctx.url_evidence = True
     if ctx.url is None:
-        own = view.memo(("urls", first, last), lambda: [u.group(0) for u in URL_RE.finditer(logical)])
-        urls = own or view.memo(("jenkins_urls", line, window), lambda: [
-            u.group(0) for u in URL_RE.finditer(view.span_text(line - window, line + window))
-            if looks_like_jenkins_url(u.group(0))])
-        ctx.url = view.memo(("first_base", first, last, line, window), lambda: next(
-            (base for base in map(jenkins_base_url, urls) if base), None))
-        if ctx.url is None and own:
-            # The secret's own line names a server we cannot read (bad port, odd host): carry it
-            # as it is, so verification says "unknown" there instead of trying an allowed Jenkins
-            # whose 401 would wrongly call the token dead. Never with the secret inside it.
-            ctx.url = own[0].replace(secret, redact(secret))
+        _url_from_text(ctx, view, line, window, first, last, logical, secret)
     return ctx
 
+
+def _credential_shapes(ctx: Context, find: Callable[..., re.Match[str] | None], logical: str,
+                       extractors: tuple[str, ...]) -> None:
+    """Shapes that put a user right beside the secret: URL userinfo, user:secret, flags, call arguments."""
+    if "userinfo" in extractors:
+        m = find(USERINFO_RE)
+        if m:
+            ctx.user = clean_user(m.group("user"))
+            url = f"{m.group('scheme')}://{m.group('rest')}"
+            ctx.url = jenkins_base_url(url)
+            ctx.url_evidence = ctx.url is not None and looks_like_jenkins_evidence(url)
+            ctx.credential_position = True
+            ctx.not_a_token = is_other_service(url, git_remote=False)
+            return
+    if "user_colon_secret" in extractors:
+        m = find(USER_COLON_RE)
+        if m:
+            ctx.user = clean_user(m.group("user"))
+            ctx.credential_position = True
+            return
+        m = find(FLAG_SECRET_RE)
+        if m:  # wget --http-user=u --http-password=SECRET, jenkins-jobs --user u --password SECRET
+            user = FLAG_USER_RE.search(logical)
+            ctx.user = clean_user(user.group("user")) if user else None
+            ctx.credential_position = True
+            return
+    if "auth_tuple" in extractors:
+        m = find(AUTH_TUPLE_RE)
+        if m:
+            ctx.user = clean_user(m.group("user"))
+            ctx.credential_position = True
+            return
+        m = find(CALL_TRIPLE_RE)
+        if m:  # Jenkins("https://ci", "user", "SECRET"), CreateJenkins(nil, url, user, SECRET)
+            ctx.user = clean_user(m.group("user"))
+            ctx.url = jenkins_candidate_url(m.group("url"))
+            ctx.url_evidence = ctx.url is not None
+            ctx.credential_position = True
+            return
+        m = find(LWP_CREDENTIALS_RE)
+        if m:
+            ctx.user = clean_user(m.group("user"))
+            host = m.group("host")
+            scheme = "https" if host.endswith(":443") else "http"
+            ctx.url = jenkins_base_url(f"{scheme}://{host.removesuffix(':443').removesuffix(':80')}")
+            ctx.credential_position = True
+
+
+def _user_and_url_keys(ctx: Context, view: TextView, line: int, window: int, secret: str) -> None:
+    """The nearest user and URL keys: assignments, Terraform variables and environment fallbacks."""
+    extra = view.memo(("extra_keys", line, window), lambda: _extra_entries(view, line, window))
+    if ctx.user is None:
+        near = view.assignments_around(line, window, USER_KEY) + [e for e in extra if is_user_key(e[1])]
+        hit = _nearest(near, line, window, USER_KEY, lambda v: clean_user(v) is not None and secret not in v)
+        if hit:
+            ctx.user = clean_user(hit[1])
+    if ctx.url is None:
+        url_window = max(window, 20)
+        near = view.assignments_around(line, url_window, URL_KEY) + [e for e in extra if is_url_key(e[1])]
+        hit = _nearest(near, line, url_window, URL_KEY, lambda v: jenkins_candidate_url(v) is not None)
+        if hit:
+            ctx.url = jenkins_base_url(hit[1])
+            ctx.url_evidence = looks_like_jenkins_evidence(hit[1]) or bool(JENKINS_WORD.search(hit[0]))
+
+
+def _extra_entries(view: TextView, line: int, window: int) -> list[tuple[int, str, str, int]]:
+    """Key/value pairs the assignment regexes do not see: Terraform variables, environment fallbacks."""
+    extra: list[tuple[int, str, str, int]] = []
+    window_text = view.span_text(line - window, line + window)
+    if "variable" in window_text:
+        extra += _block_defaults(view, line, window)
+    if any(word in window_text for word in ENV_FALLBACK_WORDS):
+        extra += _fallback_entries(view, line, window)
+    return extra
+
+
+def _url_from_text(ctx: Context, view: TextView, line: int, window: int, first: int, last: int, logical: str,
+                   secret: str) -> None:
+    """A URL on the secret's own line, else a Jenkins-looking one (or one handed to a client) nearby."""
+    own = view.memo(("urls", first, last, logical), lambda: [
+        u.group(0) for u in URL_RE.finditer(logical) if not is_other_service(u.group(0))])
+    urls = own or view.memo(("jenkins_urls", line, window), lambda: _nearby_urls(view, line, window))
+    for candidate in urls:
+        base = jenkins_base_url(candidate)
+        if base:
+            ctx.url = base
+            ctx.url_evidence = looks_like_jenkins_evidence(candidate)
+            return
+    if own:
+        # The secret's own line names a server we cannot read (bad port, odd host): carry it
+        # as it is, so verification says "unknown" there instead of trying an allowed Jenkins
+        # whose 401 would wrongly call the token dead. Never with the secret inside it.
+        ctx.url = own[0].replace(secret, redact(secret))
+
+
+def _nearby_urls(view: TextView, line: int, window: int) -> list[str]:
+    around = view.span_text(line - window, line + window)
+    urls = [u.group(0) for u in URL_RE.finditer(around)
+            if looks_like_jenkins_url(u.group(0)) and not is_other_service(u.group(0))]
+    if urls:
+        return urls
+    # .endPoint("http://10.0.0.5:8080"), Jenkins('http://ci:8080'): a URL handed to a client
+    return [m.group("value") for m in CALL_URL_RE.finditer(around)
+            if (is_url_key(m.group("key")) or JENKINS_WORD.search(m.group("key")))
+            and not is_other_service(m.group("value"))]
+
+
+# Joiners of a split token: a shell continuation inside a word, and the quotes (and +) between literals.
+SPLIT_JOINER_RE = re.compile(r"""\\\r?\n|["'][ \t]*+\+?[ \t]*+(?:\\?\r?\n[ \t]*+\+?[ \t]*+)?["']""")
+TABLE_USER_WORDS = ("user", "username", "login", "userid", "user_id", "account")
+TABLE_SECRET_WORDS = ("token", "apitoken", "api_token", "password", "secret", "key", "apikey", "api_key", "pass")
+TABLE_HOST_WORDS = ("host", "hostname", "url", "server", "jenkins", "master", "controller", "instance", "endpoint")
+
+
+def _classify_key(ctx: Context, key: str) -> None:
+    """What the key a secret sits under says about it."""
+    if NOT_CREDENTIAL_KEY.search(key):
+        ctx.hash_key = True
+    elif names_other_vendor(key):
+        ctx.not_a_token = True  # DD_API_KEY, SENTRY_TOKEN...: that vendor's key, whatever CI words surround it
+    elif CREDENTIAL_KEY.search(key):
+        ctx.credential_position = True
+        ctx.jenkins_key = ctx.jenkins_key or bool(JENKINS_WORD.search(key))
+
+
+JENKINS_EVIDENCE_PATH = re.compile(
+    r"/(?:job|view|whoAmI|crumbIssuer|computer|jnlpJars|buildByToken|scriptText|createItem|pluginManager|"
+    r"asynchPeople|generic-webhook-trigger|github-webhook|descriptorByName|securityRealm|configureSecurity|"
+    r"tcpSlaveAgentListener|queue|manage)(?:[/?#]|$)")
+
+
+def looks_like_jenkins_evidence(url: str) -> bool:
+    """The URL itself says Jenkins: a Jenkins-only path, or a host named like a build server."""
+    if JENKINS_WORD.search(url) or looks_like_jenkins_host(host_of(url)):
+        return True
+    try:
+        path = urlsplit(url).path or ""
+    except ValueError:
+        return False
+    return bool(JENKINS_EVIDENCE_PATH.search(path))
+
+
+def _fallback_key(m: re.Match[str]) -> str:
+    return m.group("key") or (m.group("key2") if "key2" in m.re.groupindex else None) or ""
+
+
+def _fallback_entries(view: TextView, line: int, window: int) -> list[tuple[int, str, str, int]]:
+    """(line, variable, fallback) around ``line``: process.env.JENKINS_USER || 'alice' names a user."""
+    first = max(line - window, 0)
+    text = view.span_text(first, line + window)
+    base = view.line_starts[first]
+    found = []
+    for regex in ENV_FALLBACK_RES:
+        for m in regex.finditer(text):
+            found.append((view.line_of(base + m.start()), _fallback_key(m), m.group("secret"), base + m.start()))
+    return found
+
+
+BLOCK_VALUE_KEYS = ("default", "value")
+
+
+def _block_name(view: TextView, line: int, key: str) -> str:
+    """A Terraform ``default =`` takes the name of its ``variable "jenkins_token" {`` block."""
+    if key not in BLOCK_VALUE_KEYS:
+        return key
+    for index in range(line, max(line - 8, -1), -1):
+        m = TF_VARIABLE_RE.search(view.line_text(index))
+        if m:
+            return m.group("key")
+    return key
+
+
+def _block_defaults(view: TextView, line: int, window: int) -> list[tuple[int, str, str, int]]:
+    """(line, variable name, default) for the Terraform variables around ``line``."""
+    found = []
+    for index in range(max(line - window, 0), min(line + window, len(view.line_starts) - 1) + 1):
+        m = TF_VARIABLE_RE.search(view.line_text(index))
+        if not m:
+            continue
+        for inner in range(index, min(index + 8, len(view.line_starts) - 1) + 1):
+            text = view.line_text(inner)
+            if inner > index and "variable" in text:
+                break
+            value = ASSIGN_RES[0].search(text)
+            if value and value.group("key") == "default":
+                found.append((inner, m.group("key"), value.group("value"), view.line_starts[inner]))
+                break
+    return found
+
+
+def _cells(line: str) -> list[str]:
+    """A table row's cells: Markdown pipes, else whitespace."""
+    if "|" in line:
+        return [cell.strip() for cell in line.strip().strip("|").split("|")]
+    return [w for w in line.split() if w != "#"]
+
+
+def _table_row(view: TextView, line: int, secret: str, ctx: Context) -> None:
+    """A whitespace-separated table row (host user token) under a header naming its columns."""
+    fields = view.memo(("cells", line), lambda: _cells(view.line_text(line)[:4096]))
+    if len(fields) < 2 or len(fields) > 12 or secret not in fields:
+        return  # a table row has a few cells (a long line of tokens is no table)
+    column = fields.index(secret)
+    for index in range(line - 1, max(line - 40, -1), -1):
+        header = [w.strip("#:`*").lower() for w in _cells(view.line_text(index))]
+        if len(header) != len(fields) or all(set(w) <= set("-: ") for w in header):
+            continue
+        if header[column] not in TABLE_SECRET_WORDS:
+            return
+        ctx.credential_position = True
+        ctx.jenkins_key = ctx.jenkins_key or header[column] == "jenkins"
+        for position, name in enumerate(header):
+            if name in TABLE_USER_WORDS and ctx.user is None:
+                ctx.user = clean_user(fields[position])
+            elif name in TABLE_HOST_WORDS and ctx.url is None:
+                value = fields[position]
+                ctx.url = jenkins_candidate_url(value if "://" in value else f"https://{value}")
+        return
 
 BASIC_RE = re.compile(r"(?i)\bbasic\s+(?P<b64>[A-Za-z0-9+/]{8,}={0,2})")
 
@@ -383,15 +674,28 @@ def decode_basic(b64: str) -> tuple[str, str] | None:
 
 def could_name_jenkins(text: str) -> bool:
     """False only when nothing in ``text`` can give a candidate Jenkins context: no Jenkins word
-    (key, URL or nearby text) and no Jenkins path marker (a URL such as ``/job/x``)."""
+    (key, URL or nearby text), no Jenkins path marker (a URL such as ``/job/x``) and no host named
+    like a build server (``ci.corp.local``, ``build-01.example.org``)."""
     lowered = text.lower()
-    return "jenkins" in lowered or "hudson" in lowered or JENKINS_PATH_MARKERS.search(text) is not None
+    return ("jenkins" in lowered or "hudson" in lowered or JENKINS_PATH_MARKERS.search(text) is not None
+            or _names_build_host(lowered))
+
+
+def _names_build_host(lowered: str) -> bool:
+    # each family behind a one-character (memchr) test: content without "/", "@" or "machine" pays little
+    return (("//" in lowered and ("//ci" in lowered or "//build" in lowered))
+            or ("@" in lowered and ("@ci." in lowered or "@build" in lowered))
+            or ("machine " in lowered and ("machine ci" in lowered or "machine build" in lowered)))
 
 
 def has_jenkins_context(view: TextView, line: int, window: int, ctx: Context) -> bool:
+    if ctx.netrc_host is not None:
+        # each .netrc entry is its own context: a Jenkins entry does not vouch for its neighbours
+        return bool(ctx.jenkins_key or looks_like_jenkins_host(host_of(ctx.netrc_host)) or JENKINS_WORD.search(view.path)
+                    or JENKINS_WORD.search(view.line_text(line)))
     if ctx.jenkins_key or JENKINS_WORD.search(view.path):
         return True
-    if ctx.url and looks_like_jenkins_url(ctx.url):
+    if ctx.url and (ctx.url_evidence or looks_like_jenkins_url(ctx.url)):
         return True
     return view.memo(("jenkins_word", line, window),
                      lambda: bool(JENKINS_WORD.search(view.span_text(line - window, line + window))))

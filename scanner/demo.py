@@ -58,9 +58,10 @@ def build_demo_repo(repo: Path, jenkins_url: str, user: str, token: str) -> None
             "Add agent start script", "2026-03-01T12:00:00+00:00")
 
 
-def _run(args: list[str], show: str) -> int:
+def _run(args: list[str], show: str, env: dict[str, str] | None = None) -> int:
     click.secho(f"$ {show}", bold=True)
-    done = subprocess.run([sys.executable, "-m", "scanner", *args], text=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "scanner", *args], text=True, capture_output=True,
+                          env={**os.environ, **(env or {})})
     click.echo(done.stdout.rstrip())
     if done.stderr.strip():
         click.echo(done.stderr.rstrip(), err=True)
@@ -74,7 +75,9 @@ def run_demo(keep: Path | None) -> int:
     with tempfile.TemporaryDirectory(prefix="jts-demo-") as tmp:
         with JenkinsTestServer(Path(tmp) / "jenkins_home", ServerOptions(version="2.578")) as jenkins:
             jenkins.add_user("alice", password=secrets.token_urlsafe(12), full_name="Alice")
+            jenkins.add_user("ops", password=secrets.token_urlsafe(12), full_name="Ops", admin=True)
             token = jenkins.create_token("alice", name="deploy-script").value
+            admin_token = jenkins.create_token("ops", name="incident-response").value
             repo = keep or Path(tmp) / "demo-repo"
             click.secho("== jenkins-token-scanner demo ==", bold=True)
             click.echo(f"Started the built-in Jenkins test server at {jenkins.url} with user 'alice' and an API\n"
@@ -88,25 +91,29 @@ def run_demo(keep: Path | None) -> int:
             click.echo("The working-tree scan sees only the agent secret; the history scan also finds the API token\n"
                        "that was 'removed', with the commit, author and date that introduced it, and --verify proves\n"
                        "it still authenticates as alice (who-am-i), sending it only to the Jenkins named by --jenkins-url.\n")
-            revoked = _revoke(repo, jenkins.url, Path(tmp) / "audit.jsonl")
+            revoked = _revoke(repo, jenkins.url, Path(tmp) / "audit.jsonl", admin_token)
             dead = not jenkins.token_works("alice", token)
             return 0 if code == 1 and revoked and dead else 1
 
 
-def _revoke(repo: Path, jenkins_url: str, audit: Path) -> bool:
-    """Revoke the planted token as itself, show it dead, and show what the audit log recorded."""
+def _revoke(repo: Path, jenkins_url: str, audit: Path, admin_token: str) -> bool:
+    """Revoke the planted token as itself, show it dead for every user, and show what the audit log recorded."""
     quoted = shlex.quote(str(repo))
     _run(["scan", "--history", str(repo), "--revoke", "--as", "self", "--yes", "--jenkins-url", jenkins_url,
           "--audit-log", str(audit)],
          f"jts scan --history {quoted} --revoke --as self --yes --jenkins-url {jenkins_url} --audit-log {audit}")
-    _run(["scan", "--history", str(repo), "--verify", "--jenkins-url", jenkins_url],
-         f"jts scan --history {quoted} --verify --jenkins-url {jenkins_url}")
+    _run(["scan", "--history", str(repo), "--verify", "--jenkins-url", jenkins_url, "--find-owner",
+          "--admin-user", "ops"],
+         f"JTS_ADMIN_TOKEN=... jts scan --history {quoted} --verify --jenkins-url {jenkins_url} --find-owner "
+         "--admin-user ops", env={"JTS_ADMIN_TOKEN": admin_token})
     lines = audit.read_text(encoding="utf-8").splitlines() if audit.exists() else []
     final = [line for line in lines if '"action": "revocation"' in line and '"outcome": "revoked"' in line]
     click.secho(f"$ tail -n 1 {audit}", bold=True)
     click.echo(final[-1] if final else "(no revocation recorded)")
     click.echo("\n--revoke found the token's UUID on alice's security page (its use counter rose by exactly the\n"
-               "number of who-am-i calls made with it), revoked it with alice's own leaked token, and re-checked:\n"
-               "the next verification answers 401 (invalid). The agent secret has no Jenkins API, so the report\n"
-               "gives the steps instead. The audit log has one JSON line per step and never a token value.")
+               "number of who-am-i calls made with it), revoked it with alice's own leaked token, and re-checked.\n"
+               "A 401 for alice alone proves only that the token is not alice's, so the last verification lists\n"
+               "Jenkins' users with an administrator's token (--find-owner) and tries each: 401 for every one is\n"
+               "'invalid', dead for everyone. The agent secret has no Jenkins API, so the report gives the steps\n"
+               "instead. The audit log has one JSON line per step and never a token value.")
     return bool(final)

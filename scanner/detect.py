@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from scanner.context import BASIC_RE, TextView, could_name_jenkins, decode_basic, extract, has_jenkins_context
+from scanner.findings import is_high_entropy
 from scanner.placeholders import is_placeholder
 from scanner.rules import Rule, load_rules
 
@@ -20,6 +21,8 @@ HEX_TABLE = bytes(ord("x") if chr(i) in "0123456789abcdef" else ord(" ") for i i
 ALLOW_MARKERS = ("jts:allow", "pragma: allowlist secret")
 ALLOW_NEXT_MARKER = "pragma: allowlist nextline secret"
 BINARY_SNIFF = 8192
+# a whole run of hex digits (32 or more): where a found token can appear again
+HEX_WORD_RE = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32,}+")
 PATH_CACHE_MAX = 1 << 16
 
 
@@ -67,7 +70,8 @@ class Detector:
         # False: search every pattern over the whole content and skip the whole-content gates;
         # the reference the tests hold the fast paths to (same hits, more time)
         self.shortcuts = shortcuts
-        self.hex_runs = sorted({r.prefilter_hex_run for r in rules if r.prefilter_hex_run})
+        self.hex_runs = sorted({r.prefilter_hex_run for r in rules if r.prefilter_hex_run}
+                               | {d.hex_run for r in rules for d in r.derived if d.hex_run})
         self.basic_rules = [r for r in rules if "basic_auth" in r.extract]
         # path -> per rule (excluded, on its paths): a history holds many versions of each path
         self.path_verdicts: dict[str, tuple[tuple[bool, bool], ...]] = {}
@@ -86,11 +90,13 @@ class Detector:
         """Rules worth running on this content; most blobs get none."""
         return [rule for rule, _ in self._chosen(path, data, binary)[0]]
 
-    def _chosen(self, path: str, data: bytes, binary: bool) -> tuple[list[tuple[Rule, bool]], bytes | None]:
-        """(rule, hex only) for each rule worth running, and the hex map when one was made.
+    def _chosen(self, path: str, data: bytes, binary: bool) -> tuple[list[tuple[Rule, int]], bytes | None]:
+        """(rule, hex run) for each rule worth running, and the hex map when one was made.
 
-        "hex only": the rule was chosen for a run of hex alone (not its path or a keyword), so its
-        patterns need to run only around those runs, not over the whole content.
+        A hex run N: the rule was chosen for runs of N hex digits alone (not its path or a
+        keyword), so its patterns need to run only around those runs, not over the whole content
+        (0: the whole content). A split token's parts are shorter runs: its derived patterns
+        lower N, only in content holding their keywords.
         """
         hex_hits: dict[int, bool] = {}
         translated = None
@@ -101,17 +107,24 @@ class Detector:
                 if not found:
                     break
         chosen = []
+        present: dict[bytes, bool] = {}  # derived patterns' keyword searches, shared by the rules
         for rule, (excluded, on_path) in zip(self.rules, self._path_verdicts(path)):
             if (binary and not rule.binary) or excluded:
                 continue
             if rule.path_only:
                 if on_path:
-                    chosen.append((rule, False))
+                    chosen.append((rule, 0))
                 continue
-            if on_path or any(k in data for k in rule.prefilter_keywords):
-                chosen.append((rule, False))
-            elif rule.prefilter_hex_run and hex_hits.get(rule.prefilter_hex_run):
-                chosen.append((rule, rule.hex_windows))
+            # a derived pattern found by its keywords (encoded, context-gated) may sit anywhere: the whole
+            # content; one with a hex run (a split token) sits beside that run, like the plain patterns
+            if on_path or any(k in data for k in rule.prefilter_keywords) or any(
+                    d.applies(data, hex_hits, present) for d in rule.derived if not d.hex_run):
+                chosen.append((rule, 0))
+                continue
+            split = [d.hex_run for d in rule.derived if d.hex_run and d.applies(data, hex_hits, present)]
+            run = min(split) if split else rule.prefilter_hex_run
+            if run and hex_hits.get(run):
+                chosen.append((rule, run if rule.hex_windows else 0))
         return chosen, translated
 
     def scan_blob(self, path: str, data: bytes, line_offset: int = 0) -> list[Hit]:
@@ -120,7 +133,7 @@ class Detector:
         if not binary and any(rule.binary for rule, _ in chosen) and not _is_utf8(data):
             # Key files such as hudson.util.Secret are random bytes that often hold no NUL at all.
             binary = True
-            chosen = [(rule, False) for rule, _ in chosen if rule.binary]
+            chosen = [(rule, 0) for rule, _ in chosen if rule.binary]
         # BASIC_RE's "basic" + any whitespace, in its usual spellings
         has_basic = bool(self.basic_rules) and not binary and (b"asic" in data or b"ASIC" in data)
         if not chosen and not has_basic:
@@ -130,15 +143,17 @@ class Detector:
         offsets = _TextOffsets(data, text)
         hits: list[Hit] = []
         hex_spans: dict[int, list[tuple[int, int]]] = {}  # shortest run -> text spans around such runs
-        for rule, hex_only in chosen:
-            if hex_only and translated is not None and self.shortcuts:
-                run = rule.prefilter_hex_run
+        for rule, run in chosen:
+            patterns = rule.patterns
+            if run and translated is not None and self.shortcuts:
                 if run not in hex_spans:
                     hex_spans[run] = offsets.spans(_line_spans(data, _hex_runs(translated, run)))
                 spans = hex_spans[run]
+                # around hex runs: the plain patterns, and the split ones when their keywords are present
+                patterns = rule.window_patterns if run < rule.prefilter_hex_run else rule.plain_patterns
             else:
                 spans = [(0, len(text))]
-            for pattern in rule.patterns:
+            for pattern in patterns:
                 for start, end in spans:
                     for m in pattern.finditer(text, start, end):
                         hit = self._check_or_keep(rule, view, m.group("secret"), m.start("secret"), m.end("secret"))
@@ -147,6 +162,8 @@ class Detector:
         if has_basic:
             spans = offsets.spans(_line_spans(data, _basic_words(data))) if self.shortcuts else [(0, len(text))]
             hits.extend(self._basic_auth_hits(view, spans))
+        if hits:
+            hits.extend(_every_occurrence(view, hits))
         return _dedupe(hits, line_offset)
 
     def _basic_auth_hits(self, view: TextView, spans: list[tuple[int, int]]) -> list[Hit]:
@@ -211,7 +228,7 @@ class Detector:
         if basic_user is not None:
             ctx.user = basic_user
             ctx.credential_position = True
-        if rule.credential_position and (not ctx.credential_position or ctx.hash_key):
+        if ctx.not_a_token or (rule.credential_position and (not ctx.credential_position or ctx.hash_key)):
             return None
         if rule.jenkins_context and not has_jenkins_context(view, line, rule.window, ctx):
             return None
@@ -346,6 +363,36 @@ def _is_utf8(data: bytes) -> bool:
 def _fullmatch_secret(pattern: re.Pattern[str], secret: str) -> bool:
     m = pattern.search(secret)
     return bool(m and m.group("secret") == secret)
+
+
+def _every_occurrence(view: TextView, hits: list[Hit]) -> list[Hit]:
+    """The other places of each random token found in this content: every occurrence is a location.
+
+    A token's second mention may sit where no rule would look (``echo TOKEN``); once the content
+    is known to hold it, that place leaks it too. Only high-entropy tokens (hex of 32 or more):
+    a guessable trigger word also appears in job names and prose. One pass over the hex runs of
+    the content, however many tokens were found.
+    """
+    first: dict[str, list[Hit]] = {}
+    for hit in hits:
+        if is_high_entropy(hit.secret) and hit.problem is None:
+            found = first.setdefault(hit.secret, [])
+            if all(h.rule_id != hit.rule_id for h in found):
+                found.append(hit)
+    if not first:
+        return []
+    seen = {(h.line, h.column, h.secret) for h in hits}
+    extra = []
+    for m in HEX_WORD_RE.finditer(view.text):
+        for hit in first.get(m.group(0), ()):
+            line = view.line_of(m.start())
+            column = m.start() - view.line_starts[line] + 1
+            if (line + 1, column, hit.secret) in seen or view.memo(("allowed", line), lambda: _allowed(view, line)):
+                continue
+            extra.append(Hit(rule_id=hit.rule_id, secret=hit.secret, line=line + 1, column=column,
+                             end_column=column + len(hit.secret), user=hit.user, jenkins_url=hit.jenkins_url,
+                             confidence=hit.confidence))
+    return extra
 
 
 def _dedupe(hits: list[Hit], line_offset: int) -> list[Hit]:

@@ -128,6 +128,8 @@ class Verification:
     authorities: list[str] = field(default_factory=list)
     jenkins_version: str | None = None
     checked_at: str | None = None
+    # users Jenkins answered 401 for: the token is not theirs, yet it may be another user's
+    rejected_for: list[str] = field(default_factory=list)
 
 
 @dataclass

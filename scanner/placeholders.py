@@ -34,6 +34,26 @@ def is_doc_hex(value: str) -> bool:
     return False
 
 
+HEX_ORDER = "0123456789abcdef"
+
+
+def is_run_hex(value: str) -> bool:
+    """Hex typed by hand for a document: most characters repeat or step from the previous one.
+
+    ``aaaabbbbccccdddd...``, ``00112233...``, ``abcdef0123...``: in random hex a character equals
+    or neighbours the previous one about 3 times in 16; here at least 3 times in 4.
+    """
+    lowered = value.lower()
+    if len(lowered) < 16 or any(c not in HEX_ORDER for c in lowered):
+        return False
+    steps = 0
+    for previous, current in zip(lowered, lowered[1:]):
+        distance = (HEX_ORDER.index(current) - HEX_ORDER.index(previous)) % 16
+        if distance in (0, 1, 15):
+            steps += 1
+    return steps * 4 >= 3 * (len(lowered) - 1)
+
+
 def is_placeholder(secret: str, min_distinct_chars: int = 0) -> bool:
     # Imported here: detect-secrets pulls in requests (~0.1-0.2 s), too slow for every pre-commit run.
     from detect_secrets.filters import heuristic
@@ -43,7 +63,9 @@ def is_placeholder(secret: str, min_distinct_chars: int = 0) -> bool:
         return True
     if "{{" in secret or "}}" in secret or "${" in secret or secret.startswith("%") and secret.endswith("%"):
         return True
-    if heuristic.is_sequential_string(core) or is_periodic(core) or is_doc_hex(core):
+    if heuristic.is_sequential_string(core) or is_periodic(core) or is_doc_hex(core) or is_run_hex(core):
+        return True
+    if len(core) >= 32 and is_run_hex(core[0::2]) and is_run_hex(core[1::2]):  # a1b2c3d4...: two runs interleaved
         return True
     if min_distinct_chars and len(set(core.lower())) < min_distinct_chars:
         return True

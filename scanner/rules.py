@@ -13,15 +13,18 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scanner.derived import PART_NAMES, VALUE_KINDS, DerivedPattern
 from scanner.findings import SEVERITIES
 
-CONTEXT_EXTRACTORS = ("userinfo", "user_colon_secret", "basic_auth", "netrc", "assignments", "auth_tuple", "cli_url")
+CONTEXT_EXTRACTORS = ("userinfo", "user_colon_secret", "basic_auth", "netrc", "assignments", "auth_tuple", "cli_url",
+                      "env_fallback", "table_row")
 TOP_KEYS = {"id", "title", "severity", "description", "remediation", "verifiable", "detect", "filters", "examples"}
 DETECT_KEYS = {
     "patterns", "prefilter_hex_run", "prefilter_keywords", "paths", "path_only", "nearby", "window",
     "credential_position", "jenkins_context", "extract", "default_user", "binary", "companions",
-    "alone_severity",
+    "alone_severity", "derived",
 }
+DERIVED_KEYS = {"pattern", "value", "keywords", "gate", "hex_run", "near", "near_chars", "value_pattern"}
 FILTER_KEYS = {"placeholders", "min_distinct_chars", "exclude_line", "exclude_secret", "exclude_paths"}
 
 
@@ -45,7 +48,7 @@ class Rule:
     description: str
     remediation: str
     verifiable: bool
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[re.Pattern[str] | DerivedPattern, ...]  # plain regexes, then the derived ones
     prefilter_hex_run: int  # 0 = no hex-run prefilter
     prefilter_keywords: tuple[bytes, ...]
     paths: tuple[str, ...]
@@ -64,6 +67,10 @@ class Rule:
     exclude_line: tuple[re.Pattern[str], ...]
     exclude_secret: tuple[re.Pattern[str], ...]
     exclude_paths: tuple[str, ...]
+    derived: tuple[DerivedPattern, ...] = field(default=())
+    plain_patterns: tuple[re.Pattern[str], ...] = field(default=())
+    # what runs around short hex runs when a split token may be there: plain and hex-gated derived ones
+    window_patterns: tuple[re.Pattern[str] | DerivedPattern, ...] = field(default=())
     positive: tuple[Example, ...] = field(default=())
     negative: tuple[Example, ...] = field(default=())
     source: str = ""
@@ -162,6 +169,41 @@ def _examples(src: str, name: str, value: object) -> tuple[Example, ...]:
     return tuple(out)
 
 
+def _derived(src: str, value: object) -> tuple[DerivedPattern, ...]:
+    """``[[detect.derived]]`` tables: patterns whose secret is joined, decoded or gated by context."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise RuleError(f"{src}: detect.derived: expected an array of tables")
+    out = []
+    for i, item in enumerate(value):
+        where = f"detect.derived[{i}]"
+        if not isinstance(item, dict):
+            raise RuleError(f"{src}: {where}: expected a table")
+        _unknown(src, f"{where}.", item, DERIVED_KEYS)
+        (regex,) = _regexes(src, f"{where}.pattern", [str(_field(src, f"{where}.pattern", item.get("pattern"), str))])
+        if "secret" not in regex.groupindex:
+            raise RuleError(f"{src}: {where}.pattern: needs a named group (?P<secret>...)")
+        kind = str(_field(src, f"{where}.value", item.get("value", "secret"), str))
+        if kind not in VALUE_KINDS:
+            raise RuleError(f"{src}: {where}.value: must be one of {', '.join(VALUE_KINDS)}")
+        if kind == "join" and not any(name in regex.groupindex for name in PART_NAMES):
+            raise RuleError(f"{src}: {where}.pattern: value = \"join\" needs groups (?P<p1>...), (?P<p2>...)")
+        keywords = _str_list(src, f"{where}.keywords", item.get("keywords"))
+        if not keywords:
+            raise RuleError(f"{src}: {where}.keywords: a derived pattern needs keywords (its prefilter)")
+        value_pattern = item.get("value_pattern")
+        out.append(DerivedPattern(
+            regex=regex, value=kind, keywords=tuple(keywords),
+            hex_run=int(_field(src, f"{where}.hex_run", item.get("hex_run", 0), int)),  # type: ignore[arg-type]
+            gate=str(_field(src, f"{where}.gate", item.get("gate", ""), str)),
+            near=tuple(_str_list(src, f"{where}.near", item.get("near"))),
+            near_chars=int(_field(src, f"{where}.near_chars", item.get("near_chars", 2000), int)),  # type: ignore[arg-type]
+            value_pattern=_regexes(src, f"{where}.value_pattern", [value_pattern])[0] if value_pattern else None,
+        ))
+    return tuple(out)
+
+
 def parse_rule(data: dict, src: str) -> Rule:
     _unknown(src, "", data, TOP_KEYS)
     rule_id = str(_field(src, "id", data.get("id"), str))
@@ -186,6 +228,7 @@ def parse_rule(data: dict, src: str) -> Rule:
     for i, pattern in enumerate(patterns):
         if "secret" not in pattern.groupindex:
             raise RuleError(f"{src}: detect.patterns[{i}]: needs a named group (?P<secret>...)")
+    derived = _derived(src, detect.get("derived"))
     extract = _str_list(src, "detect.extract", detect.get("extract"))
     for name in extract:
         if name not in CONTEXT_EXTRACTORS:
@@ -193,7 +236,7 @@ def parse_rule(data: dict, src: str) -> Rule:
     hex_run = int(_field(src, "detect.prefilter_hex_run", detect.get("prefilter_hex_run", 0), int))  # type: ignore[arg-type]
     keywords = _str_list(src, "detect.prefilter_keywords", detect.get("prefilter_keywords"))
     paths = _str_list(src, "detect.paths", detect.get("paths"))
-    if not hex_run and not keywords and not paths:
+    if not hex_run and not keywords and not paths and not derived:
         raise RuleError(f"{src}: detect: needs a prefilter (prefilter_hex_run, prefilter_keywords or paths)")
     path_only = bool(_field(src, "detect.path_only", detect.get("path_only", False), bool))
     if path_only and not paths:
@@ -213,7 +256,10 @@ def parse_rule(data: dict, src: str) -> Rule:
         description=str(_field(src, "description", data.get("description", ""), str)),
         remediation=str(_field(src, "remediation", data.get("remediation"), str)),
         verifiable=bool(_field(src, "verifiable", data.get("verifiable", False), bool)),
-        patterns=patterns,
+        patterns=patterns + derived,
+        derived=derived,
+        plain_patterns=patterns,
+        window_patterns=patterns + tuple(d for d in derived if d.hex_run),
         prefilter_hex_run=hex_run,
         prefilter_keywords=tuple(k.encode() for k in keywords),
         paths=tuple(paths),

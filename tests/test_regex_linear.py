@@ -26,7 +26,7 @@ from types import ModuleType
 
 import pytest
 
-from scanner import context, detect, placeholders
+from scanner import context, detect, placeholders, shapes
 from scanner.rules import load_rules
 from tests.helpers import jts, new_token
 
@@ -35,7 +35,7 @@ RATIO = 200  # a linear pattern costs some regex steps per character (up to ~50 
 FLOOR = 0.25  # seconds: timer noise on a loaded 2-core machine, far below any quadratic run
 # A regex attempt at every position (no literal prefix to jump to): the cost of one plain pass.
 PLAIN = re.compile(r"(?<!\x00)\x00")
-CONTENT_MODULES: tuple[ModuleType, ...] = (context, detect, placeholders)
+CONTENT_MODULES: tuple[ModuleType, ...] = (context, detect, placeholders, shapes)
 RULE_FIELDS = ("patterns", "exclude_line", "exclude_secret", "nearby")
 # One character of each kind the patterns care about (letters, hex, separators, quotes, space).
 ALPHABET = "xaAF01_.-/:=@+&?#%$~!,;()[]{}<>|^*`'\"\\ \t\n\r\u00e9"
@@ -70,7 +70,12 @@ def content_regexes() -> list[tuple[str, re.Pattern[str]]]:
     for rule in load_rules():
         for field in RULE_FIELDS:
             for i, pattern in enumerate(getattr(rule, field)):
-                found.append((f"{rule.id}.{field}[{i}]", pattern))
+                if isinstance(pattern, re.Pattern):  # derived patterns are listed below, by their regex
+                    found.append((f"{rule.id}.{field}[{i}]", pattern))
+        for i, derived in enumerate(rule.derived):
+            found.append((f"{rule.id}.derived[{i}]", derived.regex))
+            if derived.value_pattern is not None:
+                found.append((f"{rule.id}.derived[{i}].value_pattern", derived.value_pattern))
     unique: dict[tuple[str, int], tuple[str, re.Pattern[str]]] = {}
     for name, pattern in found:
         unique.setdefault((pattern.pattern, pattern.flags), (name, pattern))

@@ -154,15 +154,25 @@ def test_revokes_exactly_the_leaked_tokens(tmp_path: Path, state: Path, version:
         every = [ci, deploy, nightly, legacy, bob_leaked, bob_other]
         assert_no_secret([t.value for t in every], first.output, audit.read_text())
 
-        # A second run, from the report: re-verified dead, so nothing at all is sent but who-am-i.
-        server.requests.clear()
+        # A second run, from the report: a 401 for the named user alone proves only "not theirs", so
+        # the findings need a human (or --find-owner), never a silent skip.
         again = run(state, "revoke", str(report), "--as", "self", "--yes", "--jenkins-url", server.url,
                     "--audit-log", str(audit), "-f", "json", *FAST)
+        assert again.code == 1, again.output
+        revocations = [f["revocation"] for f in json.loads(again.stdout)["findings"]]
+        assert {r["status"] for r in revocations} == {"needs_manual"}
+        assert all("--find-owner" in r["reason"] for r in revocations)
+        # With every user tried (--find-owner), they are dead for everyone: nothing is sent but
+        # who-am-i and the user listing.
+        server.requests.clear()
+        again = run(state, "revoke", str(report), "--as", "self", "--yes", "--jenkins-url", server.url,
+                    "--find-owner", "--admin-user", "admin", "--audit-log", str(audit), "-f", "json", *FAST,
+                    env={"JTS_ADMIN_TOKEN": server.create_token("admin", name="ops").value})
         assert again.code == 0, again.output
         statuses = {f["revocation"]["status"] for f in json.loads(again.stdout)["findings"]}
-        assert statuses == {"already_invalid"}
+        assert statuses == {"already_invalid"}, again.stdout
         assert posts(server) == []
-        assert {r.path for r in server.requests.entries()} == {"/whoAmI/api/json"}
+        assert {r.path for r in server.requests.entries()} == {"/whoAmI/api/json", "/asynchPeople/api/json"}
         assert_no_secret([t.value for t in every], again.output, audit.read_text())
         assert audit_lines(audit)[-1]["outcome"] == "already_invalid"
     finally:

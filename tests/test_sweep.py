@@ -363,6 +363,7 @@ def test_dask_executor_matches_local(tmp_path: Path) -> None:
 def jenkins(tmp_path: Path):
     with JenkinsTestServer(tmp_path / "jenkins_home", ServerOptions(version="2.578")) as server:
         server.add_user("alice", password="pw-alice")
+        server.add_user("admin", password="pw-admin", admin=True)
         yield server
 
 
@@ -379,17 +380,21 @@ def test_each_token_verified_once_and_resumed_secrets_read_back(tmp_path: Path, 
     make_repo(org / "d", dead, url=jenkins.url)
     state = tmp_path / "s.sqlite"
     jenkins.requests.clear()
-    run = sweep(state, str(org), "--verify", "--jenkins-url", jenkins.url, "-f", "json", "-j", "2", *FAST)
+    owner = ("--find-owner", "--admin-user", "admin")
+    admin = {"JTS_ADMIN_TOKEN": jenkins.create_token("admin").value}
+    run = sweep(state, str(org), "--verify", "--jenkins-url", jenkins.url, "-f", "json", "-j", "2", *FAST, *owner,
+                env=admin)
     found = {f["fingerprint"]: f for f in report_of(run)["findings"]}
     assert found[fp(live)]["verification"]["status"] == "live"
     assert len(found[fp(live)]["locations"]) == 3
-    assert found[fp(dead)]["verification"]["status"] == "invalid"
-    assert who_am_i_calls(jenkins) == 2  # one per unique token, not one per repository
+    assert found[fp(dead)]["verification"]["status"] == "invalid"  # 401 for alice and for admin: every user
+    # one per unique token and user, not one per repository
+    assert who_am_i_calls(jenkins) == 3
     assert "2 unique secret(s), 1 live" in run.stderr
     # a later run skips the unchanged repositories, reads the secrets back from their blobs to verify
     # again, and does not re-send the token already proven dead
     jenkins.requests.clear()
-    again = sweep(state, "--verify", "--jenkins-url", jenkins.url, "-f", "json", *FAST)
+    again = sweep(state, "--verify", "--jenkins-url", jenkins.url, "-f", "json", *FAST, *owner, env=admin)
     found = {f["fingerprint"]: f for f in report_of(again)["findings"]}
     assert found[fp(live)]["verification"]["status"] == "live"
     assert found[fp(dead)]["verification"]["status"] == "invalid"

@@ -66,8 +66,23 @@ def test_live_revoked_wrong_user_expired_and_legacy(tmp_path, jenkins):
     assert found[_fp(live)]["verification"]["authorities"] == ["authenticated"]
     assert found[_fp(live)]["verification"]["jenkins_version"] == "2.578"
     assert status[_fp(legacy)] == "live"
+    # A 401 for the user the content names proves only "not alice's token": never "invalid" alone.
     for dead in (revoked_token.value, expired, wrong_user, never_existed):
+        assert status[_fp(dead)] == "unknown", found[_fp(dead)]["verification"]
+        assert "not alice's token" in found[_fp(dead)]["verification"]["reason"]
+    # With every user of the Jenkins tried (--find-owner), the dead ones are dead for everyone and
+    # bob's token, wrongly paired with alice, is live as bob.
+    admin = {"JTS_ADMIN_TOKEN": jenkins.create_token("admin").value}
+    run = jts("scan", "--history", str(tree), "--verify", "-f", "json", "--timeout", "3", "--retries", "1",
+              "--jenkins-url", jenkins.url, "--find-owner", "--admin-user", "admin", env=admin)
+    found = {f["fingerprint"]: f for f in json.loads(run.stdout)["findings"]}
+    status = {k: v["verification"]["status"] for k, v in found.items()}
+    for dead in (revoked_token.value, expired, never_existed):
         assert status[_fp(dead)] == "invalid", found[_fp(dead)]["verification"]
+        assert "dead for everyone" in found[_fp(dead)]["verification"]["reason"]
+    assert status[_fp(wrong_user)] == "live"
+    assert found[_fp(wrong_user)]["verification"]["authenticated_as"] == "bob"
+    assert admin["JTS_ADMIN_TOKEN"] not in run.output
     for token in (live, legacy, expired, wrong_user, never_existed):
         assert token not in run.output
     text = jts("scan", "--history", str(tree), "--verify", "--jenkins-url", jenkins.url)
@@ -179,7 +194,11 @@ def test_fail_on_gate(tmp_path, jenkins):
     args = ["scan", str(tmp_path / "a.sh"), "--verify", "--jenkins-url", jenkins.url]
     assert jts(*args).code == 1
     assert jts(*args, "--fail-on", "live").code == 0
-    assert jts(*args, "--fail-on", "unknown").code == 0
+    # alice's 401 alone says only "not alice's token": the gate on unknown still fails it...
+    assert jts(*args, "--fail-on", "unknown").code == 1
+    # ...until every user of the Jenkins answered 401 (--find-owner): dead for everyone
+    admin = {"JTS_ADMIN_TOKEN": jenkins.create_token("admin").value}
+    assert jts(*args, "--fail-on", "unknown", "--find-owner", "--admin-user", "admin", env=admin).code == 0
     (tmp_path / "a.sh").write_text(f"curl -u alice:{live} {jenkins.url}job/x/build\n")
     assert jts(*args, "--fail-on", "live").code == 1
 
@@ -277,7 +296,8 @@ def test_hint_rescues_a_wrongly_named_user_but_cannot_prove_dead(tmp_path, jenki
     assert found[_fp(token)]["verification"]["status"] == "live"
     _, found = _scan_verify(src, "--jenkins-url", jenkins.url, "--user", "carol")
     verdict = found[_fp(token)]["verification"]
-    assert verdict["status"] == "invalid" and verdict["user"] == "alice"  # the named user's 401 is the proof
+    # neither alice's 401 nor carol's proves the token dead: it is bob's
+    assert verdict["status"] == "unknown" and "not alice's, carol's token" in verdict["reason"]
 
 
 @pytest.mark.parametrize("url, message", [

@@ -257,6 +257,12 @@ class Revoker:
         if not has_full_secret(finding):
             self._result(finding, None, "skipped", "the report holds only the redacted secret")
             return None
+        if v is not None and v.status == "unknown" and v.rejected_for:
+            # 401s for the named users only: the token may be live as someone else; never "skipped"
+            self._result(finding, None, "needs_manual",
+                         f"Jenkins rejected it for {', '.join(v.rejected_for)} (401), but it may be another user's "
+                         "token: rerun with --find-owner --admin-user ADMIN to find its owner or prove it dead")
+            return None
         if v is None or v.status not in ("live", "invalid"):
             why = f"{v.status}: {v.reason}" if v and v.reason else (v.status if v else "not verified")
             self._result(finding, None, "skipped", f"not verified live ({why}); only live tokens are revoked")

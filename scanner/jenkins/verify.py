@@ -1,9 +1,11 @@
 """Prove found tokens live or dead with who-am-i, sending each only where it belongs.
 
 Verdicts are tri-state: ``live`` (Jenkins says who the token authenticates as), ``invalid``
-(Jenkins answered 401 for the user the finding names) and ``unknown`` for everything else. A
-token is sent only to a Jenkins the user allowed; a URL found in content is used only when it
-falls under an allowed one, unless the user opted in with ``verify_found_urls``.
+(dead for everyone who could own it: with ``--find-owner``, every user of that Jenkins answered
+401) and ``unknown`` for everything else, including a 401 for the user the content names, which
+only proves the token is not that user's. A token is sent only to a Jenkins the user allowed; a
+URL found in content is used only when it falls under an allowed one, unless the user opted in
+with ``verify_found_urls``.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from scanner.context import jenkins_base_url
 from scanner.findings import Finding, Verification
 from scanner.jenkins.client import Answer, HttpSettings, make_client, who_am_i
+from scanner.jenkins.owners import Roster, list_users
 from scanner.jenkins.urls import HttpUrl, UnusableUrl, describe, has_unsafe_characters, parse_http_url
 
 WHOAMI_CLASS = "hudson.security.WhoAmI"
@@ -68,6 +71,9 @@ class VerifyOptions:
     per_host: int = 4
     rate: float = 20.0  # requests per second, over all hosts
     http: HttpSettings = field(default_factory=HttpSettings)
+    find_owner: bool = False  # list each Jenkins' users with the admin credential and try them all
+    admin_user: str | None = None
+    admin_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ class Attempt:
     url: str
     user: str
     secret: str = field(repr=False)
-    user_named: bool  # the finding itself names this user (only then can a 401 prove "invalid")
+    user_named: bool  # the finding itself names this user (reported when the token is someone else's)
 
 
 class RateLimiter:
@@ -195,11 +201,9 @@ def judge(answer: Answer, attempt: Attempt) -> Verification:
         if "jenkins" not in realm.lower():
             base.reason = "401 without Jenkins' Basic realm (a proxy in front?)"
             return base
-        if not attempt.user_named:
-            base.reason = f"rejected for {attempt.user!r}, a user the content does not name"
-            return base
+        # One user's 401: the token is not (or no longer) this user's; combine() decides what it proves.
         base.status = "invalid"
-        base.reason = "401: Jenkins rejected the token for this user"
+        base.reason = f"401: not {attempt.user}'s token"
         return base
     if status in (301, 302, 303, 307, 308):
         base.reason = f"redirected ({status}) to {answer.redirect_to or answer.headers.get('location', '?')}"
@@ -238,47 +242,142 @@ def _short(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def combine(results: list[Verification], named: list[bool] | None = None) -> Verification:
-    """Live if any attempt was; invalid only if every attempt for a user the content names proved it.
+def combine(results: list[Verification], named: list[bool] | None = None,
+            rosters: dict[str, Roster] | None = None) -> Verification:
+    """Live if any attempt was; invalid only when the token is dead for everyone who could own it.
 
-    A 401 for a hinted user only says "not this user's token", so those attempts never make a
-    finding invalid, and cannot stop the named users' 401s from doing so.
+    Jenkins looks a token up per user, so a 401 only says "not this user's token". Only when
+    ``rosters`` (``--find-owner``) list every user of each Jenkins tried, and each of them
+    answered 401 there, is the token proven dead; otherwise 401s leave the finding unknown.
     """
+    flags = named or [True] * len(results)
+    content_users = [r.user for r, is_named in zip(results, flags) if is_named and r.user]
     for result in results:
         if result.status == "live":
-            return result
-    flags = named or [True] * len(results)
-    proofs = [r for r, is_named in zip(results, flags) if is_named]
-    if proofs and all(r.status == "invalid" for r in proofs):
-        return proofs[0]
+            return _owned(result, content_users)
+    if results and rosters and _dead_for_everyone(results, rosters):
+        proof = replace(next(r for r in results if r.status == "invalid"))
+        counts = ", ".join(f"{len(rosters[u].users)} user(s) of {u}" for u in dict.fromkeys(r.jenkins_url for r in results))
+        proof.reason = f"401 for every user who could own it ({counts}, listed with --find-owner): dead for everyone"
+        return proof
+    rejected = [r for r in results if r.status == "invalid"]
+    rejected_for = list(dict.fromkeys(r.user for r in rejected if r.user))
+    problems = [r.problem for r in (rosters or {}).values() if r.problem]
+    if rejected and len(rejected) == len(results):
+        merged = replace(rejected[0], status="unknown", rejected_for=rejected_for)
+        users = ", ".join(dict.fromkeys(f"{r.user}'s" for r in rejected))
+        merged.reason = f"not {users} token (401); a 401 proves only that, " + (
+            "; ".join(dict.fromkeys(problems)) if problems else
+            "so it may be live for another user: --find-owner (with --admin-user) tries every user of the Jenkins")
+        return merged
     unknown = [r for r in results if r.status == "unknown"]
     if unknown:
-        merged = unknown[0]
-        if len(results) > 1:
-            merged.reason = "; ".join(f"{r.user}@{r.jenkins_url}: {r.reason}" for r in results if r.reason)
+        merged = replace(unknown[0], rejected_for=rejected_for)
+        if len(results) > 1 or problems:
+            reasons = [f"{r.user}@{r.jenkins_url}: {r.reason}" for r in results if r.reason]
+            merged.reason = "; ".join(dict.fromkeys(reasons + problems))
         return merged
     return results[0]
+
+
+def _owned(result: Verification, content_users: list[str]) -> Verification:
+    """A live verdict; says so when the token belongs to someone else than the content says."""
+    owner = result.authenticated_as or result.user or "?"
+    if content_users and owner.lower() not in {u.lower() for u in content_users}:
+        result = replace(result, reason=f"the token belongs to {owner}, not to {', '.join(dict.fromkeys(content_users))} "
+                                        "as the content says")
+    return result
+
+
+def _dead_for_everyone(results: list[Verification], rosters: dict[str, Roster]) -> bool:
+    for url in {r.jenkins_url for r in results}:
+        roster = rosters.get(url or "")
+        if roster is None or roster.problem:
+            return False
+        rejected = {(r.user or "").lower() for r in results if r.jenkins_url == url and r.status == "invalid"}
+        if any(user.lower() not in rejected for user in roster.users):
+            return False
+    return True
+
+
+@dataclass
+class VerifyPlan:
+    """Where one finding's token goes and as whom; or, in ``verdict``, why nowhere."""
+
+    urls: list[str]
+    attempts: list[Attempt]
+    verdict: Verification | None = None
+
+
+def plan_finding(finding: Finding, options: VerifyOptions, warn: Callable[[str], None]) -> VerifyPlan:
+    urls, reason = candidate_urls(finding, options, warn)
+    users = candidate_users(finding, options)
+    if not urls or not (users or options.find_owner):
+        return VerifyPlan(urls, [], Verification(
+            status="unknown", checked_at=_now(), jenkins_url=finding.jenkins_url, user=finding.user,
+            reason=reason or "no user known for this token (give --user, --guess-users, or --find-owner)"))
+    return VerifyPlan(urls, [Attempt(u, user, finding.secret, named) for u in urls for user, named in users])
+
+
+def fetch_rosters(urls: list[str], options: VerifyOptions) -> dict[str, Roster]:
+    """Each Jenkins' users, read with the admin credential; sent only to a --jenkins-url Jenkins."""
+    rosters: dict[str, Roster] = {}
+    if not urls:
+        return rosters
+    with make_client(options.http) as client:
+        for url in dict.fromkeys(urls):
+            if not any(a.allows(url) for a in options.allowed):
+                rosters[url] = Roster(url, problem=f"--find-owner lists users only at a --jenkins-url Jenkins, not {url}")
+            elif not options.admin_user or not options.admin_token:
+                rosters[url] = Roster(url, problem="--find-owner needs --admin-user and its token")
+            else:
+                rosters[url] = list_users(client, url, options.admin_user, options.admin_token, options.http)
+    return rosters
+
+
+def owner_attempts(plan: VerifyPlan, secret: str, rosters: dict[str, Roster]) -> list[Attempt]:
+    """The attempts --find-owner adds: every listed user not tried yet, at each of the plan's Jenkins."""
+    tried = {(a.url, a.user.lower()) for a in plan.attempts}
+    extra = []
+    for url in plan.urls:
+        roster = rosters.get(url)
+        for user in roster.users if roster and not roster.problem else []:
+            if (url, user.lower()) not in tried:
+                extra.append(Attempt(url, user, secret, False))
+    return extra
 
 
 def verify_findings(findings: list[Finding], verifiable: set[str], options: VerifyOptions,
                     warn: Callable[[str], None] = lambda _m: None) -> None:
     """Attach a Verification to every finding of a verifiable rule (others stay unverified)."""
-    plans: dict[int, list[Attempt]] = {}
+    plans: dict[int, VerifyPlan] = {}
     for index, finding in enumerate(findings):
         if finding.rule_id not in verifiable:
             continue
-        urls, reason = candidate_urls(finding, options, warn)
-        users = candidate_users(finding, options)
-        if not urls or not users:
-            finding.verification = Verification(
-                status="unknown", checked_at=_now(), jenkins_url=finding.jenkins_url, user=finding.user,
-                reason=reason or "no user known for this token (give --user, or --guess-users)")
+        plan = plan_finding(finding, options, warn)
+        if plan.verdict is not None:
+            finding.verification = plan.verdict
+        else:
+            plans[index] = plan
+    answers = run_attempts(list({a: None for p in plans.values() for a in p.attempts}), options)
+    rosters: dict[str, Roster] = {}
+    if options.find_owner:
+        # Only tokens no named or hinted user could prove live are tried for every user.
+        open_plans = {i: p for i, p in plans.items() if not any(answers[a].status == "live" for a in p.attempts)}
+        rosters = fetch_rosters([u for p in open_plans.values() for u in p.urls], options)
+        for index, plan in open_plans.items():
+            plan.attempts += owner_attempts(plan, findings[index].secret, rosters)
+        answers.update(run_attempts([a for a in {a: None for p in open_plans.values() for a in p.attempts}
+                                     if a not in answers], options))
+    for index, plan in plans.items():
+        if not plan.attempts:
+            problems = [rosters[u].problem for u in plan.urls if u in rosters and rosters[u].problem]
+            findings[index].verification = Verification(
+                status="unknown", checked_at=_now(), jenkins_url=findings[index].jenkins_url, user=findings[index].user,
+                reason="; ".join(problems) or "no user known for this token and none listed by --find-owner")
             continue
-        plans[index] = [Attempt(u, user, finding.secret, named) for u in urls for user, named in users]
-    unique = {a: None for attempts in plans.values() for a in attempts}
-    answers = run_attempts(list(unique), options)
-    for index, attempts in plans.items():
-        findings[index].verification = combine([answers[a] for a in attempts], [a.user_named for a in attempts])
+        findings[index].verification = combine([replace(answers[a]) for a in plan.attempts],
+                                               [a.user_named for a in plan.attempts], rosters)
 
 
 def run_attempts(attempts: list[Attempt], options: VerifyOptions) -> dict[Attempt, Verification]:
@@ -319,8 +418,11 @@ def _host_key(url: str) -> tuple[str, str, int] | str:
 
 
 def verify_secret(url: str, user: str, secret: str, http: HttpSettings | None = None) -> str:
-    """One check for callers outside the pipeline (the detect-secrets plugin): live/invalid/unknown."""
+    """One check for callers outside the pipeline (the detect-secrets plugin): live or unknown.
+
+    A 401 for the user the content names proves only that the token is not theirs: unknown.
+    """
     allowed = AllowedJenkins.parse(url)
     options = VerifyOptions(allowed=[allowed], http=http or HttpSettings())
     attempt = Attempt(allowed.url, user, secret, True)
-    return run_attempts([attempt], options)[attempt].status
+    return combine([run_attempts([attempt], options)[attempt]]).status

@@ -62,7 +62,7 @@ class _JenkinsDetector(RegexBasedDetector):
 
     @property
     def denylist(self) -> Iterable[re.Pattern[str]]:
-        return [p for rule in self._detector.rules for p in rule.patterns]
+        return [p for rule in self._detector.rules for p in rule.patterns if isinstance(p, re.Pattern)]
 
     # ------------------------------------------------------------------ detection
 

@@ -153,6 +153,7 @@ def _verification_dict(verification: Verification | None) -> dict[str, Any]:
     # Unverified findings still get every key, so consumers never need to test for presence.
     data = asdict(verification or Verification(status="not_verified"))
     data["authorities"] = list(data["authorities"])
+    data["rejected_for"] = list(data["rejected_for"])
     return data
 
 
@@ -257,6 +258,7 @@ def _verification_from_dict(data: dict[str, Any] | None) -> Verification | None:
         return None
     verification = _pick(Verification, _VERIFICATION_KEYS, data)
     verification.authorities = list(verification.authorities or [])
+    verification.rejected_for = [u for u in verification.rejected_for or [] if isinstance(u, str)]
     return verification
 
 

@@ -14,12 +14,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from scanner.findings import Finding, Verification
+from scanner.jenkins.owners import Roster
 from scanner.jenkins.verify import (
     Attempt,
     VerifyOptions,
-    candidate_urls,
-    candidate_users,
+    VerifyPlan,
     combine,
+    fetch_rosters,
+    owner_attempts,
+    plan_finding,
     run_attempts,
 )
 from scanner.reports import has_full_secret
@@ -49,19 +52,17 @@ class SweepVerifier:
 
     def plan(self, finding: Finding) -> tuple[list[Attempt], Verification | None]:
         """The attempts for a finding, or the verdict that no attempt can be made (and why)."""
+        full = self._plan(finding)
+        return (full.attempts, full.verdict) if full else ([], None)
+
+    def _plan(self, finding: Finding) -> VerifyPlan | None:
         if finding.rule_id not in self.verifiable or (finding.rule_id, finding.fingerprint) in self.settled:
-            return [], None
+            return None
         if not has_full_secret(finding):
-            return [], Verification(status="unknown", checked_at=now(), jenkins_url=finding.jenkins_url,
-                                    user=finding.user,
-                                    reason="the secret could not be read back from the repository")
-        urls, reason = candidate_urls(finding, self.options, self._warn_once)
-        users = candidate_users(finding, self.options)
-        if not urls or not users:
-            return [], Verification(status="unknown", checked_at=now(), jenkins_url=finding.jenkins_url,
-                                    user=finding.user,
-                                    reason=reason or "no user known for this token (give --user, or --guess-users)")
-        return [Attempt(u, user, finding.secret, named) for u in urls for user, named in users], None
+            return VerifyPlan([], [], Verification(status="unknown", checked_at=now(), jenkins_url=finding.jenkins_url,
+                                                   user=finding.user,
+                                                   reason="the secret could not be read back from the repository"))
+        return plan_finding(finding, self.options, self._warn_once)
 
     def submit(self, findings: list[Finding]) -> None:
         """Queue every attempt not already made or queued in this run."""
@@ -95,13 +96,36 @@ class SweepVerifier:
                 future.result()
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        plans = {id(f): p for f in findings if (p := self._plan(f)) is not None and p.verdict is None}
+        rosters: dict[str, Roster] = {}
+        if self.options.find_owner:
+            rosters = self._find_owners(findings, plans)
         for finding in findings:
-            attempts, verdict = self.plan(finding)
-            if verdict is not None:
-                finding.verification = verdict
-            elif attempts:  # copies: combine() may rewrite a reason, and attempts are shared
-                finding.verification = combine([replace(self._results[a]) for a in attempts],
-                                               [a.user_named for a in attempts])
+            plan = self._plan(finding) if id(finding) not in plans else plans[id(finding)]
+            if plan is None:
+                continue
+            if plan.verdict is not None:
+                finding.verification = plan.verdict
+            elif plan.attempts:  # copies: combine() may rewrite a reason, and attempts are shared
+                finding.verification = combine([replace(self._results[a]) for a in plan.attempts],
+                                               [a.user_named for a in plan.attempts], rosters)
+            else:
+                problems = [rosters[u].problem for u in plan.urls if u in rosters and rosters[u].problem]
+                finding.verification = Verification(
+                    status="unknown", checked_at=now(), jenkins_url=finding.jenkins_url, user=finding.user,
+                    reason="; ".join(problems) or "no user known for this token and none listed by --find-owner")
+
+    def _find_owners(self, findings: list[Finding], plans: dict[int, VerifyPlan]) -> dict[str, Roster]:
+        """--find-owner: the tokens no named user proved live are tried for every user of their Jenkins."""
+        open_plans = [(f, plans[id(f)]) for f in findings if id(f) in plans
+                      and not any(self._results[a].status == "live" for a in plans[id(f)].attempts)]
+        rosters = fetch_rosters([u for _, p in open_plans for u in p.urls], self.options)
+        extra: dict[Attempt, None] = {}
+        for finding, plan in open_plans:
+            plan.attempts += owner_attempts(plan, finding.secret, rosters)
+            extra.update((a, None) for a in plan.attempts if a not in self._results)
+        self._results.update(run_attempts(list(extra), self.options))
+        return rosters
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

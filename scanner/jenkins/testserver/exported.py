@@ -47,6 +47,23 @@ def user(target: User, root_url: str, show_properties: bool) -> Model:
                  fullName=target.full_name, id=target.id, property=properties)
 
 
+def people(users: list[User], root_url: str, asynch: bool) -> Model:
+    """View.AsynchPeople.People / View.People: one UserInfo per known user."""
+    infos = [model("hudson.model.View$UserInfo", lastChange=None, project=None,
+                   user=model("hudson.model.User", absoluteUrl=f"{root_url}user/{u.key}", description=u.description,
+                              fullName=u.full_name, id=u.id))
+             for u in users]
+    name = "hudson.model.View$AsynchPeople$People" if asynch else "hudson.model.View$People"
+    return model(name, users=infos)
+
+
+def depth_zero_people(value: Model) -> Model:
+    """Without tree= or depth=, a nested User shows only its visibility-999 properties."""
+    users = [{**info, "user": {k: v for k, v in info["user"].items() if k in ("_class", "absoluteUrl", "fullName")}}
+             for info in value["users"]]
+    return {**value, "users": users}
+
+
 def root(root_url: str, security_enabled: bool, csrf: bool) -> Model:
     view = model("hudson.model.AllView", name="all", url=root_url)
     return model("hudson.model.Hudson", assignedLabels=[{"name": "built-in"}], description=None, jobs=[],

@@ -42,6 +42,8 @@ def dispatch(ctx: Ctx) -> Response:
         if target is None:
             return ctx.not_found()
         return user_object(ctx, target, "/user/" + rest[0], rest[1:])
+    if head in ("asynchPeople", "people"):
+        return people(ctx, rest, head == "asynchPeople")
     if head == "administrativeMonitor" or (head == "manage" and rest[:1] == ["administrativeMonitor"]):
         return admin_monitor(ctx, rest if head == "administrativeMonitor" else rest[1:])
     return ctx.not_found()
@@ -62,6 +64,18 @@ def api(ctx: Ctx, rest: list[str], model: exported.Model, root_tag: str) -> Resp
     if flavour == "":
         return ctx.page("Remote API", "<h1>REST API</h1><p>See <a href='json?pretty=true'>json</a>.</p>")
     return ctx.not_found()
+
+
+def people(ctx: Ctx, rest: list[str], asynch: bool) -> Response:
+    """/asynchPeople/api/json and /people/api/json: every user Jenkins knows (needs Overall/Read)."""
+    if not rest:
+        return ctx.redirect_slash()
+    if rest[0] != "api":
+        return ctx.page("People", "<h1>People</h1>") if rest == [""] else ctx.not_found()
+    listed = exported.people(ctx.state.all_users(), ctx.site.root_url, asynch)
+    if not ctx.req.param("tree") and not ctx.req.param("depth"):
+        listed = exported.depth_zero_people(listed)
+    return api(ctx, rest[1:], listed, "people")
 
 
 def who_am_i(ctx: Ctx, rest: list[str]) -> Response:

@@ -151,6 +151,9 @@ class JenkinsTestServer:
     def set_permissions(self, user_id: str, *, admin: bool | None = None, overall_read: bool | None = None) -> None:
         self.state.set_permissions(user_id, admin=admin, overall_read=overall_read)
 
+    def rename_user(self, old_id: str, new_id: str) -> None:
+        self.state.rename_user(old_id, new_id)
+
     def users(self) -> list[str]:
         return self.state.user_ids()
 

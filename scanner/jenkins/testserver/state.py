@@ -134,6 +134,23 @@ class JenkinsState:
             self._save_root_config()
             return user
 
+    def rename_user(self, old_id: str, new_id: str) -> None:
+        """A user whose id changed (a realm migration, an edited users/ directory): tokens follow the user."""
+        with self.lock:
+            user = self.require(old_id)
+            if id_key(new_id) in self._users and id_key(new_id) != user.key:
+                raise ValueError(f"user exists: {new_id}")
+            del self._users[user.key]
+            user.id = new_id
+            self._users[user.key] = user
+            self.home.save_user(user)
+            self.home.save_id_map(list(self._users.values()))
+            self._save_root_config()
+
+    def all_users(self) -> list[User]:
+        with self.lock:
+            return sorted(self._users.values(), key=lambda u: u.key)
+
     def set_permissions(self, user_id: str, *, admin: bool | None, overall_read: bool | None) -> None:
         with self.lock:
             user = self.require(user_id)

@@ -1,0 +1,167 @@
+"""A 401 proves only "not this user's token"; `--find-owner` tries every user of the Jenkins.
+
+Through the CLI against the Jenkins test server: a wrong user in the content, no user at all,
+and a user renamed in Jenkins since the leak.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+
+from scanner.jenkins.server import JenkinsTestServer, ServerOptions
+from tests.helpers import jts
+
+FAST = ("--timeout", "3", "--retries", "0")
+
+
+@pytest.fixture
+def jenkins(tmp_path: Path):
+    with JenkinsTestServer(tmp_path / "jenkins_home", ServerOptions(version="2.578")) as server:
+        for user in ("alice", "bob", "carol"):
+            server.add_user(user, password=secrets.token_urlsafe(8))
+        server.add_user("admin", password=secrets.token_urlsafe(8), admin=True)
+        yield server
+
+
+def _fp(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _verify(src: Path, jenkins: JenkinsTestServer, *extra: str, admin_token: str | None = None) -> tuple[dict, str]:
+    owner = ("--find-owner", "--admin-user", "admin") if admin_token else ()
+    run = jts("scan", str(src), "--verify", "-f", "json", "--jenkins-url", jenkins.url, *FAST, *owner, *extra,
+              env={"JTS_ADMIN_TOKEN": admin_token or ""})
+    assert run.code in (0, 1), run.output
+    if admin_token:
+        assert admin_token not in run.output
+    return {f["fingerprint"]: f for f in json.loads(run.stdout)["findings"]}, run.output
+
+
+def test_wrong_user_in_content_is_never_invalid_and_find_owner_finds_the_owner(tmp_path, jenkins):
+    token = jenkins.create_token("bob").value
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "deploy.sh").write_text(f"curl -u alice:{token} {jenkins.url}job/x/build\n")
+    found, output = _verify(src, jenkins)
+    verdict = found[_fp(token)]["verification"]
+    assert verdict["status"] == "unknown" and "not alice's token" in verdict["reason"]
+    assert token not in output
+    # --fail-on live must not pass a live token because the content named the wrong user
+    assert jts("scan", str(src), "--verify", "--jenkins-url", jenkins.url, *FAST, "--fail-on", "live").code == 0
+    found, _ = _verify(src, jenkins, admin_token=jenkins.create_token("admin").value)
+    verdict = found[_fp(token)]["verification"]
+    assert verdict["status"] == "live" and verdict["authenticated_as"] == "bob" and verdict["user"] == "bob"
+    assert "belongs to bob, not to alice" in verdict["reason"]
+    text = jts("scan", str(src), "--verify", "--jenkins-url", jenkins.url, *FAST, "--find-owner", "--admin-user",
+               "admin", env={"JTS_ADMIN_TOKEN": jenkins.create_token("admin").value})
+    assert "Authenticated as: bob" in text.stdout and token not in text.output
+
+
+def test_no_user_in_content(tmp_path, jenkins):
+    live = jenkins.create_token("carol").value
+    dead = "11" + secrets.token_hex(16)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.env").write_text(f"JENKINS_URL={jenkins.url}\nJENKINS_API_TOKEN={live}\n")
+    (src / "b.env").write_text(f"JENKINS_URL={jenkins.url}\nJENKINS_API_TOKEN={dead}\n")
+    found, _ = _verify(src, jenkins)
+    assert all("no user known" in f["verification"]["reason"] for f in found.values())
+    jenkins.requests.clear()
+    found, _ = _verify(src, jenkins, admin_token=jenkins.create_token("admin").value)
+    assert found[_fp(live)]["verification"]["status"] == "live"
+    assert found[_fp(live)]["verification"]["authenticated_as"] == "carol"
+    verdict = found[_fp(dead)]["verification"]
+    assert verdict["status"] == "invalid" and "dead for everyone" in verdict["reason"], verdict
+    assert "4 user(s)" in verdict["reason"]
+    # one listing per Jenkins, not one per token
+    listings = [r for r in jenkins.requests.entries() if "People/api/json" in r.path or "people/api" in r.path]
+    assert len(listings) == 1
+
+
+def test_user_renamed_in_jenkins(tmp_path, jenkins):
+    token = jenkins.create_token("alice").value
+    dead = jenkins.create_token("bob")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "trigger.sh").write_text(f"curl -u alice:{token} {jenkins.url}job/x/build\n")
+    (src / "old.sh").write_text(f"curl -u bob:{dead.value} {jenkins.url}job/x/build\n")
+    jenkins.rename_user("alice", "alice.walker")
+    import httpx
+
+    httpx.post(f"{jenkins.url}user/bob/descriptorByName/jenkins.security.ApiTokenProperty/revoke",
+               data={"tokenUuid": dead.uuid}, auth=("admin", jenkins.create_token("admin").value)).raise_for_status()
+    found, _ = _verify(src, jenkins)
+    assert found[_fp(token)]["verification"]["status"] == "unknown"  # "alice" no longer exists: 401
+    assert found[_fp(dead.value)]["verification"]["status"] == "unknown"  # 401 for bob alone proves nothing
+    found, _ = _verify(src, jenkins, admin_token=jenkins.create_token("admin").value)
+    verdict = found[_fp(token)]["verification"]
+    assert verdict["status"] == "live" and verdict["authenticated_as"] == "alice.walker"
+    assert "belongs to alice.walker, not to alice" in verdict["reason"]
+    assert found[_fp(dead.value)]["verification"]["status"] == "invalid"
+
+
+def test_admin_credential_problems_leave_findings_unknown(tmp_path, jenkins):
+    token = "11" + secrets.token_hex(16)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.sh").write_text(f"curl -u alice:{token} {jenkins.url}job/x/build\n")
+    wrong_admin = "11" + secrets.token_hex(16)
+    found, _ = _verify(src, jenkins, admin_token=wrong_admin)
+    verdict = found[_fp(token)]["verification"]
+    assert verdict["status"] == "unknown" and "admin-user credentials were rejected" in verdict["reason"]
+    # a Jenkins without a people listing (404) cannot prove anything either
+    jenkins.faults.add_error(404, prefix="/asynchPeople")
+    jenkins.faults.add_error(404, prefix="/people")
+    found, _ = _verify(src, jenkins, admin_token=jenkins.create_token("admin").value)
+    assert found[_fp(token)]["verification"]["status"] == "unknown"
+    assert "no user listing" in found[_fp(token)]["verification"]["reason"]
+
+
+def test_admin_credential_goes_only_to_an_allowed_jenkins(tmp_path, jenkins):
+    with JenkinsTestServer(tmp_path / "other_home", ServerOptions(version="2.578")) as other:
+        other.add_user("alice", password="pw")
+        token = "11" + secrets.token_hex(16)
+        src = tmp_path / "src"
+        src.mkdir()
+        (src / "a.sh").write_text(f"curl -u alice:{token} {other.url}job/x/build\n")
+        run = jts("scan", str(src), "--verify", "-f", "json", "--jenkins-url", jenkins.url, "--verify-found-urls",
+                  "--find-owner", "--admin-user", "admin", *FAST,
+                  env={"JTS_ADMIN_TOKEN": jenkins.create_token("admin").value})
+        verdict = json.loads(run.stdout)["findings"][0]["verification"]
+        assert verdict["status"] == "unknown" and "only at a --jenkins-url Jenkins" in verdict["reason"]
+        assert not any("eople" in r.path or r.basic_user == "admin" for r in other.requests.entries())
+
+
+def test_find_owner_usage_errors(tmp_path):
+    (tmp_path / "a.sh").write_text("echo\n")
+    run = jts("scan", str(tmp_path), "--find-owner", "--admin-user", "admin")
+    assert run.code == 2 and "only makes sense with --verify" in run.stderr
+    run = jts("scan", str(tmp_path), "--admin-user", "admin")
+    assert run.code == 2 and "--admin-user only make sense with --revoke (or --find-owner)" in run.stderr
+    run = jts("scan", str(tmp_path), "--verify", "--jenkins-url", "http://127.0.0.1:9/", "--find-owner")
+    assert run.code == 2 and "--find-owner needs --admin-user" in run.stderr
+    run = jts("scan", str(tmp_path), "--verify", "--find-owner", "--admin-user", "admin",
+              env={"JTS_ADMIN_TOKEN": "x"})
+    assert run.code == 2 and "needs --jenkins-url" in run.stderr
+    run = jts("scan", str(tmp_path), "--verify", "--jenkins-url", "http://127.0.0.1:9/", "--find-owner",
+              "--admin-user", "admin", env={"JTS_ADMIN_TOKEN": ""})
+    assert run.code == 2 and "JTS_ADMIN_TOKEN" in run.stderr
+    assert "Traceback" not in run.output
+
+
+def test_sweep_find_owner(tmp_path, jenkins):
+    from tests.helpers import commit, init_repo
+
+    token = jenkins.create_token("bob").value
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"a.sh": f"curl -u alice:{token} {jenkins.url}job/x/build\n"})
+    run = jts("sweep", str(repo), "--state", str(tmp_path / "s.sqlite"), "--verify", "--jenkins-url", jenkins.url,
+              "--find-owner", "--admin-user", "admin", "-f", "json", *FAST,
+              env={"JTS_ADMIN_TOKEN": jenkins.create_token("admin").value})
+    verdict = json.loads(run.stdout)["findings"][0]["verification"]
+    assert verdict["status"] == "live" and verdict["authenticated_as"] == "bob", run.output
