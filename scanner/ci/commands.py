@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from scanner.cli_options import fail_on_option, format_option, output_option, show_secrets_option
+from scanner.cli.common import fail_on_option, format_option, output_option, show_secrets_option
 
 
 @click.group("ci")
@@ -60,7 +60,7 @@ def report_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: b
     a warnings view, Markdown for a build description, and the exit code of `--fail-on` (default:
     the report's own): 0 passes, 1 fails, 2 when the scan was incomplete.
     """
-    from scanner.cli import UserError, _emit, gate_code
+    from scanner.cli.common import UserError, emit, gate_code
     from scanner.reports.json_report import load_report
     from scanner.settings_trust import SettingsSummary, mark_blocking
 
@@ -73,6 +73,6 @@ def report_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: b
         summary.fail_on, summary.fail_on_from = fail_on, "command line"
         mark_blocking(summary.changes, summary.fail_on)
     report.settings = summary
-    _emit(report, fmt, output, show_secrets, None)
+    emit(report, fmt, output, show_secrets, None)
     code = 2 if report.errors else gate_code(report.findings, summary)
     click.get_current_context().exit(code)

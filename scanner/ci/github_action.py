@@ -267,7 +267,7 @@ def scan(args: list[str]) -> tuple[int, str]:
     """
     import click
 
-    from scanner.cli import EXIT_ERROR as ERROR
+    from scanner.cli.common import EXIT_ERROR as ERROR
     from scanner.cli import cli
     from scanner.errors import JtsError
     from scanner.findings import scrub

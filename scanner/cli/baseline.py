@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from scanner.cli_options import config_option, rules_option
+from scanner.cli.common import config_option, rules_option
 
 DEFAULT_NAME = ".secrets.baseline"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from scanner.cli_options import (
+from scanner.cli.common import (
     color_option,
     config_option,
     fail_on_option,
@@ -98,7 +98,7 @@ def build_verify_options(settings, params: dict):  # noqa: ANN001 - Config and c
 
 def admin_token_from(token_file: Path | None) -> str:
     """The administrator's API token: from FILE (warned if others can read it) or $JTS_ADMIN_TOKEN."""
-    from scanner.cli import UserError
+    from scanner.cli.common import UserError
 
     if token_file is not None:
         try:
@@ -132,7 +132,7 @@ def run_verification(findings: list, rules: list, options) -> None:  # noqa: ANN
 
 def load_report_for(report_file: Path, config_file: str | None, rule_dirs: tuple[str, ...], purpose: str):
     """Settings, report, rules, and its findings split into (full secret, redacted only)."""
-    from scanner.cli import UserError
+    from scanner.cli.common import UserError
     from scanner.reports.json_report import findings_without_secret, load_report
     from scanner.rules import load_rules
     from scanner.settings_sources import trusted_only
@@ -169,7 +169,7 @@ def load_report_for(report_file: Path, config_file: str | None, rule_dirs: tuple
 def verify_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: bool, rule_dirs: tuple[str, ...],
                config_file: str | None, fail_on: str | None, color: bool | None, **params) -> None:
     """Verify the findings of an earlier JSON report (written with --show-secrets)."""
-    from scanner.cli import _emit, exit_code, finish_summary
+    from scanner.cli.common import emit, exit_code, finish_summary
     from scanner.excludes import Excludes
     from scanner.findings import Verification
 
@@ -178,7 +178,7 @@ def verify_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: b
     for finding in redacted:
         finding.verification = Verification(status="unknown", reason="the report holds only the redacted secret")
     summary = finish_summary(report.settings, Excludes(), fail_on)
-    _emit(report, fmt, output, show_secrets, color)
+    emit(report, fmt, output, show_secrets, color)
     click.get_current_context().exit(exit_code(report.findings, summary.fail_on))
 
 
@@ -190,7 +190,7 @@ def verify_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: b
 @click.option("--insecure", is_flag=True)
 def check_cmd(jenkins_url: str, user: str, timeout: float, ca_bundle: str | None, insecure: bool) -> None:
     """Test your own token: read from JENKINS_API_TOKEN or stdin (never argv). Exit 0 only if live."""
-    from scanner.cli import UserError
+    from scanner.cli.common import UserError
     from scanner.jenkins.client import HttpSettings
     from scanner.jenkins.verify import (
         AllowedJenkins,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from scanner.cli_options import (
+from scanner.cli.common import (
     color_option,
     config_option,
     format_option,
@@ -16,12 +16,11 @@ from scanner.cli_options import (
     rules_option,
     show_secrets_option,
 )
-from scanner.cli_verify import (
+from scanner.cli.verify import (
     admin_token_from,
     build_verify_options,
     run_verification,
     verify_options,
-    warn,
 )
 
 EXIT_DONE, EXIT_REMAINING, EXIT_NOT_CONFIRMED = 0, 1, 2
@@ -64,7 +63,7 @@ class RevocationRun:
 
     def run(self, findings: list, rules: list, verify_opts) -> None:  # noqa: ANN001 - VerifyOptions
         from scanner.audit import AuditError, AuditLog
-        from scanner.cli import UserError
+        from scanner.cli.common import UserError
         from scanner.jenkins.revoke import RevokeOptions, revoke_findings
 
         options = RevokeOptions(
@@ -188,8 +187,8 @@ def revoke_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: b
     Exit codes: 0 no live token left, 1 some left (needs manual work, failed, dry run), 2 error or
     nobody to confirm (no terminal and no --yes).
     """
-    from scanner.cli import _emit
-    from scanner.cli_verify import load_report_for
+    from scanner.cli.common import emit
+    from scanner.cli.verify import load_report_for
     from scanner.findings import Revocation, Verification
 
     run = start_revocation(True, params)
@@ -203,5 +202,5 @@ def revoke_cmd(report_file: Path, fmt: str, output: Path | None, show_secrets: b
     for finding in redacted:
         finding.verification = Verification(status="unknown", reason="the report holds only the redacted secret")
         finding.revocation = Revocation(status="skipped", reason="the report holds only the redacted secret")
-    _emit(report, fmt, output, show_secrets, color)
+    emit(report, fmt, output, show_secrets, color)
     click.get_current_context().exit(run.exit_code(report.findings))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from scanner.cli_options import (
+from scanner.cli.common import (
     color_option,
     config_option,
     fail_on_option,
@@ -16,8 +16,8 @@ from scanner.cli_options import (
     rules_option,
     show_secrets_option,
 )
-from scanner.cli_revoke import revoke_options, scan_revocation_code, start_revocation
-from scanner.cli_verify import build_verify_options, require_verification, verify_options, warn
+from scanner.cli.revoke import revoke_options, scan_revocation_code, start_revocation
+from scanner.cli.verify import build_verify_options, require_verification, verify_options, warn
 
 DEFAULT_STATE = "jts-sweep.sqlite"
 EXIT_INTERRUPTED = 130
@@ -26,7 +26,7 @@ FORMATS = ("text", "json", "jsonl", "sarif", "html")
 
 def _write(path: Path, text: str, private: bool) -> None:
     """Write a report through the one writer that makes reports holding full secrets 0600."""
-    from scanner.cli import UserError, write_report
+    from scanner.cli.common import UserError, write_report
 
     try:
         write_report(path, text if text.endswith("\n") else text + "\n", private=private)
@@ -79,7 +79,7 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
     scanned again. Exit codes: 0 nothing found, 1 findings (see --fail-on), 2 error (also: nothing
     found but some repositories could not be scanned), 130 interrupted.
     """
-    from scanner.cli import EXIT_ERROR, UserError, _emit, exit_code, finish_summary
+    from scanner.cli.common import EXIT_ERROR, UserError, emit, exit_code, finish_summary
     from scanner.excludes import Excludes
     from scanner.settings_sources import trusted_only
     from scanner.detect import DetectorSpec
@@ -141,7 +141,7 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
         else:
             click.echo(text, nl=False)
     else:
-        _emit(report, fmt, output, show_secrets, color)
+        emit(report, fmt, output, show_secrets, color)
     counts = result.counters
     if not no_progress:
         failed = sum(r.status == "error" for r in result.repos)
