@@ -110,8 +110,8 @@ def _revoke(repo: Path, jenkins_url: str, audit: Path, admin_token: str) -> bool
     final = [line for line in lines if '"action": "revocation"' in line and '"outcome": "revoked"' in line]
     click.secho(f"$ tail -n 1 {audit}", bold=True)
     click.echo(final[-1] if final else "(no revocation recorded)")
-    click.echo("\n--revoke found the token's UUID on alice's security page (its use counter rose by exactly the\n"
-               "number of who-am-i calls made with it), revoked it with alice's own leaked token, and re-checked.\n"
+    click.echo("\n--revoke found the token's UUID on alice's security page (the only token whose use counter rose\n"
+               "by at least the who-am-i calls made with it), revoked it with alice's own leaked token, re-checked.\n"
                "A 401 for alice alone proves only that the token is not alice's, so the last verification lists\n"
                "Jenkins' users with an administrator's token (--find-owner) and tries each: 401 for every one is\n"
                "'invalid', dead for everyone. The agent secret has no Jenkins API, so the report gives the steps\n"
