@@ -64,6 +64,10 @@ def is_binary(data: bytes) -> bool:
     return b"\x00" in data[:BINARY_SNIFF]
 
 
+# (patterns, hex run): run them around runs of that many hex digits, or everywhere when 0
+Group = tuple[tuple, int]
+
+
 class Detector:
     def __init__(self, rules: list[Rule], shortcuts: bool = True):
         self.rules = rules
@@ -90,13 +94,14 @@ class Detector:
         """Rules worth running on this content; most blobs get none."""
         return [rule for rule, _ in self._chosen(path, data, binary)[0]]
 
-    def _chosen(self, path: str, data: bytes, binary: bool) -> tuple[list[tuple[Rule, int]], bytes | None]:
-        """(rule, hex run) for each rule worth running, and the hex map when one was made.
+    def _chosen(self, path: str, data: bytes, binary: bool) -> tuple[list[tuple[Rule, list[Group]]], bytes | None]:
+        """Each rule worth running with what to run where, and the hex map when one was made.
 
-        A hex run N: the rule was chosen for runs of N hex digits alone (not its path or a
-        keyword), so its patterns need to run only around those runs, not over the whole content
-        (0: the whole content). A split token's parts are shorter runs: its derived patterns
-        lower N, only in content holding their keywords.
+        A group is (patterns, hex run N): N > 0 runs the patterns only on the lines around runs
+        of N hex digits, 0 over the whole content. A hex rule's own patterns need its run, so
+        they go to its windows whatever keywords the content holds; a derived pattern found by
+        its keywords (encoded, context-gated) may sit anywhere and gets the whole content; one
+        with a hex run of its own (a split token) sits beside the shorter runs.
         """
         hex_hits: dict[int, bool] = {}
         translated = None
@@ -106,25 +111,30 @@ class Detector:
                 hex_hits[run] = found = (b"x" * run) in translated
                 if not found:
                     break
-        chosen = []
+        chosen: list[tuple[Rule, list[Group]]] = []
         present: dict[bytes, bool] = {}  # derived patterns' keyword searches, shared by the rules
         for rule, (excluded, on_path) in zip(self.rules, self._path_verdicts(path)):
             if (binary and not rule.binary) or excluded:
                 continue
-            if rule.path_only:
+            if rule.path_only or on_path:
                 if on_path:
-                    chosen.append((rule, 0))
+                    chosen.append((rule, [(rule.patterns, 0)]))
                 continue
-            # a derived pattern found by its keywords (encoded, context-gated) may sit anywhere: the whole
-            # content; one with a hex run (a split token) sits beside that run, like the plain patterns
-            if on_path or any(k in data for k in rule.prefilter_keywords) or any(
-                    d.applies(data, hex_hits, present) for d in rule.derived if not d.hex_run):
-                chosen.append((rule, 0))
-                continue
-            split = [d.hex_run for d in rule.derived if d.hex_run and d.applies(data, hex_hits, present)]
-            run = min(split) if split else rule.prefilter_hex_run
-            if run and hex_hits.get(run):
-                chosen.append((rule, run if rule.hex_windows else 0))
+            groups: list[Group] = []
+            run = rule.prefilter_hex_run
+            if rule.hex_windows and self.shortcuts:
+                if hex_hits.get(run):
+                    groups.append((rule.plain_patterns, run))
+            elif (run and hex_hits.get(run)) or any(k in data for k in rule.prefilter_keywords):
+                groups.append((rule.plain_patterns, 0))
+            anywhere = tuple(d for d in rule.derived if not d.hex_run and d.applies(data, hex_hits, present))
+            if anywhere:
+                groups.append((anywhere, 0))
+            for derived in rule.derived:
+                if derived.hex_run and derived.applies(data, hex_hits, present):
+                    groups.append(((derived,), derived.hex_run if rule.hex_windows and self.shortcuts else 0))
+            if groups:
+                chosen.append((rule, groups))
         return chosen, translated
 
     def scan_blob(self, path: str, data: bytes, line_offset: int = 0) -> list[Hit]:
@@ -133,7 +143,7 @@ class Detector:
         if not binary and any(rule.binary for rule, _ in chosen) and not _is_utf8(data):
             # Key files such as hudson.util.Secret are random bytes that often hold no NUL at all.
             binary = True
-            chosen = [(rule, 0) for rule, _ in chosen if rule.binary]
+            chosen = [(rule, [(rule.patterns, 0)]) for rule, _ in chosen if rule.binary]
         # BASIC_RE's "basic" + any whitespace, in its usual spellings
         has_basic = bool(self.basic_rules) and not binary and (b"asic" in data or b"ASIC" in data)
         if not chosen and not has_basic:
@@ -142,23 +152,22 @@ class Detector:
         view = TextView(text, path)
         offsets = _TextOffsets(data, text)
         hits: list[Hit] = []
-        hex_spans: dict[int, list[tuple[int, int]]] = {}  # shortest run -> text spans around such runs
-        for rule, run in chosen:
-            patterns = rule.patterns
-            if run and translated is not None and self.shortcuts:
-                if run not in hex_spans:
-                    hex_spans[run] = offsets.spans(_line_spans(data, _hex_runs(translated, run)))
-                spans = hex_spans[run]
-                # around hex runs: the plain patterns, and the split ones when their keywords are present
-                patterns = rule.window_patterns if run < rule.prefilter_hex_run else rule.plain_patterns
-            else:
-                spans = [(0, len(text))]
-            for pattern in patterns:
-                for start, end in spans:
-                    for m in pattern.finditer(text, start, end):
-                        hit = self._check_or_keep(rule, view, m.group("secret"), m.start("secret"), m.end("secret"))
-                        if hit:
-                            hits.append(hit)
+        hex_spans: dict[int, list[tuple[int, int]]] = {}  # hex run -> text spans around such runs
+        for rule, groups in chosen:
+            for patterns, run in groups:
+                if run and translated is not None and not binary:
+                    if run not in hex_spans:
+                        hex_spans[run] = offsets.spans(_line_spans(data, _hex_runs(translated, run)))
+                    spans = hex_spans[run]
+                else:
+                    spans = [(0, len(text))]
+                for pattern in patterns:
+                    for start, end in spans:
+                        for m in pattern.finditer(text, start, end):
+                            hit = self._check_or_keep(rule, view, m.group("secret"), m.start("secret"),
+                                                      m.end("secret"))
+                            if hit:
+                                hits.append(hit)
         if has_basic:
             spans = offsets.spans(_line_spans(data, _basic_words(data))) if self.shortcuts else [(0, len(text))]
             hits.extend(self._basic_auth_hits(view, spans))

@@ -75,7 +75,7 @@ class Rule:
     negative: tuple[Example, ...] = field(default=())
     source: str = ""
     # patterns may run only on the lines around each hex run (see detect): true for a hex-run
-    # rule whose patterns anchor nowhere (^, $, \A, \Z would see a span's edge as the text's)
+    # rule whose patterns do not anchor at the end ($, \Z would see a span's end as the text's)
     hex_windows: bool = False
 
 
@@ -289,8 +289,12 @@ _ESCAPES_AND_CLASSES = re.compile(r"\\.|\[(?:\\.|[^\]\\])*+\]")
 
 
 def _anchored(pattern: str) -> bool:
-    """Does the pattern use ^, $, \\A or \\Z (outside character classes)?"""
-    if "\\A" in pattern or "\\Z" in pattern:
+    """Does the pattern anchor at the end ($, \\Z, outside character classes)?
+
+    A span ends where the search stops, and $ or \\Z would take that for the text's end. ^ and
+    \\A are safe: spans start at line starts, and Python's ^ never matches at a search's start
+    position unless the text really starts (or, with (?m), a line starts) there.
+    """
+    if "\\Z" in pattern:
         return True
-    bare = _ESCAPES_AND_CLASSES.sub("", pattern)
-    return "^" in bare or "$" in bare
+    return "$" in _ESCAPES_AND_CLASSES.sub("", pattern)
