@@ -80,6 +80,8 @@ def test_html_report_in_headless_chromium(tmp_path: Path) -> None:
     binary = chromium_binary()
     with JenkinsTestServer(tmp_path / "jenkins_home", ServerOptions(version="2.578")) as jenkins:
         jenkins.add_user("alice", password="pw-alice")
+        jenkins.add_user("admin", password="pw-admin", admin=True)
+        admin_token = jenkins.create_token("admin").value
         live = jenkins.create_token("alice", name="ci").value
         dead = new_token()
         org = tmp_path / "org"
@@ -89,9 +91,12 @@ def test_html_report_in_headless_chromium(tmp_path: Path) -> None:
         commit(org / "ops", {"notes.txt": "nothing here\n"})
         missing = f"file://{tmp_path}/gone.git"
         html = tmp_path / "report.html"
+        # a 401 for alice alone only says "not alice's token": --find-owner proves the dead one dead for all
         run = jts("sweep", "--state", str(tmp_path / "s.sqlite"), str(org), missing, "--verify", "--jenkins-url",
-                  jenkins.url, "--html", str(html), "-f", "json", "--no-progress", *FAST)
+                  jenkins.url, "--find-owner", "--admin-user", "admin", "--html", str(html), "-f", "json",
+                  "--no-progress", *FAST, env={"JTS_ADMIN_TOKEN": admin_token})
     assert run.code == 1, run.output
+    assert admin_token not in run.output
     report = json.loads(run.stdout)
     assert {f["fingerprint"]: f["verification"]["status"] for f in report["findings"]} == {
         fp(live): "live", fp(dead): "invalid"}
