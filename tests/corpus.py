@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from scanner.detect import Detector, DetectorSpec
 from scanner.rulecheck import expand
+from tests.helpers import DOC_ZERO
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ NEGATIVES = [
     Case("angle placeholder", "README.md", "curl -u alice:<TOKEN> https://jenkins.example.com/job/x/build\n"),
     Case("your token", "README.md", "java -jar jenkins-cli.jar -auth alice:your_api_token -s https://jenkins.example.com\n"),
     Case("xxxx", "README.md", "JENKINS_API_TOKEN=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"),
-    Case("all zero", ".env", "JENKINS_API_TOKEN=110000000000000000000000000000000000\n"),
+    Case("all zero", ".env", f"JENKINS_API_TOKEN={DOC_ZERO}\n"),
     Case("all zero 34", ".env", "JENKINS_API_TOKEN={zero_token}\n"),
     Case("sequential", ".env", "JENKINS_API_TOKEN=11" + "0123456789abcdef" * 2 + "\n"),
     Case("doc example", "README.md", "JENKINS_API_TOKEN={doc_token}\n"),

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from scanner.detect import Detector, DetectorSpec
 from scanner.shapes import plausible_user
+from tests.helpers import DOC_COUNTING, DOC_COUNTING_FROM_1, DOC_INTERLEAVED, DOC_PAIRS, DOC_RUNS, DOC_ZERO
 
 API, LEGACY, AGENT, TRIGGER, ADMIN, STORE = (
     "api_token", "legacy_api_token", "agent_secret", "build_trigger_token", "initial_admin_password",
@@ -654,13 +655,13 @@ PLACEHOLDERS = [
     N("angle placeholder", "docs", "README.md", "java -jar jenkins-cli.jar -s https://jenkins.acme.io/ -auth alice:<API_TOKEN> who-am-i\n"),
     N("your token", "docs", "docs/cli.md", "curl -u admin:YOUR_API_TOKEN https://jenkins.acme.io/job/x/build\n"),
     N("stars", "docs", "docs/env.md", "JENKINS_API_TOKEN=*****\n"),
-    N("doc sequential 11", "docs", "docs/example.md", "JENKINS_API_TOKEN=11aaaabbbbccccddddeeeeffff00001111\n"),
+    N("doc sequential 11", "docs", "docs/example.md", f"JENKINS_API_TOKEN={DOC_RUNS}\n"),
     N("doc sequential 11 pairs", "docs", "docs/example2.md",
-      "-auth admin:1100112233445566778899aabbccddeeff\n"),
+      f"-auth admin:{DOC_PAIRS}\n"),
     N("doc interleaved 11", "docs", "docs/example3.md",
-      "curl -u admin:11a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6 https://jenkins.acme.io/api/json\n"),
-    N("doc 0123456789abcdef", "docs", "docs/example4.md", "JENKINS_TOKEN=110123456789abcdef0123456789abcdef\n"),
-    N("doc 1234567890abcdef", "docs", "docs/example5.md", "token: 111234567890abcdef1234567890abcdef\n"),
+      f"curl -u admin:{DOC_INTERLEAVED} https://jenkins.acme.io/api/json\n"),
+    N("doc 0123456789abcdef", "docs", "docs/example4.md", f"JENKINS_TOKEN={DOC_COUNTING}\n"),
+    N("doc 1234567890abcdef", "docs", "docs/example5.md", f"token: {DOC_COUNTING_FROM_1}\n"),
     N("trigger TOKEN_NAME", "docs", "docs/remote.md", "curl https://jenkins.acme.io/job/x/build?token=TOKEN_NAME\n"),
     N("trigger placeholder word", "docs", "docs/remote2.md",
       "JENKINS_URL/job/x/buildWithParameters?token=build-token&cause=Cause+Text\n"),
@@ -679,7 +680,7 @@ PLACEHOLDERS = [
     N("agent secret from file", "scripts", "agent.sh", "java -jar agent.jar -url http://jenkins:8080 -secret @secret-file -name a1\n"),
     N("agent secret env ref", "compose", "compose.yml", "    environment:\n      - JENKINS_SECRET=${AGENT_SECRET}\n"),
     N("k8s args refs", "pod templates", "agent-pod.yaml", "    args: ['$(JENKINS_SECRET)', '$(JENKINS_NAME)']\n"),
-    N("zero token", "tests", "test/fixtures.env", "JENKINS_API_TOKEN=110000000000000000000000000000000000\n"),
+    N("zero token", "tests", "test/fixtures.env", f"JENKINS_API_TOKEN={DOC_ZERO}\n"),
     N("xxxx", "docs", "docs/x.md", "JENKINS_API_TOKEN=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"),
     N("masked in log", "CI logs", "logs/masked.log", "+ curl -u alice:**** https://jenkins.acme.io/job/a/build\n"),
     N("upper hex", "random configs", "x.env", "SOMETHING=11ABCDEF0123456789ABCDEF0123456789\n"),

@@ -22,6 +22,16 @@ def new_token() -> str:
     return "11" + secrets.token_hex(16)
 
 
+# Hand-typed documentation values (runs, pairs, interleaved, counting, all zero) that the detector
+# must take for placeholders; built at run time so no token-shaped literal sits in the source.
+DOC_RUNS = "11" + "".join(c * 4 for c in "abcdef") + "0000" + "1111"
+DOC_PAIRS = "11" + "".join(c * 2 for c in "0123456789abcdef")
+DOC_INTERLEAVED = "11" + "".join("abcdef"[i % 6] + "1234567890"[i % 10] for i in range(16))
+DOC_COUNTING = "11" + "0123456789abcdef" * 2
+DOC_COUNTING_FROM_1 = "11" + "1234567890abcdef" * 2
+DOC_ZERO = "11" + "0" * 34
+
+
 @dataclass
 class Run:
     code: int

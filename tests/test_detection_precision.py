@@ -12,7 +12,7 @@ import json
 import secrets
 from pathlib import Path
 
-from tests.helpers import jts
+from tests.helpers import DOC_INTERLEAVED, DOC_PAIRS, DOC_RUNS, jts
 
 
 def hex32() -> str:
@@ -51,9 +51,9 @@ def test_hard_negatives_are_not_reported(tmp_path: Path) -> None:
         "home/.netrc": (f"machine jenkins.example.com login alice password {token()}\n"
                         f"machine github.com login alice password {token()}\n"
                         f"machine api.bitbucket.org login alice password {hex32()}\n"),
-        "docs/tokens.md": ("JENKINS_API_TOKEN=11aaaabbbbccccddddeeeeffff00001111\n"
-                           "java -jar jenkins-cli.jar -auth admin:1100112233445566778899aabbccddeeff who-am-i\n"
-                           "curl -u admin:11a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6 https://jenkins.example.com/\n"),
+        "docs/tokens.md": (f"JENKINS_API_TOKEN={DOC_RUNS}\n"
+                           f"java -jar jenkins-cli.jar -auth admin:{DOC_PAIRS} who-am-i\n"
+                           f"curl -u admin:{DOC_INTERLEAVED} https://jenkins.example.com/\n"),
         "hooks/trigger.sh": ("curl 'https://jenkins.example.com/job/x/build?token=TOKEN_NAME'\n"
                              "curl 'https://jenkins.example.com/job/x/build?token=build-token'\n"),
     })
