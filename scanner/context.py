@@ -231,7 +231,7 @@ class TextView:
 
     def assignments_holding(self, start: int, end: int) -> list[tuple[int, str, str, int]]:
         """The pairs whose value holds the text at [start, end)."""
-        entries, _ = self._keyed(None)
+        entries = self.assignments
         offsets = self._value_offsets
         out = []
         # a value holding [start, end) starts at or before ``start``: only the last few pairs that

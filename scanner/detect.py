@@ -150,7 +150,7 @@ class Detector:
             return []
         text = data.hex() if binary else data.decode("utf-8", "replace")
         view = TextView(text, path)
-        offsets = _TextOffsets(data, text)
+        offsets = _TextOffsets(data)
         hits: list[Hit] = []
         hex_spans: dict[int, list[tuple[int, int]]] = {}  # hex run -> text spans around such runs
         for rule, groups in chosen:
@@ -211,11 +211,12 @@ class Detector:
                 ("nearby", rule.id), lambda text: any(p.search(text) for p in rule.nearby)):
             return True
         return rule.jenkins_context and not view.gate(
-            "jenkins", lambda text: could_name_jenkins(view.path + "\n" + text))
+            "jenkins", lambda text: could_name_jenkins(view.path) or could_name_jenkins(text))
 
     def _check(self, rule: Rule, view: TextView, secret: str, start: int, end: int,
                basic_user: str | None = None) -> Hit | None:
-        on_path = bool(rule.paths) and path_matches(view.path, rule.paths)
+        # a glob match per candidate would repeat for every candidate of the blob
+        on_path = bool(rule.paths) and view.memo(("on_path", rule.id), lambda: path_matches(view.path, rule.paths))
         if self.shortcuts and self._gated_out(rule, view, on_path):
             return None
         line = view.line_of(start)
@@ -343,9 +344,9 @@ class _TextOffsets:
     decoding the pieces apart gives exactly the text decoding the whole gave.
     """
 
-    def __init__(self, data: bytes, text: str):
+    def __init__(self, data: bytes):
         self.data = data
-        self.ascii = data.isascii() and len(text) == len(data)
+        self.ascii = data.isascii()  # then each byte decodes to one character
 
     def spans(self, byte_spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if self.ascii:

@@ -10,6 +10,7 @@ from scanner.errors import JtsError
 
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,17 +150,23 @@ def _unknown(src: str, section: str, table: dict, allowed: set[str]) -> None:
         raise RuleError(f"{src}: {section}{extra[0]}: unknown field")
 
 
-def _examples(src: str, name: str, value: object) -> tuple[Example, ...]:
+def _tables(src: str, name: str, value: object, keys: set[str]) -> Iterator[tuple[str, dict]]:
+    """(``name[i]``, table) for each table of an array of tables, its fields checked against ``keys``."""
     if value is None:
-        return ()
+        return
     if not isinstance(value, list):
         raise RuleError(f"{src}: {name}: expected an array of tables")
-    out = []
     for i, item in enumerate(value):
         where = f"{name}[{i}]"
         if not isinstance(item, dict):
             raise RuleError(f"{src}: {where}: expected a table")
-        _unknown(src, f"{where}.", item, {"text", "user", "jenkins_url", "path"})
+        _unknown(src, f"{where}.", item, keys)
+        yield where, item
+
+
+def _examples(src: str, name: str, value: object) -> tuple[Example, ...]:
+    out = []
+    for where, item in _tables(src, name, value, {"text", "user", "jenkins_url", "path"}):
         out.append(Example(
             text=str(_field(src, f"{where}.text", item.get("text"), str)),
             user=_field(src, f"{where}.user", item.get("user"), str, required=False),  # type: ignore[arg-type]
@@ -171,16 +178,8 @@ def _examples(src: str, name: str, value: object) -> tuple[Example, ...]:
 
 def _derived(src: str, value: object) -> tuple[DerivedPattern, ...]:
     """``[[detect.derived]]`` tables: patterns whose secret is joined, decoded or gated by context."""
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise RuleError(f"{src}: detect.derived: expected an array of tables")
     out = []
-    for i, item in enumerate(value):
-        where = f"detect.derived[{i}]"
-        if not isinstance(item, dict):
-            raise RuleError(f"{src}: {where}: expected a table")
-        _unknown(src, f"{where}.", item, DERIVED_KEYS)
+    for where, item in _tables(src, "detect.derived", value, DERIVED_KEYS):
         (regex,) = _regexes(src, f"{where}.pattern", [str(_field(src, f"{where}.pattern", item.get("pattern"), str))])
         if "secret" not in regex.groupindex:
             raise RuleError(f"{src}: {where}.pattern: needs a named group (?P<secret>...)")
