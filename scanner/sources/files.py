@@ -117,9 +117,17 @@ def _relative(path: str, base: str) -> str:
     return path if rel.startswith("..") else rel.replace(os.sep, "/")
 
 
-def _inside(path: str, root: str) -> bool:
-    real, real_root = os.path.realpath(path), os.path.realpath(root)
+def _inside(path: str, root: str, real_paths: dict[str, str]) -> bool:
+    """Does ``path`` resolve inside ``root``? Real paths are remembered in ``real_paths``."""
+    real, real_root = _realpath(path, real_paths), _realpath(root, real_paths)
     return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def _realpath(path: str, real_paths: dict[str, str]) -> str:
+    real = real_paths.get(path)
+    if real is None:
+        real = real_paths[path] = os.path.realpath(path)
+    return real
 
 
 def scan_file(detector: Detector, path: str, display: str, result: FileScanResult) -> None:
@@ -192,7 +200,7 @@ def _separator_cut(data: bytes) -> int:
 def _scan_listed(detector: Detector, files: list[tuple[str, str]], cwd: str, result: FileScanResult,
                  progress: Callable[[int], None] | None = None) -> None:
     outside: list[str] = []
-    real_dirs: dict[str, str] = {}  # directory -> its real path: one realpath per directory, not per file
+    real_paths: dict[str, str] = {}  # one realpath per directory (and root), not per file
     for index, (path, root) in enumerate(files):
         if progress and index % PROGRESS_EVERY == 0:
             progress(index)
@@ -203,8 +211,8 @@ def _scan_listed(detector: Detector, files: list[tuple[str, str]], cwd: str, res
             continue  # listed by git but deleted from the work tree: nothing to read
         # A link, or a path under a directory replaced by a link, is read only when it stays
         # inside the tree being scanned: a listed name must not lead out of it.
-        if stat.S_ISLNK(mode) or not _dir_inside(os.path.dirname(path), root, real_dirs):
-            if not _inside(path, root):
+        if stat.S_ISLNK(mode) or not _inside(os.path.dirname(path), root, real_paths):
+            if not _inside(path, root, real_paths):
                 outside.append(display)
                 continue
             if os.path.isdir(path):
@@ -222,16 +230,6 @@ def _scan_listed(detector: Detector, files: list[tuple[str, str]], cwd: str, res
         named = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
         result.warnings.append(f"{len(outside)} path(s) lead outside the scanned tree through a symbolic link "
                                f"and were not followed: {named}")
-
-
-def _dir_inside(directory: str, root: str, cache: dict[str, str]) -> bool:
-    real = cache.get(directory)
-    if real is None:
-        real = cache[directory] = os.path.realpath(directory)
-    real_root = cache.get("\0" + root)
-    if real_root is None:
-        real_root = cache["\0" + root] = os.path.realpath(root)
-    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def scan_paths(detector: Detector, targets: list[Path], *, use_gitignore: bool = True,
