@@ -123,6 +123,14 @@ def write_report(path: Path, text: str, private: bool) -> None:
         handle.write(data)
 
 
+def save_report(path: Path, text: str, private: bool) -> None:
+    """A report file ending in a newline, written by ``write_report``; failure is a one-line error."""
+    try:
+        write_report(path, text if text.endswith("\n") else text + "\n", private=private)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write report: {exc.strerror or exc}") from None
+
+
 def emit(report, fmt: str, output: Path | None, show_secrets: bool, color: bool | None) -> None:
     from scanner.reports import render
     from scanner.terminal import safe
@@ -146,9 +154,6 @@ def emit(report, fmt: str, output: Path | None, show_secrets: bool, color: bool 
         except OSError as exc:
             raise UserError(f"$GITHUB_STEP_SUMMARY: cannot write the job summary: {exc.strerror or exc}") from None
     if output:
-        try:
-            write_report(output, text if text.endswith("\n") else text + "\n", private=show_secrets)
-        except OSError as exc:
-            raise UserError(f"{output}: cannot write report: {exc.strerror or exc}") from None
+        save_report(output, text, private=show_secrets)
     else:
         click.echo(text, nl=not text.endswith("\n"))

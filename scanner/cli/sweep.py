@@ -14,6 +14,7 @@ from scanner.cli.common import (
     fail_on_option,
     output_option,
     rules_option,
+    save_report,
     show_secrets_option,
 )
 from scanner.cli.revoke import revoke_options, scan_revocation_code, start_revocation
@@ -22,16 +23,6 @@ from scanner.cli.verify import build_verify_options, require_verification, verif
 DEFAULT_STATE = "jts-sweep.sqlite"
 EXIT_INTERRUPTED = 130
 FORMATS = ("text", "json", "jsonl", "sarif", "html")
-
-
-def _write(path: Path, text: str, private: bool) -> None:
-    """Write a report through the one writer that makes reports holding full secrets 0600."""
-    from scanner.cli.common import UserError, write_report
-
-    try:
-        write_report(path, text if text.endswith("\n") else text + "\n", private=private)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write report: {exc.strerror or exc}") from None
 
 
 def _sigterm_as_interrupt(_signum: int, _frame: object) -> None:
@@ -129,7 +120,7 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
     if html_file:
         from scanner.sweep.html_report import render_html
 
-        _write(html_file, render_html(report, show_secrets=show_secrets), private=show_secrets)
+        save_report(html_file, render_html(report, show_secrets=show_secrets), private=show_secrets)
     if fmt == "html":
         from scanner.sweep.html_report import render_html
 
@@ -137,7 +128,7 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
             warn(warning)
         text = render_html(report, show_secrets=show_secrets)
         if output:
-            _write(output, text, private=show_secrets)
+            save_report(output, text, private=show_secrets)
         else:
             click.echo(text, nl=False)
     else:
