@@ -48,6 +48,8 @@ class DerivedPattern:
     value: str = "secret"  # secret: the group as is; join: p1 + p2 + ...; base64: the group decoded
     keywords: tuple[str, ...] = ()  # the pattern runs only on content holding one of them
     hex_run: int = 0  # ...and (when set) a run of this many lowercase hex characters
+    hex_run_max: int = 0  # ...and no longer than this (0 = any): where one of its parts can be
+    base64_run: int = 0  # ...and (when set) a run of this many base64 characters (A-Z a-z 0-9 + /)
     near: tuple[str, ...] = ()  # a match counts only with one of these within near_chars of it
     near_chars: int = 2000
     value_pattern: re.Pattern[str] | None = None  # the value must match this whole
@@ -67,7 +69,7 @@ class DerivedPattern:
         object.__setattr__(self, "keyword_bytes", tuple(k.encode() for k in self.keywords))
         object.__setattr__(self, "gate_bytes", self.gate.encode())
 
-    def applies(self, data: bytes, hex_runs: dict[int, bool], present: dict[bytes, bool]) -> bool:
+    def applies(self, data: bytes, hex_runs: dict[int, bool], present: dict[object, bool]) -> bool:
         """Whether content (raw bytes, with its hex-run prefilter results) is worth this pattern's look.
 
         ``present`` caches keyword searches for one content: rules share keywords, and a search
@@ -77,7 +79,9 @@ class DerivedPattern:
             return False
         if self.gate and not _has(data, self.gate_bytes, present):
             return False
-        return any(_has(data, k, present) for k in self.keyword_bytes)
+        if not any(_has(data, k, present) for k in self.keyword_bytes):
+            return False
+        return not self.base64_run or _has_base64_run(data, self.base64_run, present)
 
     def search(self, _text: str) -> None:
         """A whole value (a decoded Basic pair) is never in a derived form."""
@@ -112,8 +116,23 @@ class DerivedPattern:
         return m.group("secret")
 
 
-def _has(data: bytes, keyword: bytes, present: dict[bytes, bool]) -> bool:
+def _has(data: bytes, keyword: bytes, present: dict[object, bool]) -> bool:
     found = present.get(keyword)
     if found is None:
         found = present[keyword] = keyword in data
+    return found
+
+
+# base64 alphabet -> "x", everything else -> " ": a long base64 run becomes a substring search
+BASE64_TABLE = bytes(ord("x") if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "+/") else ord(" ")
+                     for i in range(256))
+
+
+def _has_base64_run(data: bytes, run: int, present: dict[object, bool]) -> bool:
+    """A run of ``run`` base64 characters: what an encoded secret needs, and what prose and code
+    (which mention "Secret" everywhere) rarely hold."""
+    key = ("base64", run)
+    found = present.get(key)
+    if found is None:
+        found = present[key] = (b"x" * run) in data.translate(BASE64_TABLE)
     return found

@@ -64,8 +64,11 @@ def is_binary(data: bytes) -> bool:
     return b"\x00" in data[:BINARY_SNIFF]
 
 
-# (patterns, hex run): run them around runs of that many hex digits, or everywhere when 0
-Group = tuple[tuple, int]
+# (patterns, (shortest, longest) hex run): run them on the lines around runs of lowercase hex of
+# that length (longest 0: any), or over the whole content when shortest is 0
+Runs = tuple[int, int]
+Group = tuple[tuple, Runs]
+WHOLE: Runs = (0, 0)
 
 
 class Detector:
@@ -112,27 +115,28 @@ class Detector:
                 if not found:
                     break
         chosen: list[tuple[Rule, list[Group]]] = []
-        present: dict[bytes, bool] = {}  # derived patterns' keyword searches, shared by the rules
+        present: dict[object, bool] = {}  # derived patterns' keyword searches, shared by the rules
         for rule, (excluded, on_path) in zip(self.rules, self._path_verdicts(path)):
             if (binary and not rule.binary) or excluded:
                 continue
             if rule.path_only or on_path:
                 if on_path:
-                    chosen.append((rule, [(rule.patterns, 0)]))
+                    chosen.append((rule, [(rule.patterns, WHOLE)]))
                 continue
             groups: list[Group] = []
             run = rule.prefilter_hex_run
             if rule.hex_windows and self.shortcuts:
                 if hex_hits.get(run):
-                    groups.append((rule.plain_patterns, run))
+                    groups.append((rule.plain_patterns, (run, rule.prefilter_hex_run_max)))
             elif (run and hex_hits.get(run)) or any(k in data for k in rule.prefilter_keywords):
-                groups.append((rule.plain_patterns, 0))
+                groups.append((rule.plain_patterns, WHOLE))
             anywhere = tuple(d for d in rule.derived if not d.hex_run and d.applies(data, hex_hits, present))
             if anywhere:
-                groups.append((anywhere, 0))
+                groups.append((anywhere, WHOLE))
             for derived in rule.derived:
                 if derived.hex_run and derived.applies(data, hex_hits, present):
-                    groups.append(((derived,), derived.hex_run if rule.hex_windows and self.shortcuts else 0))
+                    windowed = rule.hex_windows and self.shortcuts
+                    groups.append(((derived,), (derived.hex_run, derived.hex_run_max) if windowed else WHOLE))
             if groups:
                 chosen.append((rule, groups))
         return chosen, translated
@@ -143,7 +147,7 @@ class Detector:
         if not binary and any(rule.binary for rule, _ in chosen) and not _is_utf8(data):
             # Key files such as hudson.util.Secret are random bytes that often hold no NUL at all.
             binary = True
-            chosen = [(rule, [(rule.patterns, 0)]) for rule, _ in chosen if rule.binary]
+            chosen = [(rule, [(rule.patterns, WHOLE)]) for rule, _ in chosen if rule.binary]
         # BASIC_RE's "basic" + any whitespace, in its usual spellings
         has_basic = bool(self.basic_rules) and not binary and (b"asic" in data or b"ASIC" in data)
         if not chosen and not has_basic:
@@ -152,13 +156,15 @@ class Detector:
         view = TextView(text, path)
         offsets = _TextOffsets(data)
         hits: list[Hit] = []
-        hex_spans: dict[int, list[tuple[int, int]]] = {}  # hex run -> text spans around such runs
+        hex_spans: dict[Runs, list[tuple[int, int]]] = {}  # hex run lengths -> text spans around such runs
         for rule, groups in chosen:
-            for patterns, run in groups:
-                if run and translated is not None and not binary:
-                    if run not in hex_spans:
-                        hex_spans[run] = offsets.spans(_line_spans(data, _hex_runs(translated, run)))
-                    spans = hex_spans[run]
+            if self.shortcuts and self._rule_gated_out(rule, view):
+                continue
+            for patterns, runs in groups:
+                if runs[0] and translated is not None and not binary:
+                    if runs not in hex_spans:
+                        hex_spans[runs] = offsets.spans(_line_spans(data, _hex_runs(translated, *runs)))
+                    spans = hex_spans[runs]
                 else:
                     spans = [(0, len(text))]
                 for pattern in patterns:
@@ -202,6 +208,15 @@ class Detector:
             return Hit(rule_id=rule.id, secret=secret, line=line + 1, column=column,
                        end_column=column + (end - start), user=basic_user or rule.default_user,
                        confidence="medium", problem=f"its context could not be read ({type(exc).__name__})")
+
+    def _rule_gated_out(self, rule: Rule, view: TextView) -> bool:
+        """The whole-content gates before any pattern runs: hex-dense content without a Jenkins
+        word costs no search at all for a rule that needs one."""
+        try:
+            on_path = bool(rule.paths) and view.memo(("on_path", rule.id), lambda: path_matches(view.path, rule.paths))
+            return self._gated_out(rule, view, on_path)
+        except Exception:  # noqa: BLE001 - fail closed: the candidates are checked (and kept) one by one
+            return False
 
     @staticmethod
     def _gated_out(rule: Rule, view: TextView, on_path: bool) -> bool:
@@ -285,8 +300,9 @@ def problem_warnings(hits: list[tuple[Hit, object]]) -> list[str]:
     return out
 
 
-def _hex_runs(translated: bytes, shortest: int) -> Iterator[tuple[int, int]]:
-    """(start, end) byte offsets of each run of at least ``shortest`` lowercase hex digits.
+def _hex_runs(translated: bytes, shortest: int, longest: int = 0) -> Iterator[tuple[int, int]]:
+    """(start, end) byte offsets of each run of at least ``shortest`` (and, unless 0, at most
+    ``longest``) lowercase hex digits.
 
     ``translated`` is the content through HEX_TABLE ("x" for a hex digit): bytes.find is a C
     substring search, where a regex would try its character class at every position.
@@ -297,7 +313,8 @@ def _hex_runs(translated: bytes, shortest: int) -> Iterator[tuple[int, int]]:
     while pos != -1:
         end = find(b" ", pos + shortest)
         end = len(translated) if end == -1 else end
-        yield pos, end
+        if not longest or end - pos <= longest:
+            yield pos, end
         pos = find(needle, end)
 
 

@@ -21,11 +21,11 @@ CONTEXT_EXTRACTORS = ("userinfo", "user_colon_secret", "basic_auth", "netrc", "a
                       "env_fallback", "table_row")
 TOP_KEYS = {"id", "title", "severity", "description", "remediation", "verifiable", "detect", "filters", "examples"}
 DETECT_KEYS = {
-    "patterns", "prefilter_hex_run", "prefilter_keywords", "paths", "path_only", "nearby", "window",
+    "patterns", "prefilter_hex_run", "prefilter_hex_run_max", "prefilter_keywords", "paths", "path_only", "nearby", "window",
     "credential_position", "jenkins_context", "extract", "default_user", "binary", "companions",
     "alone_severity", "derived",
 }
-DERIVED_KEYS = {"pattern", "value", "keywords", "gate", "hex_run", "near", "near_chars", "value_pattern"}
+DERIVED_KEYS = {"pattern", "value", "keywords", "gate", "hex_run", "hex_run_max", "base64_run", "near", "near_chars", "value_pattern"}
 FILTER_KEYS = {"placeholders", "min_distinct_chars", "exclude_line", "exclude_secret", "exclude_paths"}
 
 
@@ -78,6 +78,9 @@ class Rule:
     # patterns may run only on the lines around each hex run (see detect): true for a hex-run
     # rule whose patterns do not anchor at the end ($, \Z would see a span's end as the text's)
     hex_windows: bool = False
+    # the longest run of lowercase hex a match of the plain patterns can sit in (0 = no bound):
+    # longer runs (sha1, sha256 sums) get no window at all
+    prefilter_hex_run_max: int = 0
 
 
 def builtin_rules_dir() -> Path:
@@ -195,6 +198,8 @@ def _derived(src: str, value: object) -> tuple[DerivedPattern, ...]:
         out.append(DerivedPattern(
             regex=regex, value=kind, keywords=tuple(keywords),
             hex_run=int(_field(src, f"{where}.hex_run", item.get("hex_run", 0), int)),  # type: ignore[arg-type]
+            hex_run_max=_run_max(src, f"{where}.hex_run", item),
+            base64_run=int(_field(src, f"{where}.base64_run", item.get("base64_run", 0), int)),  # type: ignore[arg-type]
             gate=str(_field(src, f"{where}.gate", item.get("gate", ""), str)),
             near=tuple(_str_list(src, f"{where}.near", item.get("near"))),
             near_chars=int(_field(src, f"{where}.near_chars", item.get("near_chars", 2000), int)),  # type: ignore[arg-type]
@@ -281,7 +286,18 @@ def parse_rule(data: dict, src: str) -> Rule:
         negative=_examples(src, "examples.negative", examples.get("negative")),
         source=src,
         hex_windows=bool(hex_run) and not any(_anchored(p.pattern) for p in patterns),
+        prefilter_hex_run_max=_run_max(src, "detect.prefilter_hex_run", detect),
     )
+
+
+def _run_max(src: str, where: str, table: dict) -> int:
+    """``<where>_max``: at least the run itself, and only beside it."""
+    name = where.rsplit(".", 1)[1]
+    longest = int(_field(src, f"{where}_max", table.get(f"{name}_max", 0), int))  # type: ignore[arg-type]
+    shortest = table.get(name, 0)
+    if longest and (not shortest or longest < shortest):
+        raise RuleError(f"{src}: {where}_max: needs {where} and must be at least it")
+    return longest
 
 
 _ESCAPES_AND_CLASSES = re.compile(r"\\.|\[(?:\\.|[^\]\\])*+\]")

@@ -39,6 +39,16 @@ PIECES = [
     lambda: "",
     lambda: "machine jenkins.example.com login carol password " + secrets.token_hex(16),
     lambda: "BASIC    " + secrets.token_hex(12),
+    # split tokens (derived patterns around shorter runs) and runs longer than any token beside them
+    lambda: (lambda h: f"TOKEN=11{h[:10]}\\\n{h[10:]}")(secrets.token_hex(16)),
+    lambda: (lambda h: f"token = ('11{h[:16]}' '{h[16:]}')")(secrets.token_hex(16)),
+    lambda: (lambda h: f'jenkins_token = "11{h[:20]}" +\n    "{h[20:]}"')(secrets.token_hex(16)),
+    lambda: (lambda h: f"jenkins_password = '{h[:16]}' '{h[16:]}'")(secrets.token_hex(16)),
+    lambda: f"sha256 {secrets.token_hex(32)} 11{secrets.token_hex(16)} {secrets.token_hex(20)}",
+    lambda: f"'{secrets.token_hex(20)}' '{secrets.token_hex(8)}' \"{secrets.token_hex(17)}\" + \"11{secrets.token_hex(8)}\"",
+    lambda: f"jenkins {secrets.token_hex(4)}11{secrets.token_hex(16)} {secrets.token_hex(33)}",
+    lambda: f"JENKINS_SECRET={secrets.token_hex(32).upper()} -secret {secrets.token_hex(31)}ab",
+    lambda: f"args: [{secrets.token_hex(32)}, agent-1] <argument>{secrets.token_hex(32)}</argument>",
 ]
 
 
