@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from scanner.prefilter import Facts
+
 VALUE_KINDS = ("secret", "join", "base64")
 PART_NAMES = tuple(f"p{i}" for i in range(1, 10))
 
@@ -69,19 +71,15 @@ class DerivedPattern:
         object.__setattr__(self, "keyword_bytes", tuple(k.encode() for k in self.keywords))
         object.__setattr__(self, "gate_bytes", self.gate.encode())
 
-    def applies(self, data: bytes, hex_runs: dict[int, bool], present: dict[object, bool]) -> bool:
-        """Whether content (raw bytes, with its hex-run prefilter results) is worth this pattern's look.
-
-        ``present`` caches keyword searches for one content: rules share keywords, and a search
-        of the whole content is the cost that matters here.
-        """
-        if self.hex_run and not hex_runs.get(self.hex_run):
+    def applies(self, facts: Facts) -> bool:
+        """Whether content (its prefilter answers, shared by the rules) is worth this pattern's look."""
+        if self.hex_run and not facts.hex_run(self.hex_run):
             return False
-        if self.gate and not _has(data, self.gate_bytes, present):
+        if self.gate and not facts.has(self.gate_bytes):
             return False
-        if not any(_has(data, k, present) for k in self.keyword_bytes):
+        if not any(facts.has(k) for k in self.keyword_bytes):
             return False
-        return not self.base64_run or _has_base64_run(data, self.base64_run, present)
+        return not self.base64_run or facts.base64_run(self.base64_run)
 
     def search(self, _text: str) -> None:
         """A whole value (a decoded Basic pair) is never in a derived form."""
@@ -115,24 +113,3 @@ class DerivedPattern:
             return decoded.rstrip("\r\n")  # `echo SECRET | base64` keeps the newline
         return m.group("secret")
 
-
-def _has(data: bytes, keyword: bytes, present: dict[object, bool]) -> bool:
-    found = present.get(keyword)
-    if found is None:
-        found = present[keyword] = keyword in data
-    return found
-
-
-# base64 alphabet -> "x", everything else -> " ": a long base64 run becomes a substring search
-BASE64_TABLE = bytes(ord("x") if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "+/") else ord(" ")
-                     for i in range(256))
-
-
-def _has_base64_run(data: bytes, run: int, present: dict[object, bool]) -> bool:
-    """A run of ``run`` base64 characters: what an encoded secret needs, and what prose and code
-    (which mention "Secret" everywhere) rarely hold."""
-    key = ("base64", run)
-    found = present.get(key)
-    if found is None:
-        found = present[key] = (b"x" * run) in data.translate(BASE64_TABLE)
-    return found

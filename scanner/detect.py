@@ -14,16 +14,16 @@ from fnmatch import fnmatchcase
 from scanner.context import BASIC_RE, TextView, could_name_jenkins, decode_basic, extract, has_jenkins_context
 from scanner.findings import is_high_entropy
 from scanner.placeholders import is_placeholder
+from scanner.prefilter import Facts, Prefilter, Questions
 from scanner.rules import Rule, load_rules
 
-# Lowercase hex -> "x", everything else -> " ": a long hex run becomes a plain substring search.
-HEX_TABLE = bytes(ord("x") if chr(i) in "0123456789abcdef" else ord(" ") for i in range(256))
 ALLOW_MARKERS = ("jts:allow", "pragma: allowlist secret")
 ALLOW_NEXT_MARKER = "pragma: allowlist nextline secret"
 BINARY_SNIFF = 8192
 # a whole run of hex digits (32 or more): where a found token can appear again
 HEX_WORD_RE = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32,}+")
 PATH_CACHE_MAX = 1 << 16
+BASIC_WORDS = (b"asic", b"ASIC")  # BASIC_RE's "basic" in its usual spellings
 
 
 @dataclass
@@ -72,7 +72,7 @@ WHOLE: Runs = (0, 0)
 
 
 class Detector:
-    def __init__(self, rules: list[Rule], shortcuts: bool = True):
+    def __init__(self, rules: list[Rule], shortcuts: bool = True, accelerate: bool | None = None):
         self.rules = rules
         # False: search every pattern over the whole content and skip the whole-content gates;
         # the reference the tests hold the fast paths to (same hits, more time)
@@ -80,6 +80,13 @@ class Detector:
         self.hex_runs = sorted({r.prefilter_hex_run for r in rules if r.prefilter_hex_run}
                                | {d.hex_run for r in rules for d in r.derived if d.hex_run})
         self.basic_rules = [r for r in rules if "basic_auth" in r.extract]
+        # accelerate: None = Hyperscan when installed (see prefilter); the answers are the same
+        self.prefilter = Prefilter(Questions(
+            literals=tuple(k for r in rules for k in r.prefilter_keywords)
+            + tuple(k for r in rules for d in r.derived for k in (d.gate_bytes, *d.keyword_bytes))
+            + BASIC_WORDS,
+            hex_runs=tuple(self.hex_runs),
+            base64_runs=tuple(d.base64_run for r in rules for d in r.derived)), accelerate)
         # path -> per rule (excluded, on its paths): a history holds many versions of each path
         self.path_verdicts: dict[str, tuple[tuple[bool, bool], ...]] = {}
 
@@ -97,7 +104,7 @@ class Detector:
         """Rules worth running on this content; most blobs get none."""
         return [rule for rule, _ in self._chosen(path, data, binary)[0]]
 
-    def _chosen(self, path: str, data: bytes, binary: bool) -> tuple[list[tuple[Rule, list[Group]]], bytes | None]:
+    def _chosen(self, path: str, data: bytes, binary: bool) -> tuple[list[tuple[Rule, list[Group]]], Facts]:
         """Each rule worth running with what to run where, and the hex map when one was made.
 
         A group is (patterns, hex run N): N > 0 runs the patterns only on the lines around runs
@@ -106,16 +113,8 @@ class Detector:
         its keywords (encoded, context-gated) may sit anywhere and gets the whole content; one
         with a hex run of its own (a split token) sits beside the shorter runs.
         """
-        hex_hits: dict[int, bool] = {}
-        translated = None
-        if self.hex_runs:
-            translated = data.translate(HEX_TABLE)
-            for run in self.hex_runs:  # ascending: no run of N means no longer run either
-                hex_hits[run] = found = (b"x" * run) in translated
-                if not found:
-                    break
+        facts = self.prefilter.facts(data)
         chosen: list[tuple[Rule, list[Group]]] = []
-        present: dict[object, bool] = {}  # derived patterns' keyword searches, shared by the rules
         for rule, (excluded, on_path) in zip(self.rules, self._path_verdicts(path)):
             if (binary and not rule.binary) or excluded:
                 continue
@@ -126,30 +125,30 @@ class Detector:
             groups: list[Group] = []
             run = rule.prefilter_hex_run
             if rule.hex_windows and self.shortcuts:
-                if hex_hits.get(run):
+                if facts.hex_run(run):
                     groups.append((rule.plain_patterns, (run, rule.prefilter_hex_run_max)))
-            elif (run and hex_hits.get(run)) or any(k in data for k in rule.prefilter_keywords):
+            elif (run and facts.hex_run(run)) or any(facts.has(k) for k in rule.prefilter_keywords):
                 groups.append((rule.plain_patterns, WHOLE))
-            anywhere = tuple(d for d in rule.derived if not d.hex_run and d.applies(data, hex_hits, present))
+            anywhere = tuple(d for d in rule.derived if not d.hex_run and d.applies(facts))
             if anywhere:
                 groups.append((anywhere, WHOLE))
             for derived in rule.derived:
-                if derived.hex_run and derived.applies(data, hex_hits, present):
+                if derived.hex_run and derived.applies(facts):
                     windowed = rule.hex_windows and self.shortcuts
                     groups.append(((derived,), (derived.hex_run, derived.hex_run_max) if windowed else WHOLE))
             if groups:
                 chosen.append((rule, groups))
-        return chosen, translated
+        return chosen, facts
 
     def scan_blob(self, path: str, data: bytes, line_offset: int = 0) -> list[Hit]:
         binary = is_binary(data)
-        chosen, translated = self._chosen(path, data, binary)
+        chosen, facts = self._chosen(path, data, binary)
         if not binary and any(rule.binary for rule, _ in chosen) and not _is_utf8(data):
             # Key files such as hudson.util.Secret are random bytes that often hold no NUL at all.
             binary = True
             chosen = [(rule, [(rule.patterns, WHOLE)]) for rule, _ in chosen if rule.binary]
         # BASIC_RE's "basic" + any whitespace, in its usual spellings
-        has_basic = bool(self.basic_rules) and not binary and (b"asic" in data or b"ASIC" in data)
+        has_basic = bool(self.basic_rules) and not binary and any(facts.has(w) for w in BASIC_WORDS)
         if not chosen and not has_basic:
             return []
         text = data.hex() if binary else data.decode("utf-8", "replace")
@@ -161,9 +160,9 @@ class Detector:
             if self.shortcuts and self._rule_gated_out(rule, view):
                 continue
             for patterns, runs in groups:
-                if runs[0] and translated is not None and not binary:
+                if runs[0] and not binary:
                     if runs not in hex_spans:
-                        hex_spans[runs] = offsets.spans(_line_spans(data, _hex_runs(translated, *runs)))
+                        hex_spans[runs] = offsets.spans(_line_spans(data, _hex_runs(facts.hex_translated(), *runs)))
                     spans = hex_spans[runs]
                 else:
                     spans = [(0, len(text))]

@@ -1,0 +1,153 @@
+"""What a blob holds, as the rules' prefilters ask it: keywords, runs of hex or base64 characters.
+
+Most blobs hold no candidate, so these answers decide most of a scan's cost. Without an
+accelerator each answer is one lazy C-level search of the bytes (a substring test, or a
+translate to "x"/" " and a substring test for runs). With the optional Hyperscan package
+(``pip install 'jenkins-token-scanner[fast]'``) one pass over the blob answers every question at
+once; the answers are the same either way (``tests/test_prefilter.py`` holds them equal).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Lowercase hex -> "x", everything else -> " ": a long hex run becomes a plain substring search.
+HEX_TABLE = bytes(ord("x") if chr(i) in "0123456789abcdef" else ord(" ") for i in range(256))
+# base64 alphabet -> "x", everything else -> " "
+BASE64_TABLE = bytes(ord("x") if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "+/") else ord(" ")
+                     for i in range(256))
+# set to 1 to use the pure-Python prefilter even where Hyperscan is installed (benchmarks, tests)
+NO_ACCELERATOR_ENV = "JTS_NO_HYPERSCAN"
+
+
+@dataclass(frozen=True)
+class Questions:
+    """Every question the rules ask of a blob, known when the detector is built."""
+
+    literals: tuple[bytes, ...] = ()
+    hex_runs: tuple[int, ...] = ()
+    base64_runs: tuple[int, ...] = ()
+
+
+class Facts:
+    """The answers for one blob, each searched when first asked (and remembered)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self._literals: dict[bytes, bool] = {}
+        self._runs: dict[tuple[str, int], bool] = {}
+        self._hex: bytes | None = None
+
+    def has(self, literal: bytes) -> bool:
+        found = self._literals.get(literal)
+        if found is None:
+            found = self._literals[literal] = literal in self.data
+        return found
+
+    def hex_translated(self) -> bytes:
+        """The content through HEX_TABLE: where the windows around hex runs are found."""
+        if self._hex is None:
+            self._hex = self.data.translate(HEX_TABLE)
+        return self._hex
+
+    def hex_run(self, length: int) -> bool:
+        key = ("hex", length)
+        found = self._runs.get(key)
+        if found is None:
+            found = self._runs[key] = (b"x" * length) in self.hex_translated()
+        return found
+
+    def base64_run(self, length: int) -> bool:
+        key = ("base64", length)
+        found = self._runs.get(key)
+        if found is None:
+            found = self._runs[key] = (b"x" * length) in self.data.translate(BASE64_TABLE)
+        return found
+
+
+class _Answered(Facts):
+    """Answers found by one Hyperscan pass: a question it was not asked falls back to a search."""
+
+    def __init__(self, data: bytes, literals: dict[bytes, bool], runs: dict[tuple[str, int], bool]):
+        super().__init__(data)
+        self._literals = literals
+        self._runs = runs
+
+
+class Prefilter:
+    """Hands out a blob's Facts; with Hyperscan, all of them from a single pass."""
+
+    def __init__(self, questions: Questions, accelerate: bool | None = None):
+        self.questions = questions
+        self._ids: list[tuple[str, object]] = []
+        self._database = None
+        self._local = threading.local()  # a Hyperscan scratch is one thread's at a time
+        if accelerate is None:
+            accelerate = os.environ.get(NO_ACCELERATOR_ENV, "") in ("", "0")
+        if accelerate:
+            self._database = _compile(questions, self._ids)
+
+    @property
+    def engine(self) -> str:
+        return "hyperscan" if self._database is not None else "python"
+
+    def facts(self, data: bytes) -> Facts:
+        if self._database is None or not data:
+            return Facts(data)
+        found: set[int] = set()
+
+        def on_match(match_id: int, _start: int, _end: int, _flags: int, _context: object) -> None:
+            found.add(match_id)
+
+        try:
+            scratch = getattr(self._local, "scratch", None)
+            if scratch is None:
+                import hyperscan
+
+                scratch = self._local.scratch = hyperscan.Scratch(self._database)
+            self._database.scan(data, match_event_handler=on_match, scratch=scratch)
+        except Exception:  # noqa: BLE001 - the accelerator failing must cost speed, never answers
+            return Facts(data)
+        literals: dict[bytes, bool] = {}
+        runs: dict[tuple[str, int], bool] = {}
+        for index, (kind, key) in enumerate(self._ids):
+            if kind == "literal":
+                literals[key] = index in found  # type: ignore[index]
+            else:
+                runs[(kind, key)] = index in found  # type: ignore[index]
+        return _Answered(data, literals, runs)
+
+
+def _compile(questions: Questions, ids: list[tuple[str, object]]):  # type: ignore[no-untyped-def]
+    """One Hyperscan database for every question, or None when Hyperscan is not installed."""
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    expressions: list[bytes] = []
+    for literal in _unique(questions.literals):
+        ids.append(("literal", literal))
+        expressions.append(b"".join(b"\\x%02x" % byte for byte in literal))
+    for length in _unique(questions.hex_runs):
+        ids.append(("hex", length))
+        expressions.append(b"[0-9a-f]{%d}" % length)
+    for length in _unique(questions.base64_runs):
+        ids.append(("base64", length))
+        expressions.append(b"[A-Za-z0-9+/]{%d}" % length)
+    if not expressions:
+        return None
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    try:
+        database.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                         flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(expressions))
+    except Exception:  # noqa: BLE001 - e.g. a CPU Hyperscan does not support: the pure-Python path
+        ids.clear()
+        return None
+    return database
+
+
+def _unique(values: Iterable) -> list:
+    return list(dict.fromkeys(v for v in values if v))

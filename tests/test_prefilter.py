@@ -1,0 +1,88 @@
+"""The Hyperscan prefilter (an optional accelerator) answers exactly as the pure-Python one (issue 10)."""
+
+from __future__ import annotations
+
+import random
+import secrets
+
+import pytest
+
+from scanner.detect import Detector
+from scanner.prefilter import Facts, Prefilter, Questions
+from scanner.rules import load_rules
+from tests.test_detect_equivalence import PIECES
+
+hyperscan = pytest.importorskip("hyperscan", reason="the accelerator is not installed on this machine")
+
+RULES = load_rules()
+PLAIN = Detector(RULES, accelerate=False)
+FAST = Detector(RULES, accelerate=True)
+QUESTIONS = FAST.prefilter.questions
+
+
+def _answers(facts: Facts) -> tuple:
+    return (tuple(facts.has(k) for k in QUESTIONS.literals),
+            tuple(facts.hex_run(n) for n in QUESTIONS.hex_runs),
+            tuple(facts.base64_run(n) for n in QUESTIONS.base64_runs))
+
+
+def _contents(rng: random.Random) -> list[bytes]:
+    made = [b"", b"\x00" * 10, bytes(range(256)) * 3, b"x" * 5000, secrets.token_hex(17).encode(),
+            ("A" * 85 + "=").encode(), ("A" * 86).encode(), "токен Secret\n' '\n".encode()]
+    for _ in range(60):
+        made.append("\n".join(rng.choice(PIECES)() for _ in range(rng.randint(1, 30))).encode())
+    return made
+
+
+def test_the_accelerated_engine_is_in_use() -> None:
+    assert FAST.prefilter.engine == "hyperscan" and PLAIN.prefilter.engine == "python"
+    assert QUESTIONS.literals and QUESTIONS.hex_runs and QUESTIONS.base64_runs
+
+
+def test_every_answer_is_the_same() -> None:
+    for data in _contents(random.Random(10)):
+        assert _answers(FAST.prefilter.facts(data)) == _answers(Facts(data)), data[:80]
+
+
+def test_runs_at_their_exact_lengths() -> None:
+    """A run one character short of a question is a no; exactly the length is a yes; case counts."""
+    prefilter = Prefilter(Questions(hex_runs=(16, 34), base64_runs=(86,)), accelerate=True)
+    for length in (15, 16, 33, 34, 35):
+        for text in ("-" + "a" * length + "-", "-" + "A" * length + "-", "a" * length):
+            facts = prefilter.facts(text.encode())
+            assert _runs(facts) == _runs(Facts(text.encode())), (length, text[:3])
+    facts = prefilter.facts(("+" * 86).encode())
+    assert facts.base64_run(86) and not facts.hex_run(16)
+
+
+def _runs(facts: Facts) -> tuple[bool, bool, bool]:
+    return facts.hex_run(16), facts.hex_run(34), facts.base64_run(86)
+
+
+def test_both_engines_find_the_same_hits() -> None:
+    rng = random.Random(12)
+    for _ in range(30):
+        data = "\n".join(rng.choice(PIECES)() for _ in range(rng.randint(1, 200))).encode()
+        for path in ("deploy.sh", "k8s/secret.yaml", "jenkins/config.env"):
+            fast = [(h.rule_id, h.secret, h.line, h.column) for h in FAST.scan_blob(path, data)]
+            plain = [(h.rule_id, h.secret, h.line, h.column) for h in PLAIN.scan_blob(path, data)]
+            assert fast == plain
+
+
+def test_an_accelerator_failure_falls_back_to_searches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan error inside Hyperscan costs speed, never an answer."""
+    prefilter = Prefilter(Questions(literals=(b"Secret",)), accelerate=True)
+
+    def broken(*_args, **_kwargs) -> None:
+        raise hyperscan.error("scratch in use")
+
+    monkeypatch.setattr(prefilter, "_database", type("Broken", (), {"scan": staticmethod(broken)})())
+    prefilter._local.scratch = object()
+    assert prefilter.facts(b"a Secret here").has(b"Secret")
+
+
+def test_the_environment_switch_turns_the_accelerator_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JTS_NO_HYPERSCAN", "1")
+    assert Detector(RULES).prefilter.engine == "python"
+    monkeypatch.delenv("JTS_NO_HYPERSCAN")
+    assert Detector(RULES).prefilter.engine == "hyperscan"
