@@ -18,6 +18,7 @@ DEFAULT_VISIBILITY = 1
 class Bean:
     class_name: str | None  # None: no _class (the declared type is the runtime type)
     props: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    inline: frozenset[str] = frozenset()  # @Exported(inline=true): nested objects keep this level's threshold
 
 
 def bean(class_name: str | None, visibility: dict[str, int] | None = None, **values: Any) -> Bean:
@@ -125,7 +126,7 @@ def by_depth(value: Any, threshold: int) -> Any:
         out: dict[str, Any] = {} if value.class_name is None else {"_class": value.class_name}
         for name, (visibility, prop) in value.props.items():
             if visibility >= threshold:
-                out[name] = by_depth(prop, threshold + 1)
+                out[name] = by_depth(prop, threshold if name in value.inline else threshold + 1)
         return out
     return value  # plain dicts are written as they are
 

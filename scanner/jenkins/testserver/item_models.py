@@ -182,8 +182,10 @@ def computer_set(nodes: list[tuple[str, int]], root_url: str) -> Bean:
                         "the Jenkins controller's built-in node", [bean(None, name="built-in")])
     agents = [computer("hudson.slaves.SlaveComputer", name, executors, True, "", [bean(None, name=name)])
               for name, executors in nodes]
-    return bean("hudson.model.ComputerSet", busyExecutors=0, computer=[built_in, *agents], displayName="Nodes",
-                totalExecutors=2)
+    computers = bean("hudson.model.ComputerSet", busyExecutors=0, computer=[built_in, *agents], displayName="Nodes",
+                     totalExecutors=2)
+    computers.inline = frozenset({"computer"})  # ComputerSet.get_computers is @Exported(inline = true)
+    return computers
 
 
 def computer(class_name: str, name: str, executors: int, offline: bool, description: str,
