@@ -546,6 +546,35 @@ def test_invalid_range(repo: Repo) -> None:
         scan_range(repo.path, SPEC, "HEAD")
 
 
+def test_streamed_listing_keeps_large_blobs_and_attribution(repo: Repo) -> None:
+    """Workers start while rev-list still lists (issue 10): large blobs are still named, every
+    hit still gets its commit from the log that runs beside the scan."""
+    toks = [token() for _ in range(4)]
+    commits = [repo.commit({f"app{i}/cfg.txt": config(tok)}) for i, tok in enumerate(toks)]
+    repo.commit({"big.log": config(token()) + "x" * 4096})
+    result = scan_history(repo.path, SPEC, jobs=2, parallel_min_bytes=0, max_blob_bytes=2048)
+    assert result.skipped_large == 1 and "big.log" in result.warnings[0]
+    assert {h.secret: loc.commit for h, loc in result.hits} == dict(zip(toks, commits))
+
+
+def test_prefetched_log_stops_with_the_scan(repo: Repo) -> None:
+    """A scan that ends early (an error, Ctrl-C) leaves no git log running behind it."""
+    from scanner.sources.git_attribution import PrefetchedLog
+    from scanner.sources.git_repo import open_repo
+
+    repo.commit({"a.txt": "x"})
+    info = open_repo(Path(repo.path))
+    with PrefetchedLog(info, ["--all"]) as log:
+        log.start()
+    assert log._thread is not None and not log._thread.is_alive()
+    assert log._file is not None and log._file.closed
+    with PrefetchedLog(info, ["--all"]) as log:
+        assert "a.txt" in [e.path for e in log.entries()]
+    with PrefetchedLog(info, ["no-such-ref-anywhere"]) as log:
+        with pytest.raises(GitSourceError, match="cannot read commit history"):
+            list(log.entries())
+
+
 # --- the real detector ---------------------------------------------------------------------------
 
 def test_real_detector_in_workers_finds_token_and_binary_secret_store(repo: Repo) -> None:

@@ -184,7 +184,7 @@ def recorded_calls(log: Path) -> list[GitCall]:
     return calls
 
 
-SAFE_SUBCOMMANDS = {"cat-file", "clone", "config", "fetch", "for-each-ref", "log", "ls-files", "ls-tree",
+SAFE_SUBCOMMANDS = {"cat-file", "clone", "config", "count-objects", "fetch", "for-each-ref", "log", "ls-files", "ls-tree",
                     "merge-base", "reflog", "remote", "rev-list", "rev-parse", "show-ref"}
 
 

@@ -13,18 +13,25 @@ the index (``scan_staged``). In a shallow clone only what exists is scanned, wit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scanner.findings import Location
-from scanner.sources.git_attribution import DiffEntry, Introduction, introductions, iter_log
-from scanner.sources.git_blobs import BlobEntry, BlobSet, history_blobs, index_blobs, sized_blobs
+from scanner.sources.git_attribution import DiffEntry, Introduction, PrefetchedLog, introductions, iter_log
+from scanner.sources.git_blobs import BlobEntry, BlobSet, index_blobs, iter_history_blobs, sized_blobs
 from scanner.sources.git_reader import BlobReader, open_reader
 from scanner.sources.git_cmd import GitSourceError, run_git
-from scanner.sources.git_pool import PARALLEL_MIN_BYTES, DetectorRecipe, Progress, ScanTotals, scan_blobs
+from scanner.sources.git_pool import (
+    PARALLEL_MIN_BYTES,
+    DetectorRecipe,
+    Progress,
+    ScanTotals,
+    scan_blob_stream,
+    scan_blobs,
+)
 from scanner.sources.git_repo import (
     FETCH_MORE,
     RepoInfo,
@@ -46,6 +53,7 @@ __all__ = [
 ]
 
 MAX_BLOB_BYTES = 50 * 2**20
+PACKED_RATIO = 16  # a conservative guess of blob bytes per packed byte (start workers early rather than late)
 EXAMPLES = 5  # how many skipped blobs a warning names before summarising
 
 
@@ -112,13 +120,41 @@ def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, pr
     totals = scan_blobs(repo.path, spec, blobs.scan, jobs=jobs, progress=progress,
                         parallel_min_bytes=parallel_min_bytes, reader=reader, objects_dir=repo.objects_dir,
                         max_bytes=max_blob_bytes)
+    _account(result, blobs, totals, max_blob_bytes, what)
+    return totals
+
+
+def _small(listing: Iterable[BlobEntry], blobs: BlobSet, max_blob_bytes: int) -> Iterator[BlobEntry]:
+    """The listed blobs to read; each is kept in ``blobs`` (scan or large) for the report."""
+    for blob in listing:
+        if blob.size > max_blob_bytes:
+            blobs.large.append(blob)
+        else:
+            blobs.scan.append(blob)
+            yield blob
+
+
+def _account(result: HistoryResult, blobs: BlobSet, totals: ScanTotals, max_blob_bytes: int, what: str) -> None:
     result.blobs += totals.blobs
     result.bytes += totals.bytes
     result.skipped_binary += totals.binary
     result.skipped_large += len(blobs.large)
     result.warnings += _skip_warnings(blobs, max_blob_bytes, what) + totals.warnings
     result.errors += totals.errors
-    return totals
+
+
+def _looks_large(repo: RepoInfo, parallel_min_bytes: int) -> bool:
+    """Will the history hold ``parallel_min_bytes`` of blobs? Judged before listing from the
+    compressed object database, which real histories outgrow about 10-20 times (deltas)."""
+    if parallel_min_bytes <= 0:
+        return True
+    proc = run_git(repo.path, ["count-objects", "-v"], check=False)
+    kib = 0
+    for line in proc.stdout.decode("ascii", "replace").splitlines():
+        name, _, value = line.partition(":")
+        if name in ("size", "size-pack") and value.strip().isdigit():
+            kib += int(value)
+    return kib * 1024 * PACKED_RATIO >= parallel_min_bytes
 
 
 def _partial_clone(repo: RepoInfo) -> bool:
@@ -147,25 +183,33 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
     repo = path if isinstance(path, RepoInfo) else open_repo(Path(path))
     result = HistoryResult(repo=repo)
     tips = stash_tips(repo)
-    # one reader sizes and (when scanning in this process) reads the blobs
-    with open_reader(repo.path, repo.objects_dir, max_blob_bytes, in_process=in_process) as reader:
-        blobs = history_blobs(repo, tips, reader, reflogs=include_reflogs, partial_clone=_partial_clone(repo))
-        blobs = blobs.split_large(max_blob_bytes)
-        totals = _scan(repo, spec, blobs, jobs=jobs, progress=progress, parallel_min_bytes=parallel_min_bytes,
-                       result=result, max_blob_bytes=max_blob_bytes, what="blob(s)", reader=reader)
-    hits_of = totals.hits
-    boundary = shallow_boundary(repo)
-    intros: list[Introduction] = []
-    seen: set[str] = set()  # hit blobs that appear in some commit's diff
-    if hits_of:
-        def want(oid: str) -> bool:
-            if oid in hits_of:
-                seen.add(oid)
-                return True
-            return False
+    revs = ["--all", *tips, *(["--reflog"] if include_reflogs else [])]
+    blobs = BlobSet()
+    # the commit log for attribution starts beside the scan once a first blob hits
+    with PrefetchedLog(repo, revs) as log:
+        # one reader sizes and (when scanning in this process) reads the blobs
+        with open_reader(repo.path, repo.objects_dir, max_blob_bytes, in_process=in_process) as reader:
+            listing = iter_history_blobs(repo, tips, reader, blobs, reflogs=include_reflogs)
+            try:
+                totals = scan_blob_stream(repo.path, spec, _small(listing, blobs, max_blob_bytes), jobs=jobs,
+                                          progress=progress, parallel_min_bytes=parallel_min_bytes, reader=reader,
+                                          objects_dir=repo.objects_dir, max_bytes=max_blob_bytes,
+                                          on_hits=log.start, large=_looks_large(repo, parallel_min_bytes))
+            finally:
+                listing.close()
+        _account(result, blobs, totals, max_blob_bytes, "blob(s)")
+        hits_of = totals.hits
+        intros: list[Introduction] = []
+        seen: set[str] = set()  # hit blobs that appear in some commit's diff
+        if hits_of:
+            def want(oid: str) -> bool:
+                if oid in hits_of:
+                    seen.add(oid)
+                    return True
+                return False
 
-        revs = ["--all", *tips, *(["--reflog"] if include_reflogs else [])]
-        intros = introductions(iter_log(repo, revs, want), hits_of)
+            intros = introductions(log.entries(want), hits_of)
+    boundary = shallow_boundary(repo)
     head = head_blobs(repo, lambda _p, oid: oid in hits_of) if hits_of else None
     for intro in intros:
         loc = _location(intro.hit, intro.path, "history", repo, blob=intro.blob, intro=intro,

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
@@ -72,13 +74,20 @@ def _commit(header: bytes) -> CommitMeta:
 def iter_log(repo: RepoInfo, revs: Iterable[str], want: Callable[[str], bool] | None = None,
              on_commit: Callable[[str], None] | None = None) -> Iterator[DiffEntry]:
     """Stream ``git log --raw`` over ``revs``: entries whose new side is a blob that ``want`` accepts."""
+    with _log_stream(repo, revs) as (stream, _proc):
+        yield from _parse(_tokens(stream), want, on_commit)
+
+
+@contextmanager
+def _log_stream(repo: RepoInfo, revs: Iterable[str]) -> Iterator[tuple[WatchedStream, subprocess.Popen[bytes]]]:
+    """``git log --raw`` over ``revs`` as a watched stream; its failure is raised once it is read."""
     with tempfile.TemporaryFile() as err:
         proc = popen_git(repo.path, [*LOG_ARGS, *revs, "--"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=err)
         assert proc.stdout is not None
         watchdog = Watchdog(proc)  # a damaged tree can make git log loop forever
         try:
-            yield from _parse(_tokens(WatchedStream(proc.stdout, watchdog)), want, on_commit)
+            yield WatchedStream(proc.stdout, watchdog), proc
         finally:
             proc.stdout.close()
             rc = proc.wait()
@@ -87,6 +96,69 @@ def iter_log(repo: RepoInfo, revs: Iterable[str], want: Callable[[str], bool] | 
             err.seek(0)
             why = stalled_message("git log", watchdog.limit) if watchdog.fired else first_error_line(err.read())
             raise GitSourceError(f"cannot read commit history of {repo.path}: {why}")
+
+
+class PrefetchedLog:
+    """``git log --raw`` run beside the history scan, into a temporary file.
+
+    Attribution needs the log only when some blob hits, and then only after the scan; started at
+    the first hit, git walks the commits while the workers still detect, instead of after them.
+    """
+
+    def __init__(self, repo: RepoInfo, revs: list[str]):
+        self.repo = repo
+        self.revs = revs
+        self._thread: threading.Thread | None = None
+        self._file: IO[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._error: BaseException | None = None
+        self._closing = False
+
+    def __enter__(self) -> PrefetchedLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._file = tempfile.TemporaryFile()
+            self._thread = threading.Thread(target=self._copy, name="jts-git-log", daemon=True)
+            self._thread.start()
+
+    def _copy(self) -> None:
+        assert self._file is not None
+        try:
+            with _log_stream(self.repo, self.revs) as (stream, proc):
+                self._proc = proc
+                if self._closing:  # close() came before git started: nothing to wait for
+                    proc.kill()
+                while block := stream.read(READ_SIZE):
+                    self._file.write(block)
+        except (GitSourceError, OSError, ValueError) as exc:  # ValueError: the file closed under us
+            self._error = exc
+
+    def entries(self, want: Callable[[str], bool] | None = None) -> Iterator[DiffEntry]:
+        self.start()
+        assert self._thread is not None and self._file is not None
+        self._thread.join()
+        if isinstance(self._error, GitSourceError):
+            raise self._error
+        if self._error is not None:
+            raise GitSourceError(f"cannot buffer the commit history of {self.repo.path}: "
+                                 f"{type(self._error).__name__}")
+        self._file.seek(0)
+        yield from _parse(_tokens(self._file), want, None)
+
+    def close(self) -> None:
+        """Stop git if it still runs (the scan failed or was interrupted) and drop the file."""
+        self._closing = True
+        if self._thread is not None:
+            if self._thread.is_alive() and self._proc is not None:
+                self._proc.kill()
+            self._thread.join()
+        if self._file is not None:
+            self._file.close()
 
 
 def _parse(tokens: Iterator[bytes], want: Callable[[str], bool] | None,

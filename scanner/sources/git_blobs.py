@@ -87,21 +87,31 @@ def _listing(lines: Iterable[bytes], out: BlobSet, paths: deque[str]) -> Iterato
         yield oid
 
 
-def _add_info(info: ObjectInfo, path: str, out: BlobSet) -> None:
+def _entry(info: ObjectInfo, path: str, out: BlobSet) -> BlobEntry | None:
     if info.kind is None:
         out.missing.append(info.oid)
-    elif info.kind == "blob":
-        out.scan.append(BlobEntry(oid=info.oid, size=info.size, path=path))
-    else:  # its tree says blob, the object database says otherwise (damaged): reading it reports that
-        out.scan.append(BlobEntry(oid=info.oid, size=0, path=path))
+        return None
+    if info.kind == "blob":
+        return BlobEntry(oid=info.oid, size=info.size, path=path)
+    # its tree says blob, the object database says otherwise (damaged): reading it reports that
+    return BlobEntry(oid=info.oid, size=0, path=path)
 
 
 def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, *, reflogs: bool = False,
                   partial_clone: bool = False) -> BlobSet:
-    """Every blob reachable from all refs (+ extra tips), streamed: rev-list's oids sized by ``reader``'s git.
+    """Every blob reachable from all refs (+ extra tips), as one list (see ``iter_history_blobs``).
 
     ``partial_clone`` no longer changes anything: missing blobs are reported in every repository.
     """
+    out = BlobSet()
+    out.scan = list(iter_history_blobs(repo, extra_tips, reader, out, reflogs=reflogs))
+    return out
+
+
+def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, out: BlobSet, *,
+                       reflogs: bool = False) -> Iterator[BlobEntry]:
+    """Every blob reachable from all refs (+ extra tips), streamed as rev-list finds them, sized by
+    ``reader``'s git, so the scan starts long before the listing ends. Missing ones go to ``out``."""
     args = ["rev-list", "--objects", "--all", "--filter=object:type=blob", "--filter-provided-objects"]
     if reflogs:
         args.append("--reflog")
@@ -109,7 +119,6 @@ def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, *, 
     # partial clone, or lost to a damaged pack in any repository, where the rest is still scanned.
     args.append("--missing=print")
     args += [*extra_tips, "--"]
-    out = BlobSet()
     paths: deque[str] = deque()
     sizing_error: GitSourceError | None = None
     with tempfile.TemporaryFile() as rl_err:
@@ -120,7 +129,9 @@ def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, *, 
         try:
             listing = WatchedStream(rev_list.stdout, watchdog)  # type: ignore[arg-type]
             for info in reader.info(_listing(listing, out, paths)):
-                _add_info(info, paths.popleft(), out)
+                entry = _entry(info, paths.popleft(), out)
+                if entry is not None:
+                    yield entry
         except GitSourceError as exc:  # a rev-list failure below is the more telling one
             sizing_error = exc
         finally:
@@ -134,7 +145,6 @@ def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, *, 
                                  " (corrupt or incomplete object database? try git fsck)")
     if sizing_error is not None:
         raise sizing_error
-    return out
 
 
 def sized_blobs(repo: RepoInfo, paths: dict[str, str]) -> BlobSet:
@@ -166,17 +176,19 @@ def index_blobs(repo: RepoInfo) -> tuple[dict[str, str], list[tuple[str, str]]]:
     return first, entries
 
 
-def chunks(blobs: list[BlobEntry], max_bytes: int, max_blobs: int) -> list[list[BlobEntry]]:
+def chunks(blobs: Iterable[BlobEntry], max_bytes: int, max_blobs: int) -> list[list[BlobEntry]]:
     """Consecutive slices (git's pack order stays local) small enough to balance two workers."""
-    out: list[list[BlobEntry]] = []
+    return list(iter_chunks(blobs, max_bytes, max_blobs))
+
+
+def iter_chunks(blobs: Iterable[BlobEntry], max_bytes: int, max_blobs: int) -> Iterator[list[BlobEntry]]:
     cur: list[BlobEntry] = []
     size = 0
     for blob in blobs:
         cur.append(blob)
         size += blob.size
         if size >= max_bytes or len(cur) >= max_blobs:
-            out.append(cur)
+            yield cur
             cur, size = [], 0
     if cur:
-        out.append(cur)
-    return out
+        yield cur

@@ -9,13 +9,13 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scanner.detect import scan_or_error
-from scanner.sources.git_blobs import BlobEntry, chunks
+from scanner.sources.git_blobs import BlobEntry, chunks, iter_chunks
 from scanner.sources.git_cmd import GitSourceError
 from scanner.sources.git_objects import DEFAULT_MAX_BYTES
 from scanner.sources.git_reader import BlobReader, open_reader
@@ -31,6 +31,7 @@ PARALLEL_MIN_BYTES = 64 << 20  # below this, starting workers (~0.3 s of imports
 POLL_SECONDS = 1.0
 
 Progress = Callable[[int, int], None]
+OnHits = Callable[[], None]  # told when some blob holds hits (e.g. to start attribution early)
 
 
 class Detecting(Protocol):
@@ -122,7 +123,38 @@ def scan_blobs(cwd: str, spec: DetectorRecipe, blobs: list[BlobEntry], *, jobs: 
         return _scan_here(cwd, spec, work, total, progress, reader)
     if reader is not None:  # idle while workers read; forked workers must not inherit its pipes
         reader.stop()
-    return _scan_workers(cwd, spec, work, total, workers, progress, objects_dir, max_bytes)
+    return _scan_workers(cwd, spec, work, lambda: total, workers, progress, objects_dir, max_bytes)
+
+
+def scan_blob_stream(cwd: str, spec: DetectorRecipe, blobs: Iterable[BlobEntry], *, jobs: int = 0,
+                     progress: Progress | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES,
+                     reader: BlobReader | None = None, objects_dir: str | None = None,
+                     max_bytes: int = DEFAULT_MAX_BYTES, on_hits: OnHits | None = None,
+                     large: bool = False) -> ScanTotals:
+    """``scan_blobs`` over blobs still being listed (a lazy iterator that starts git when first read).
+
+    ``large``: the caller expects at least ``parallel_min_bytes``, so workers start before the
+    listing does (forked while this process has no git pipe open) and read chunks as soon as
+    they are listed: listing and detection overlap instead of taking turns. Otherwise the
+    listing ends first and ``scan_blobs`` chooses as it always does.
+    """
+    workers = effective_jobs(jobs)
+    if not large or workers <= 1 or mp.current_process().daemon:
+        totals = scan_blobs(cwd, spec, list(blobs), jobs=jobs, progress=progress,
+                            parallel_min_bytes=parallel_min_bytes, reader=reader, objects_dir=objects_dir,
+                            max_bytes=max_bytes)
+        if totals.hits and on_hits:
+            on_hits()
+        return totals
+    listed = [0]  # bytes listed so far: the progress total grows with the listing
+
+    def counted(stream: Iterable[BlobEntry]) -> Iterator[BlobEntry]:
+        for blob in stream:
+            listed[0] += blob.size
+            yield blob
+
+    work = iter_chunks(counted(blobs), CHUNK_BYTES, CHUNK_BLOBS)
+    return _scan_workers(cwd, spec, work, lambda: listed[0], workers, progress, objects_dir, max_bytes, on_hits)
 
 
 def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], total: int,
@@ -138,8 +170,9 @@ def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], tota
     return totals
 
 
-def _scan_workers(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], total: int,
-                  workers: int, progress: Progress | None, objects_dir: str | None, max_bytes: int) -> ScanTotals:
+def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]], total: Callable[[], int],
+                  workers: int, progress: Progress | None, objects_dir: str | None, max_bytes: int,
+                  on_hits: OnHits | None = None) -> ScanTotals:
     ctx = process_context()
     tasks, results = ctx.Queue(), ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(spec, cwd, objects_dir, max_bytes, tasks, results), daemon=True,
@@ -148,26 +181,37 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], t
         proc.start()
     totals = ScanTotals()
     finished = False
+
+    def take(timeout: float | None) -> bool:
+        """Merge one result; False when none came (None: do not wait)."""
+        try:
+            _index, part, error = results.get(timeout=timeout) if timeout else results.get_nowait()
+        except queue.Empty:
+            dead = dead_workers(procs, results, "history scan")
+            if dead:
+                raise GitSourceError(dead) from None
+            return False
+        if error is not None:
+            raise GitSourceError(f"history scan worker failed: {error}")
+        totals.merge(part)
+        if part.hits and on_hits:
+            on_hits()
+        if progress:
+            progress(totals.bytes, total())
+        return True
+
     try:
-        for index, chunk in enumerate(work):
+        sent = done = 0
+        for index, chunk in enumerate(work):  # the listing may still be running: merge what is ready
             tasks.put((index, [(b.oid, b.path) for b in chunk]))
+            sent += 1
+            while take(None):
+                done += 1
         for _ in procs:
             tasks.put(None)
-        done = 0
-        while done < len(work):
-            try:
-                _index, part, error = results.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                dead = dead_workers(procs, results, "history scan")
-                if dead:
-                    raise GitSourceError(dead) from None
-                continue
-            if error is not None:
-                raise GitSourceError(f"history scan worker failed: {error}")
-            totals.merge(part)
-            done += 1
-            if progress:
-                progress(totals.bytes, total)
+        while done < sent:
+            if take(POLL_SECONDS):
+                done += 1
         finished = True
     finally:
         shutdown(procs, [tasks, results], graceful=finished)

@@ -79,7 +79,7 @@ REMOTE_CONFIG = OUTPUT_CONFIG + NO_PROGRAMS + _protocols(CLONE_TRANSPORTS) + (
 
 # The only git subcommands jts runs: none of them applies filters, textconv or diff drivers.
 SUBCOMMANDS = frozenset({
-    "cat-file", "clone", "config", "fetch", "for-each-ref", "log", "ls-files", "ls-tree", "merge-base",
+    "cat-file", "clone", "config", "count-objects", "fetch", "for-each-ref", "log", "ls-files", "ls-tree", "merge-base",
     "reflog", "remote", "rev-list", "rev-parse", "show-ref",
 })
 # Options of those subcommands that would (patches, content conversion).
