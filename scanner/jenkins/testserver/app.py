@@ -53,6 +53,7 @@ class JenkinsApp:
         method, path = req.method, req.path
         record = RequestRecord(method, path, None, presented_user(req), req.query)
         delay = sum(rule.seconds for rule in self.faults.take("latency", method, path))
+        delay += self.svc.options.latency_ms / 1000  # ServerOptions.latency_ms: a distant Jenkins
         if delay:
             self.stopping.wait(delay)  # interruptible so stop() never waits for injected latency
         for hook in self.faults.take("hook", method, path):

@@ -104,3 +104,27 @@ class ConfidentialStore:
         padded = decryptor.update(data) + decryptor.finalize()
         unpadder = padding.PKCS7(128).unpadder()
         return (unpadder.update(padded) + unpadder.finalize()).decode("utf-8")
+
+    def is_secret_bytes(self, value: str) -> bool:
+        """SecretBytes.isSecretBytes: a {base64} value that decrypts with this home's SecretBytes key."""
+        if not (value.startswith("{") and value.endswith("}")):
+            return False
+        try:
+            raw = base64.b64decode(value[1:-1], validate=True)
+        except ValueError:
+            return False
+        if len(raw) < 9:
+            return False
+        salt, pad_len = raw[:8], raw[8]
+        data = raw[9: len(raw) - pad_len]
+        if not data or len(data) % 16:
+            return False
+        digest = hashlib.sha256(self.key(SECRET_BYTES_KEY_ID) + salt).digest()
+        decryptor = Cipher(algorithms.AES(digest[:16]), modes.CBC(digest[16:32])).decryptor()
+        padded = decryptor.update(data) + decryptor.finalize()
+        try:
+            unpadder = padding.PKCS7(128).unpadder()
+            unpadder.update(padded) + unpadder.finalize()
+        except ValueError:
+            return False
+        return True

@@ -7,6 +7,7 @@ import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
 from urllib.parse import urlsplit
 
 from .app import JenkinsApp, Outcome
@@ -121,10 +122,30 @@ class JenkinsRequestHandler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
+        if response.stream is not None:
+            self._write_stream(response.stream, head)
+            return
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if not head and response.body:
             self.wfile.write(response.body)
+
+    def _write_stream(self, stream: Iterator[bytes], head: bool) -> None:
+        """A body of unknown length (a log read as it is sent): chunked, as a servlet without Content-Length."""
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            if not head:
+                for chunk in stream:
+                    if chunk:
+                        self.wfile.write(b"%X\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True  # the log vanished or the client left: cut the answer short
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
 
     def _write_canned(self, rule: FaultRule) -> None:
         """A hostile answer: status, headers and body as given, huge or dripped; then close."""

@@ -11,14 +11,18 @@ from __future__ import annotations
 import base64
 import gzip
 import secrets
+import shutil
 import struct
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import home_items as hi
 from . import xstream as xs
 from .confidential import ConfidentialStore
+from .items import MULTIBRANCH, ORGANIZATION, PIPELINE
+from .names import name_encode
 
 FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
 FOLDER_STORE = "com.cloudbees.hudson.plugins.folder.properties.FolderCredentialsProvider_-FolderCredentialsProperty"
@@ -127,30 +131,78 @@ class HomeContent:
     # -- items ------------------------------------------------------------------------------
 
     def item_dir(self, full_name: str) -> Path:
-        path = self.root
-        for name in full_name.split("/"):
-            path = path / "jobs" / name
+        """jobs/a/jobs/b; below a multibranch project branches/<mangled branch name>."""
+        return hi.item_dir(self.root, full_name)
+
+    def _write_item(self, full_name: str, root: ET.Element) -> Path:
+        path = self.item_dir(full_name) / "config.xml"
+        xs.write_atomic(path, hi.keep_matrix(path, root))
         return path
 
-    def add_folder(self, full_name: str) -> None:
-        parts = full_name.split("/")
+    def _ensure_parents(self, full_name: str) -> None:
+        """Folders on the way to an item: written when missing, left as they are otherwise."""
+        parts = full_name.split("/")[:-1]
         for depth in range(1, len(parts) + 1):
             name = "/".join(parts[:depth])
-            self.folders.add(name)
-            properties = xs.element("properties")
-            if self.folder_credentials.get(name):
-                properties.append(xs.element(FOLDER_STORE, None, self._domain_map(self.folder_credentials[name])))
-            root = xs.element(FOLDER_CLASS, None, xs.element("description"), properties,
-                              xs.element("healthMetrics"), plugin="cloudbees-folder@6.955.v81e2a_35c08d3")
-            xs.write_atomic(self.item_dir(name) / "config.xml", root)
+            if not (self.item_dir(name) / "config.xml").is_file():
+                self.add_folder(name)
+
+    def add_folder(self, full_name: str) -> None:
+        self._ensure_parents(full_name)
+        self.folders.add(full_name)
+        properties = xs.element("properties")
+        if self.folder_credentials.get(full_name):
+            properties.append(xs.element(FOLDER_STORE, None, self._domain_map(self.folder_credentials[full_name])))
+        root = xs.element(FOLDER_CLASS, None, xs.element("description"), properties,
+                          xs.element("healthMetrics"), plugin="cloudbees-folder@6.955.v81e2a_35c08d3")
+        self._write_item(full_name, root)
+
+    def add_organization(self, full_name: str) -> None:
+        """An organization folder (jenkins.branch.OrganizationFolder); add repositories with add_multibranch."""
+        self._ensure_parents(full_name)
+        self._write_item(full_name, hi.computed_folder(ORGANIZATION, "branch-api@2.1217.v43d8b_b_d8b_2c7"))
+        log = self.item_dir(full_name) / "computation" / "computation.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("Finished: SUCCESS\n", encoding="utf-8")
+
+    def add_multibranch(self, full_name: str, branches: list[str]) -> list[str]:
+        """A Pipeline multibranch project and one branch job per branch; returns the branch jobs' full names.
+
+        A branch's item name is NameEncoder's (``feature/x`` -> ``feature%2Fx``, so its URL segment is
+        ``feature%252Fx``), its directory NameMangler's; add builds with ``add_build(<full name>, ...)``.
+        Inside an organization folder the project's own name is encoded the same way."""
+        parent = full_name.rsplit("/", 1)[0] if "/" in full_name else None
+        self._ensure_parents(full_name)
+        if parent is not None and hi.class_of(hi.read_config(self.item_dir(parent) / "config.xml")) == ORGANIZATION:
+            hi.write_child_name(self.item_dir(full_name), full_name.rsplit("/", 1)[1])
+        self._write_item(full_name, hi.computed_folder(MULTIBRANCH, "workflow-multibranch@795.ve0cb_1f45ca_9a_"))
+        log = self.item_dir(full_name) / "indexing" / "indexing.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("Finished branch indexing.\n", encoding="utf-8")
+        names = []
+        for branch in branches:
+            child = f"{full_name}/{name_encode(branch)}"
+            hi.write_child_name(self.item_dir(child), name_encode(branch))
+            self._write_item(child, hi.branch_job(branch))
+            names.append(child)
+        return names
+
+    # -- per-item permissions (matrix-auth AuthorizationMatrixProperty in the item's config.xml) --
+
+    def grant(self, user_id: str, full_name: str, *permissions: str) -> None:
+        """Grant ``read``, ``discover``, ``extended_read``, ``configure`` (or permission ids) on one item."""
+        hi.grant(self.item_dir(full_name) / "config.xml", user_id, permissions)
+
+    def restrict(self, full_name: str, inherit: bool = False) -> None:
+        """Stop inheriting grants (NonInheritingStrategy): only this item's own grants and admins remain."""
+        hi.set_inheritance(self.item_dir(full_name) / "config.xml", inherit)
 
     def add_job(self, full_name: str, *, pipeline: bool = False, shell: str | None = None,
                 script: str | None = None, auth_token: str | None = None, encrypt_auth_token: bool = False,
                 string_parameters: dict[str, str] | None = None, password_parameters: list[str] | None = None,
                 description: str = "") -> Path:
         """A freestyle job (shell step) or a Pipeline (inline script); ``auth_token`` as before 2.541 or encrypted."""
-        if "/" in full_name:
-            self.add_folder(full_name.rsplit("/", 1)[0])
+        self._ensure_parents(full_name)
         properties = xs.element("properties")
         definitions = [xs.element("hudson.model.StringParameterDefinition", None, xs.element("name", k),
                                   xs.element("defaultValue", v)) for k, v in (string_parameters or {}).items()]
@@ -176,22 +228,24 @@ class HomeContent:
         if auth_token is not None:
             root.append(xs.element("authToken", self.store.encrypt_secret(auth_token) if encrypt_auth_token
                                    else auth_token))
-        path = self.item_dir(full_name) / "config.xml"
-        xs.write_atomic(path, root)
-        return path
+        return self._write_item(full_name, root)
 
     def add_build(self, full_name: str, number: int, log: str, *, compress: bool = False, notes: bool = True,
                   parameters: dict[str, str] | None = None, password_parameters: dict[str, str] | None = None,
-                  result: str = "SUCCESS") -> Path:
+                  undefined_parameters: dict[str, str] | None = None, result: str = "SUCCESS",
+                  building: bool = False, description: str | None = None, timestamp: int | None = None) -> Path:
         """builds/<n>/build.xml and the console log (``log``, or ``log.gz`` as compress-buildlog leaves it).
 
         With ``notes`` every line starts with a signed ConsoleNote (``ESC[8mha:////4...ESC[0m``),
-        as Jenkins writes hyperlinks and timestamps into raw logs."""
+        as Jenkins writes hyperlinks and timestamps into raw logs. ``undefined_parameters`` were
+        submitted but not defined by the job: kept in build.xml, not shown by the API. A ``building``
+        build has no <result> yet; grow it with append_log and end it with finish_build."""
         build_dir = self.item_dir(full_name) / "builds" / str(number)
         build_dir.mkdir(parents=True, exist_ok=True)
         actions = xs.element("actions")
+        submitted = {**(parameters or {}), **(undefined_parameters or {})}
         values = [xs.element("hudson.model.StringParameterValue", None, xs.element("name", k),
-                             xs.element("description"), xs.element("value", v)) for k, v in (parameters or {}).items()]
+                             xs.element("description"), xs.element("value", v)) for k, v in submitted.items()]
         values += [xs.element("hudson.model.PasswordParameterValue", None, xs.element("name", k),
                               xs.element("description"), xs.element("value", self.store.encrypt_secret(v)))
                    for k, v in (password_parameters or {}).items()]
@@ -202,14 +256,18 @@ class HomeContent:
                                       xs.element("parameters", None, *values),
                                       xs.element("parameterDefinitionNames", None,
                                                  *[xs.element("string", n) for n in names])))
-        started = int(datetime.now(timezone.utc).timestamp() * 1000)
-        root = xs.element("build", None, actions, xs.element("queueId", str(number)),
-                          xs.element("timestamp", str(started)), xs.element("startTime", str(started + 5)),
-                          xs.element("result", result), xs.element("duration", "1234"),
-                          xs.element("charset", "UTF-8"), xs.element("keepLog", "false"))
+        started = timestamp if timestamp is not None else int(datetime.now(timezone.utc).timestamp() * 1000)
+        pipeline = hi.class_of(hi.read_config(self.item_dir(full_name) / "config.xml")) == PIPELINE
+        root = xs.element("flow-build" if pipeline else "build", None, actions, xs.element("queueId", str(number)),
+                          xs.element("timestamp", str(started)), xs.element("startTime", str(started + 5)))
+        if not building:
+            root.append(xs.element("result", result))
+        if description is not None:
+            root.append(xs.element("description", description))
+        root.extend([xs.element("duration", "0" if building else "1234"), xs.element("charset", "UTF-8"),
+                     xs.element("keepLog", "false")])
         xs.write_atomic(build_dir / "build.xml", root)
-        lines = log.splitlines(keepends=True)
-        data = "".join((console_note() + line) if notes and line.strip() else line for line in lines).encode()
+        data = with_notes(log, notes)
         if compress:
             target = build_dir / "log.gz"
             target.write_bytes(gzip.compress(data))
@@ -217,6 +275,26 @@ class HomeContent:
             target = build_dir / "log"
             target.write_bytes(data)
         return target
+
+    def build_dir(self, full_name: str, number: int) -> Path:
+        return self.item_dir(full_name) / "builds" / str(number)
+
+    def append_log(self, full_name: str, number: int, text: str, *, notes: bool = False) -> None:
+        """A running build writes more output (to ``log``; Jenkins compresses only finished logs)."""
+        with open(self.build_dir(full_name, number) / "log", "ab") as log:
+            log.write(with_notes(text, notes))
+
+    def finish_build(self, full_name: str, number: int, result: str = "SUCCESS") -> None:
+        hi.set_result(self.build_dir(full_name, number) / "build.xml", result, 1234)
+
+    def delete_log(self, full_name: str, number: int) -> None:
+        """The log files go (a LogStorage elsewhere, a cleanup); build.xml stays."""
+        for name in ("log", "log.gz"):
+            (self.build_dir(full_name, number) / name).unlink(missing_ok=True)
+
+    def delete_build(self, full_name: str, number: int) -> None:
+        """The build is gone (log rotation): its URLs answer 404."""
+        shutil.rmtree(self.build_dir(full_name, number), ignore_errors=True)
 
     # -- nodes ------------------------------------------------------------------------------
 
@@ -241,6 +319,11 @@ class HomeContent:
         path = self.root / "nodes" / name / "config.xml"
         xs.write_atomic(path, root)
         return path
+
+
+def with_notes(text: str, notes: bool) -> bytes:
+    lines = text.splitlines(keepends=True)
+    return "".join((console_note() + line) if notes and line.strip() else line for line in lines).encode()
 
 
 def console_note() -> str:

@@ -79,6 +79,11 @@ class ServerOptions:
     # None = by version: the client IP is part of the crumb before 2.543.
     crumb_includes_ip: bool | None = None
 
+    # -Dhudson.security.ExtendedReadPermission: Item/Computer ExtendedRead grants count (off in Jenkins).
+    extended_read_permission: bool = False
+    # Delay before every answer (a remote Jenkins, for crawl benchmarks); 0 = none.
+    latency_ms: int = 0
+
     server_header: str = "Jetty(12.0.25)"
     # Kept low so tests stay fast; the hash is a test double for jBCrypt.
     password_hash_iterations: int = 1000

@@ -97,9 +97,18 @@ def requires_post(uri: str) -> str:
             "Proceed</button></form>")
 
 
+# Permission group titles as the access-denied message names them
+GROUP_TITLES = {"Hudson": "Overall", "Item": "Job", "Computer": "Agent", "View": "View", "Run": "Run"}
+
+
 def access_denied(name: str, permission_id: str) -> str:
-    label = "Overall/" + permission_id.rsplit(".", 1)[-1]
+    group, permission = permission_id.rsplit(".", 2)[-2:]
+    label = GROUP_TITLES.get(group, group) + "/" + permission
     return f'<h1>Access Denied</h1><p class="error">{escape(name)} is missing the {label} permission</p>'
+
+
+def denied_message(message: str) -> str:
+    return f'<h1>Access Denied</h1><p class="error">{escape(message)}</p>'
 
 
 def change_token_message(shown: bool) -> str:

@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 from . import pages, router
 from . import responses as rs
-from .auth import ANONYMOUS, READ, AccessDenied, Auth, MalformedBasicHeader, parse_basic
+from .auth import ANONYMOUS, AccessDenied, Auth, MalformedBasicHeader, parse_basic
 from .context import Ctx, Services
 from .sessions import CRUMB_FIELD, crumb_matches
 from .users import same_id
@@ -80,7 +80,12 @@ def access_denied(ctx: Ctx, denied: AccessDenied) -> Response:
         permission = denied.permission if ctx.options.anonymous_403_permission_headers else None
         xhr = ctx.req.header("X-Requested-With") == "XMLHttpRequest"
         return rs.login_redirect(ctx.site, ctx.req.uri, xhr=xhr, permission=permission)
-    permission = denied.permission or READ
+    if denied.permission is None:
+        # a plain AccessDeniedException (e.g. "Please login to access job x"): no permission headers
+        document = pages.layout(ctx.site, "Access Denied", pages.denied_message(str(denied)), auth=ctx.auth,
+                                crumb=ctx.issue_crumb())
+        return rs.html(ctx.site, document, 403)
+    permission = denied.permission
     document = pages.layout(ctx.site, "Access Denied", pages.access_denied(ctx.auth.name, permission.id),
                             auth=ctx.auth, crumb=ctx.issue_crumb())
     return rs.access_denied(ctx.site, ctx.auth.name, permission, document)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from . import exported, pages, token_api
+from . import exported, item_api, pages, token_api
 from . import responses as rs
 from .auth import ADMINISTER, READ, AccessDenied
 from .context import Ctx
@@ -29,8 +29,11 @@ def dispatch(ctx: Ctx) -> Response:
     if head == "" and not rest:
         return ctx.page("Dashboard", pages.dashboard())
     if head == "api":
-        model = exported.root(ctx.site.root_url, ctx.options.security_enabled, ctx.options.csrf_protection)
-        return api(ctx, rest, model, "hudson")
+        return item_api.root_api(ctx, rest)
+    if head in ("job", "view"):
+        return item_api.walk(ctx, None, segments)
+    if head == "computer":
+        return item_api.computers(ctx, rest)
     if head == "crumbIssuer" and ctx.options.csrf_protection:
         return crumb_issuer(ctx, rest)
     if head == "me":

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from email.message import Message
 from functools import cached_property
+from typing import Iterator
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qsl
 
@@ -55,6 +56,7 @@ class Response:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    stream: Iterator[bytes] | None = None  # sent chunked instead of body, with no Content-Length
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
