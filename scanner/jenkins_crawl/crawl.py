@@ -29,6 +29,7 @@ from scanner.jenkins_home.layout import Kind
 from scanner.sources.files import FileScanResult
 
 CONFIG_MAX = 64 * 2**20
+ALL_VIEW = "hudson.model.AllView"  # the built-in view: no configuration of its own worth a request
 BUILT_IN_NODES = ("hudson.model.Hudson$MasterComputer", "jenkins.model.Jenkins$MasterComputer")
 COUNT_KEYS = ("items", "folders", "jobs", "jobs_unchanged", "configs", "configs_unchanged", "builds", "builds_skipped",
               "logs", "log_bytes", "logs_truncated", "parameters", "password_parameters", "nodes", "views",
@@ -54,6 +55,12 @@ class Unreadable:
     item: str  # job full name, "node <name>", "view <name>", "" for the root
     what: str  # listing, config.xml, builds, log #12, ...
     reason: str
+
+    @property
+    def label(self) -> str:
+        if not self.item:
+            return "the root"
+        return self.item if self.item.startswith(("node ", "view ")) else f"job {self.item}"
 
 
 @dataclass
@@ -149,8 +156,7 @@ class Crawler:
 
     def _unreadable(self, entry: Unreadable) -> None:
         self.inventory.unreadable.append(entry)
-        name = entry.item or "the root"
-        self.result.warnings.append(f"{display(self.base, '')}: {name}: {entry.what}: {entry.reason}")
+        self.result.warnings.append(f"{self.api.root}: {entry.label}: {entry.what}: {entry.reason}")
 
     def _wanted(self, item: Item) -> bool:
         globs = self.options.job_globs
@@ -328,7 +334,7 @@ class Crawler:
         views = root.get("views")
         for view in views if isinstance(views, list) else []:
             name = view.get("name") if isinstance(view, dict) else None
-            if isinstance(name, str) and name:
+            if isinstance(name, str) and name and view.get("_class") != ALL_VIEW:
                 self._other_config(f"view/{raw_encode(name[:200])}/config.xml", f"view {name[:200]}",
                                    Kind.JOB_CONFIG, "views")
 

@@ -45,7 +45,7 @@ def crawl_text_lines(inventory: CrawlInventory) -> list[str]:
     if inventory.unreadable:
         lines.append(f"Not readable with this credential: {len(inventory.unreadable)}")
         for entry in inventory.unreadable:
-            lines.append(f"  {entry.item or 'the root'}: {entry.what}: {entry.reason}")
+            lines.append(f"  {entry.label}: {entry.what}: {entry.reason}")
     lines.extend(f"Note: {note}" for note in inventory.notes)
     return lines
 
