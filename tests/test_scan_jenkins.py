@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from scanner.jenkins.server import JenkinsTestServer, ServerOptions
@@ -178,6 +179,9 @@ def test_text_and_sarif_name_the_places(jenkins: JenkinsTestServer) -> None:
     env = crawl_env(jenkins, "root")
     text = crawl(jenkins, env=env)
     assert text.code == 1 and "(job team/app #12 console)" in text.stdout and token not in text.output
+    report = json.loads(crawl(jenkins, "-f", "json", env=env).stdout)
+    jsonschema.validate(report, json.loads((Path(__file__).parent.parent / "scanner" / "reports" /
+                                            "report-schema.json").read_text()))
     sarif = json.loads(crawl(jenkins, "-f", "sarif", env=env).stdout)
     location = sarif["runs"][0]["results"][0]["locations"][0]
     assert location["physicalLocation"]["artifactLocation"]["uri"].endswith("/job/team/job/app/12/console")
