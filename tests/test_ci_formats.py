@@ -246,4 +246,4 @@ def test_bash_completion_completes_commands_and_options(tmp_path):
     done = subprocess.run(["bash", "--norc", "-c", probe], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
                                "PYTHONPATH": str(ROOT)})
-    assert done.stdout.splitlines() == ["scan", "--fail-on"], done.stdout + done.stderr
+    assert done.stdout.splitlines() == ["scan scan-jenkins", "--fail-on"], done.stdout + done.stderr

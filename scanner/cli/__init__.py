@@ -32,10 +32,11 @@ def _register() -> None:
     from scanner.cli.revoke import revoke_cmd
     from scanner.cli.rules import rules
     from scanner.cli.scan import scan
+    from scanner.cli.scan_jenkins import scan_jenkins
     from scanner.cli.sweep import sweep_cmd
     from scanner.cli.verify import check_cmd, verify_cmd
 
-    for command in (scan, rules, demo, jenkins_test_server, baseline, verify_cmd, check_cmd, revoke_cmd, sweep_cmd, ci):
+    for command in (scan, scan_jenkins, rules, demo, jenkins_test_server, baseline, verify_cmd, check_cmd, revoke_cmd, sweep_cmd, ci):
         cli.add_command(command)
 
 

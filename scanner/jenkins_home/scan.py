@@ -187,7 +187,7 @@ class HomeScanner:
             self.result.warnings.append(f"{layout.display(place.rel)}: {exc}: scanned as plain text")
             self._add_hits(place.rel, hits, {})
             return
-        self._add_hits(place.rel, hits, self._line_fields(root, place))
+        self._add_hits(place.rel, hits, line_fields(root, place))
         self._collect(place, root)
 
     # -- hits -------------------------------------------------------------------------------
@@ -207,16 +207,6 @@ class HomeScanner:
             location = Location(path=layout.display(rel, fields.get(hit.line)), line=hit.line, column=hit.column,
                                 end_column=hit.end_column, source=SOURCE)
             self.result.hits.append((hit, location))
-
-    def _line_fields(self, root: xmlread.Node, place: HomePath) -> dict[int, str]:
-        """Line -> field name, for the lines holding an element's text."""
-        fields: dict[int, str] = {}
-        for node in xmlread.text_nodes(root):
-            name = field_name(root, node, place)
-            first = node.text_line
-            for line in range(first, first + node.text.count("\n") + 1):
-                fields[line] = name
-        return fields
 
     # -- what an XML file tells ---------------------------------------------------------------
 
@@ -400,6 +390,18 @@ class HomeScanner:
             return []
         return [Hit(rule_id="legacy_api_token", secret=text, line=1, column=1, end_column=33, user=pending.user,
                     jenkins_url=url, confidence="medium")]
+
+
+def line_fields(root: xmlread.Node, place: HomePath) -> dict[int, str]:
+    """Line -> field name, for the lines holding an element's text (``scan-jenkins`` names its
+    config.xml fields the same way)."""
+    fields: dict[int, str] = {}
+    for node in xmlread.text_nodes(root):
+        name = field_name(root, node, place)
+        first = node.text_line
+        for line in range(first, first + node.text.count("\n") + 1):
+            fields[line] = name
+    return fields
 
 
 def field_name(root: xmlread.Node, node: xmlread.Node, place: HomePath) -> str:

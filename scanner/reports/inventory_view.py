@@ -1,4 +1,5 @@
-"""The JENKINS_HOME inventory (``scan --jenkins-home``) in each report format.
+"""The JENKINS_HOME inventory (``scan --jenkins-home``) and the crawl summary (``scan-jenkins``) in
+each report format.
 
 A decrypted value appears only with ``--show-secrets``; otherwise a secret field says what state
 it is in (decrypted, encrypted, not decrypted, plain text) and which findings came from it.
@@ -9,15 +10,51 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from scanner.jenkins_crawl.crawl import CrawlInventory
     from scanner.jenkins_home.inventory import HomeInventory, SecretField, StoredCredential
 
 COUNT_KEYS = ("jobs", "builds", "logs", "nodes", "users", "api_token_entries", "password_parameters",
               "encrypted_values", "decrypted_values", "files_scanned", "files_not_scanned")
 
 
-def inventory_dict(inventory: HomeInventory | None, show_secrets: bool) -> dict[str, Any] | None:
+def is_crawl(inventory: object) -> bool:
+    from scanner.jenkins_crawl.crawl import CrawlInventory
+
+    return isinstance(inventory, CrawlInventory)
+
+
+def crawl_dict(inventory: CrawlInventory) -> dict[str, Any]:
+    """``scan-jenkins``: the Jenkins, what was read, and what could not be (with the reason)."""
+    return {
+        "kind": "jenkins",
+        "url": inventory.url,
+        "version": inventory.version,
+        "counts": {key: int(value) for key, value in inventory.counts.items()},
+        "unreadable": [{"item": u.item, "what": u.what, "reason": u.reason} for u in inventory.unreadable],
+        "notes": list(inventory.notes),
+    }
+
+
+def crawl_text_lines(inventory: CrawlInventory) -> list[str]:
+    counts = inventory.counts
+    lines = [f"Jenkins {inventory.url} (version {inventory.version or 'unknown'}): {counts.get('jobs', 0)} jobs in "
+             f"{counts.get('folders', 0)} folders, {counts.get('configs', 0)} configs, {counts.get('builds', 0)} builds "
+             f"({counts.get('builds_skipped', 0)} skipped), {counts.get('logs', 0)} logs "
+             f"({counts.get('log_bytes', 0) / 2**20:.1f} MB), {counts.get('nodes', 0)} nodes, "
+             f"{counts.get('views', 0)} views; {counts.get('requests', 0)} requests"]
+    if inventory.unreadable:
+        lines.append(f"Not readable with this credential: {len(inventory.unreadable)}")
+        for entry in inventory.unreadable:
+            lines.append(f"  {entry.label}: {entry.what}: {entry.reason}")
+    lines.extend(f"Note: {note}" for note in inventory.notes)
+    return lines
+
+
+def inventory_dict(inventory: HomeInventory | CrawlInventory | None, show_secrets: bool) -> dict[str, Any] | None:
     if inventory is None:
         return None
+    if is_crawl(inventory):
+        return crawl_dict(inventory)  # type: ignore[arg-type]
     keys = inventory.keys
     return {
         "kind": "jenkins-home",
@@ -48,10 +85,12 @@ def _secret(s: SecretField, show_secrets: bool) -> dict[str, Any]:
             "findings": list(s.finding_ids)}
 
 
-def text_lines(inventory: HomeInventory | None, show_secrets: bool) -> list[str]:
+def text_lines(inventory: HomeInventory | CrawlInventory | None, show_secrets: bool) -> list[str]:
     """The text report's section (strings already escaped for the terminal by the caller)."""
     if inventory is None:
         return []
+    if is_crawl(inventory):
+        return crawl_text_lines(inventory)  # type: ignore[arg-type]
     from scanner.jenkins_home.inventory import STATES
 
     counts = inventory.counts

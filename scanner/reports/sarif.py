@@ -28,6 +28,7 @@ from scanner.reports import (
 )
 from scanner.terminal import json_dumps
 from scanner.reports import inventory_view, settings_view
+from scanner.jenkins_crawl.places import SCHEME as CRAWL_SCHEME, describe as describe_crawl_path
 from scanner.jenkins_home.layout import SCHEME as HOME_SCHEME, describe as describe_home_path
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -66,7 +67,7 @@ def sarif_log(report: Report, *, show_secrets: bool = False) -> dict[str, Any]:
         ],
         "properties": {"mode": report.mode, "targets": list(report.targets),
                        "settings": settings_view.settings_dict(report.settings),
-                       "jenkinsHome": inventory_view.inventory_dict(report.inventory, show_secrets)},
+                       **_inventory_property(report, show_secrets)},
     }
     if settings_view.changes_of(report):  # finding-like: a change to the settings that judge it
         run["results"] += settings_view.sarif_results(report, len(rules), _artifact_uri)
@@ -150,6 +151,8 @@ def _result(
         result["locations"] = [{"physicalLocation": physical}]
         if loc.path.startswith(HOME_SCHEME):  # job, build and field, as people name them
             result["locations"][0]["logicalLocations"] = [{"fullyQualifiedName": describe_home_path(loc.path)}]
+        elif loc.path.startswith(CRAWL_SCHEME) and describe_crawl_path(loc.path):
+            result["locations"][0]["logicalLocations"] = [{"fullyQualifiedName": describe_crawl_path(loc.path)}]
     result["partialFingerprints"] = partial_fingerprints(finding, loc)
     result["properties"] = _result_properties(finding, loc)
     return result
@@ -230,6 +233,13 @@ def _region(loc: Location) -> dict[str, int] | None:
 _posix = posix_path
 
 
+def _inventory_property(report: Report, show_secrets: bool) -> dict[str, Any]:
+    """``jenkinsHome`` (null outside --jenkins-home) and, for scan-jenkins, ``jenkinsCrawl``."""
+    if inventory_view.is_crawl(report.inventory):
+        return {"jenkinsHome": None, "jenkinsCrawl": inventory_view.inventory_dict(report.inventory, show_secrets)}
+    return {"jenkinsHome": inventory_view.inventory_dict(report.inventory, show_secrets)}
+
+
 def _artifact_uri(path: str, repository: dict | None) -> dict[str, str] | None:
     """Relative paths are made relative to %SRCROOT%; absolute ones under the repo are too."""
     posix = _posix(path)
@@ -237,6 +247,8 @@ def _artifact_uri(path: str, repository: dict | None) -> dict[str, str] | None:
         return None
     if posix.startswith(HOME_SCHEME):  # an absolute URI of its own (docs/report-format.md)
         return {"uri": HOME_SCHEME + quote(posix[len(HOME_SCHEME):], safe="/:=@,#")}
+    if posix.startswith(CRAWL_SCHEME):  # item names are already percent-encoded as Jenkins' URLs spell them
+        return {"uri": CRAWL_SCHEME + quote(posix[len(CRAWL_SCHEME):], safe="/:=@,#%!$&'()*+")}
     pure = PurePosixPath(posix)
     if pure.is_absolute() or re.match(r"^[A-Za-z]:/", posix):
         root = (repository or {}).get("path")

@@ -13,6 +13,7 @@ from typing import Callable
 import click
 
 from scanner.findings import SEVERITIES, Finding, Location, Report, Revocation, Verification
+from scanner.jenkins_crawl.places import describe as describe_crawl_path
 from scanner.jenkins_home.layout import describe as describe_home_path
 from scanner.reports import (
     DEFAULT_REMEDIATION,
@@ -182,6 +183,8 @@ def location_text(loc: Location) -> str:
             parts.append(loc.date)
     elif loc.source == "jenkins-home":
         parts.append(f"({describe_home_path(loc.path)})")
+    elif loc.source == "jenkins" and describe_crawl_path(loc.path):
+        parts.append(f"({describe_crawl_path(loc.path)})")
     elif loc.source not in ("file", "history"):
         parts.append(f"({loc.source})")
     if loc.in_head is True:

@@ -28,6 +28,7 @@ from scanner.findings import (
 )
 
 if TYPE_CHECKING:
+    from scanner.detect import Hit
     from scanner.sweep.targets import RepoTarget
     from scanner.sweep.task import RepoOutcome
 
@@ -60,6 +61,18 @@ CREATE TABLE IF NOT EXISTS tokens (
     rule_id TEXT NOT NULL, fingerprint TEXT NOT NULL, verification TEXT, revocation TEXT,
     PRIMARY KEY (rule_id, fingerprint)
 );
+-- scan-jenkins: per job, the last build scanned and the config.xml digest; occurrences per part
+-- ("config", or "build:<n>") so a changed config or a re-read build replaces only its own
+CREATE TABLE IF NOT EXISTS jenkins_jobs (
+    jenkins TEXT NOT NULL, job TEXT NOT NULL, last_build INTEGER, config_digest TEXT, rules TEXT,
+    updated_at TEXT, PRIMARY KEY (jenkins, job)
+);
+CREATE TABLE IF NOT EXISTS jenkins_occurrences (
+    jenkins TEXT NOT NULL, job TEXT NOT NULL, part TEXT NOT NULL, rule_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, redacted TEXT NOT NULL, user TEXT, jenkins_url TEXT, confidence TEXT NOT NULL,
+    location TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jenkins_occurrences_job ON jenkins_occurrences (jenkins, job, part);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL
 );
@@ -332,3 +345,42 @@ class SweepState:
                 [(f.rule_id, f.fingerprint, json.dumps(asdict(f.verification)) if f.verification else None,
                   json.dumps(asdict(f.revocation)) if f.revocation else None)
                  for f in findings if f.verification or f.revocation])
+
+    # ------------------------------------------------------------------ scan-jenkins
+
+    def jenkins_job(self, jenkins: str, job: str, rules: str) -> tuple[int | None, str | None]:
+        """(last build scanned, config digest) of a job, as far as they hold for these rules."""
+        row = self.conn.execute("SELECT last_build, config_digest, rules FROM jenkins_jobs WHERE jenkins = ? AND job = ?",
+                                (jenkins, job)).fetchone()
+        if not row or row[2] != rules:  # other rules: what was scanned before may hold more findings now
+            return None, None
+        return row[0], row[1]
+
+    def record_jenkins_job(self, jenkins: str, job: str, rules: str, last_build: int | None,
+                           config_digest: str | None, parts: dict[str, list[tuple[Hit, Location]]]) -> None:
+        """One job's progress and the occurrences of the parts read now (each replacing its earlier
+        ones); one transaction, so an interrupted crawl resumes after the last job it recorded."""
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO jenkins_jobs (jenkins, job, last_build, config_digest, rules, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (jenkins, job) DO UPDATE SET last_build = excluded.last_build, "
+                "config_digest = excluded.config_digest, rules = excluded.rules, updated_at = excluded.updated_at",
+                (jenkins, job, last_build, config_digest, rules, now()))
+            for part, hits in parts.items():
+                self.conn.execute("DELETE FROM jenkins_occurrences WHERE jenkins = ? AND job = ? AND part = ?",
+                                  (jenkins, job, part))
+                self.conn.executemany(
+                    "INSERT INTO jenkins_occurrences (jenkins, job, part, rule_id, fingerprint, redacted, user, "
+                    "jenkins_url, confidence, location) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(jenkins, job, part, hit.rule_id, fingerprint_of(hit.secret), redact(hit.secret), hit.user,
+                      hit.jenkins_url, hit.confidence, json.dumps(asdict(loc), sort_keys=True)) for hit, loc in hits])
+
+    def jenkins_occurrences(self, jenkins: str) -> list[Occurrence]:
+        """Every occurrence recorded for one Jenkins, earlier runs included (``repo`` is the job)."""
+        out = []
+        for job, rule_id, fp, redacted, user, url, confidence, location in self.conn.execute(
+                "SELECT job, rule_id, fingerprint, redacted, user, jenkins_url, confidence, location "
+                "FROM jenkins_occurrences WHERE jenkins = ? ORDER BY rowid", (jenkins,)):
+            loc = Location(**{k: v for k, v in json.loads(location).items() if k in _LOCATION_KEYS})
+            out.append(Occurrence(job, rule_id, fp, redacted, user, url, confidence, loc))
+        return out

@@ -1,0 +1,7 @@
+"""``jts scan-jenkins``: crawl a live Jenkins over its REST API for leaked credentials.
+
+``api.py`` (polite requests, streamed logs), ``items.py`` (the recursive item walk), ``builds.py``
+(which builds to read), ``content.py`` (configs, logs, parameters through the detector),
+``places.py`` (the ``jenkins://`` locations), ``crawl.py`` (the whole crawl), ``memory.py``
+(``--state``: what earlier crawls scanned).
+"""

@@ -1,0 +1,351 @@
+"""The crawl: every item, its config, its builds (parameters, description, console log), nodes, views.
+
+The main thread walks the items and hands each job to a pool; a job's logs go to a second pool,
+and ``CrawlApi`` keeps at most ``per_host`` requests in flight whatever the pools hold. Jobs are
+recorded (in the state, when there is one) in the order they were walked, one transaction each,
+so an interrupted crawl loses only the jobs in flight. What the credential may not read is
+recorded with the reason (``Unreadable``, and a warning) and the crawl goes on; only a Jenkins
+that refuses the credential at its root ends it (``CrawlRefused``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from scanner.detect import Detector, Hit
+from scanner.errors import JtsError
+from scanner.findings import Location
+from scanner.jenkins_crawl import builds as bl
+from scanner.jenkins_crawl.api import CrawlApi, LogBody, denied_reason
+from scanner.jenkins_crawl.content import scan_build_fields, scan_config, scan_log
+from scanner.jenkins_crawl.items import Item, Refused, tree_query, walk_items
+from scanner.jenkins_crawl.places import display, raw_encode
+from scanner.jenkins_home.layout import Kind
+from scanner.sources.files import FileScanResult
+
+CONFIG_MAX = 64 * 2**20
+ALL_VIEW = "hudson.model.AllView"  # the built-in view: no configuration of its own worth a request
+BUILT_IN_NODES = ("hudson.model.Hudson$MasterComputer", "jenkins.model.Jenkins$MasterComputer")
+COUNT_KEYS = ("items", "folders", "jobs", "jobs_unchanged", "configs", "configs_unchanged", "builds", "builds_skipped",
+              "logs", "log_bytes", "logs_truncated", "parameters", "password_parameters", "nodes", "views",
+              "unreadable", "requests")
+Pairs = list[tuple[Hit, Location]]
+
+
+class CrawlRefused(JtsError):
+    """Nothing of the Jenkins could be read: the credential was refused at its root, or it is no Jenkins."""
+
+
+@dataclass
+class CrawlOptions:
+    job_globs: tuple[str, ...] = ()
+    builds: int | None = None  # the N most recent builds per job; None: all
+    since_ms: int | None = None
+    logs: bool = True
+    max_log_bytes: int = 100 * 2**20
+
+
+@dataclass
+class Unreadable:
+    item: str  # job full name, "node <name>", "view <name>", "" for the root
+    what: str  # listing, config.xml, builds, log #12, ...
+    reason: str
+
+    @property
+    def label(self) -> str:
+        if not self.item:
+            return "the root"
+        return self.item if self.item.startswith(("node ", "view ")) else f"job {self.item}"
+
+
+@dataclass
+class CrawlInventory:
+    """What the crawl covered, for the report (``inventory`` with ``kind: jenkins``)."""
+
+    url: str
+    version: str | None = None
+    counts: dict[str, int] = field(default_factory=lambda: {key: 0 for key in COUNT_KEYS})
+    unreadable: list[Unreadable] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class JobOutcome:
+    item: Item
+    result: FileScanResult = field(default_factory=FileScanResult)
+    parts: dict[str, Pairs] = field(default_factory=dict)  # "config", "build:<n>": what was read now
+    counts: dict[str, int] = field(default_factory=dict)
+    unreadable: list[Unreadable] = field(default_factory=list)
+    config_digest: str | None = None
+    last_build: int | None = None
+    changed: bool = False
+
+
+class JobMemory:
+    """What earlier runs scanned, per job (the sweep state's jenkins tables); None-object when no --state."""
+
+    def previous(self, job: str) -> tuple[int | None, str | None]:
+        return None, None
+
+    def record(self, outcome: JobOutcome) -> None:
+        return None
+
+
+@dataclass
+class CrawlResult(FileScanResult):
+    inventory: CrawlInventory | None = None
+
+
+class Crawler:
+    def __init__(self, api: CrawlApi, detector: Detector, options: CrawlOptions, memory: JobMemory,
+                 progress: Callable[[CrawlInventory], None] | None = None):
+        self.api = api
+        self.detector = detector
+        self.options = options
+        self.memory = memory
+        self.progress = progress or (lambda inventory: None)
+        self.base = api.root.split("://", 1)[1]
+        self.result = CrawlResult(inventory=CrawlInventory(url=api.root))
+        self.inventory: CrawlInventory = self.result.inventory  # type: ignore[assignment]
+        workers = max(1, api.politeness.per_host)
+        self.job_pool = ThreadPoolExecutor(workers, thread_name_prefix="jts-job")
+        self.log_pool = ThreadPoolExecutor(workers, thread_name_prefix="jts-log")
+
+    # -- the whole crawl ------------------------------------------------------------------------
+
+    def run(self) -> CrawlResult:
+        try:
+            root = self._root()
+            self._items(root)
+            self._nodes()
+            self._views(root)
+        finally:
+            # Ctrl-C: what is queued is dropped; recorded jobs stay recorded
+            self.job_pool.shutdown(wait=False, cancel_futures=True)
+            self.log_pool.shutdown(wait=False, cancel_futures=True)
+        self.inventory.counts["requests"] = self.api.counters.requests
+        self.inventory.counts["unreadable"] = len(self.inventory.unreadable)
+        return self.result
+
+    def _root(self) -> dict:
+        data, answer = self.api.json("", tree_query() + ",views[name]")
+        where = self.api.root
+        if answer.status == 401:
+            raise CrawlRefused(f"{where}: the crawl credential was rejected (HTTP 401): check JENKINS_USER_ID and "
+                               "JENKINS_API_TOKEN (or --credentials-file)")
+        if answer.status == 403:
+            raise CrawlRefused(f"{where}: HTTP 403 at the root: the crawl credential lacks Overall/Read, nothing "
+                               "can be read")
+        if data is None:
+            raise CrawlRefused(f"{where}: not a Jenkins answer at {where}/api/json: {denied_reason(answer)}"
+                               + (" (the answer is not a JSON object)" if answer.status == 200 and not answer.error
+                                  else ""))
+        version = answer.headers.get("x-jenkins", "").strip()
+        self.inventory.version = version[:40] or None
+        if not version:
+            self.result.warnings.append(f"{where}: the answer has no X-Jenkins header: is this a Jenkins?")
+        return data
+
+    def _refused(self, problem: Refused) -> None:
+        self._unreadable(Unreadable(problem.full_name, "listing", problem.reason))
+
+    def _unreadable(self, entry: Unreadable) -> None:
+        self.inventory.unreadable.append(entry)
+        self.result.warnings.append(f"{self.api.root}: {entry.label}: {entry.what}: {entry.reason}")
+
+    def _wanted(self, item: Item) -> bool:
+        globs = self.options.job_globs
+        return not globs or any(fnmatchcase(item.full_name, g) for g in globs)
+
+    def _items(self, root: dict) -> None:
+        window: deque[Future[JobOutcome]] = deque()
+        limit = 2 * max(1, self.api.politeness.per_host)
+        for item in walk_items(self.api, self._refused, first=root):
+            self.inventory.counts["items"] += 1
+            self.inventory.counts["folders" if item.folder else "jobs"] += 1
+            if not self._wanted(item):
+                continue
+            # the state is read here, in the thread that owns its connection
+            window.append(self.job_pool.submit(self._job, item, self.memory.previous(item.full_name)))
+            while len(window) >= limit:
+                self._finish(window.popleft().result())
+        while window:
+            self._finish(window.popleft().result())
+
+    def _finish(self, outcome: JobOutcome) -> None:
+        self.memory.record(outcome)  # one transaction per job: Ctrl-C and crash safe
+        self.result.merge(outcome.result)
+        for key, value in outcome.counts.items():
+            self.inventory.counts[key] = self.inventory.counts.get(key, 0) + value
+        for entry in outcome.unreadable:
+            self._unreadable(entry)
+        self.progress(self.inventory)
+
+    # -- one job (a worker thread) -------------------------------------------------------------
+
+    def _job(self, item: Item, previous: tuple[int | None, str | None]) -> JobOutcome:
+        outcome = JobOutcome(item)
+        try:
+            self._read_job(item, outcome, previous)
+        except Exception as exc:  # noqa: BLE001 - an answer of a shape nobody foresaw: this job only
+            outcome.unreadable.append(Unreadable(item.full_name, "job", f"not read ({type(exc).__name__})"))
+            outcome.last_build, outcome.config_digest = previous
+            outcome.result.errors.append(f"{display(self.base, item.path)}: not read ({type(exc).__name__})")
+        return outcome
+
+    def _read_job(self, item: Item, outcome: JobOutcome, previous: tuple[int | None, str | None]) -> None:
+        counts = outcome.counts
+        last_build, digest = previous
+        outcome.last_build, outcome.config_digest = last_build, digest
+        self._config(item, outcome, digest)
+        if not item.folder:
+            self._builds(item, outcome, last_build)
+        if not outcome.changed:
+            counts["jobs_unchanged"] = counts.get("jobs_unchanged", 0) + (not item.folder)
+        for pairs in outcome.parts.values():
+            for hit, _location in pairs:
+                hit.jenkins_url = hit.jenkins_url or self.api.root  # found on this Jenkins: checked only there
+        outcome.result.hits = [pair for pairs in outcome.parts.values() for pair in pairs]
+
+    def _config(self, item: Item, outcome: JobOutcome, previous_digest: str | None) -> None:
+        answer = self.api.get(f"{item.path}/config.xml", max_body=CONFIG_MAX)
+        if answer.status != 200 or answer.error:
+            outcome.unreadable.append(Unreadable(item.full_name, "config.xml", denied_reason(answer)))
+            return
+        digest = hashlib.sha256(answer.body).hexdigest()
+        if digest == previous_digest:
+            outcome.counts["configs_unchanged"] = outcome.counts.get("configs_unchanged", 0) + 1
+            return
+        outcome.config_digest, outcome.changed = digest, True
+        found = FileScanResult()
+        scan_config(self.detector, answer.body, display(self.base, f"{item.path}/config.xml"), Kind.JOB_CONFIG, found)
+        outcome.counts["configs"] = outcome.counts.get("configs", 0) + 1
+        outcome.parts["config"] = found.hits
+        found.hits = []
+        outcome.result.merge(found)
+
+    def _builds(self, item: Item, outcome: JobOutcome, after: int | None) -> None:
+        options = self.options
+        job, answer = self.api.json(item.path, bl.JOB_TREE)
+        if job is None:
+            outcome.unreadable.append(Unreadable(item.full_name, "builds", denied_reason(answer)))
+            return
+        newest, bad = bl.parse_builds(job.get("builds"))
+        if bl.need_all_builds(newest, bl.first_number(job), after=after, since_ms=options.since_ms,
+                              limit=options.builds):
+            every, answer = self.api.json(item.path, bl.ALL_TREE)
+            if every is None:
+                outcome.unreadable.append(Unreadable(item.full_name, "allBuilds",
+                                                     f"{denied_reason(answer)}: only the 100 newest builds were read"))
+            else:
+                newest, bad = bl.parse_builds(every.get("allBuilds"))
+        if bad:
+            outcome.result.warnings.append(f"{display(self.base, item.path)}: {bad} build entr"
+                                           f"{'y' if bad == 1 else 'ies'} not understood (skipped)")
+        selection = bl.select(newest, after=after, since_ms=options.since_ms, limit=options.builds)
+        counts = outcome.counts
+        counts["builds_skipped"] = selection.older_than_known + selection.before_since + selection.beyond_limit
+        logs: list[tuple[bl.Build, Future[tuple[FileScanResult, dict[str, int], Unreadable | None, bool]]]] = []
+        read: list[int] = []
+        unfinished: list[int] = []
+        for build in selection.builds:
+            outcome.changed = True
+            build_path = display(self.base, f"{item.path}/{build.number}")
+            found = FileScanResult()
+            counts["password_parameters"] = counts.get("password_parameters", 0) + \
+                scan_build_fields(self.detector, build, build_path, found)
+            counts["parameters"] = counts.get("parameters", 0) + len(build.parameters)
+            counts["builds"] = counts.get("builds", 0) + 1
+            outcome.parts[f"build:{build.number}"] = found.hits
+            found.hits = []
+            outcome.result.merge(found)
+            if options.logs:
+                logs.append((build, self.log_pool.submit(self._log, item, build)))
+            elif not build.building:
+                read.append(build.number)
+            else:
+                unfinished.append(build.number)
+        for build, future in logs:
+            found, log_counts, problem, complete = future.result()
+            outcome.parts[f"build:{build.number}"].extend(found.hits)
+            found.hits = []
+            outcome.result.merge(found)
+            for key, value in log_counts.items():
+                counts[key] = counts.get(key, 0) + value
+            if problem:
+                outcome.unreadable.append(problem)
+            (read if complete and not build.building else unfinished).append(build.number)
+        outcome.last_build = bl.done_through(after, read, unfinished)
+
+    def _log(self, item: Item, build: bl.Build) -> tuple[FileScanResult, dict[str, int], Unreadable | None, bool]:
+        """One console log, streamed: (what it found, counts, why it was not read whole, read whole)."""
+        try:
+            return self._read_log(item, build)
+        except Exception as exc:  # noqa: BLE001 - one log's surprise must not end the crawl
+            found = FileScanResult(errors=[f"{display(self.base, f'{item.path}/{build.number}/console')}: not read "
+                                           f"({type(exc).__name__})"])
+            return found, {}, Unreadable(item.full_name, f"log #{build.number}", type(exc).__name__), False
+
+    def _read_log(self, item: Item, build: bl.Build) -> tuple[FileScanResult, dict[str, int], Unreadable | None, bool]:
+        found = FileScanResult()
+        counts = {"logs": 0, "log_bytes": 0, "logs_truncated": 0}
+        where = f"{item.path}/{build.number}"
+        with self.api.open_log(f"{where}/logText/progressiveText", "start=0", self.options.max_log_bytes) as body:
+            if not isinstance(body, LogBody):
+                reason = denied_reason(body)
+                # a build deleted since the list was read is gone: nothing left to read later either
+                return found, counts, Unreadable(item.full_name, f"log #{build.number}", reason), body.status == 404
+            scan_log(self.detector, body, display(self.base, f"{where}/console"), found)
+            counts["logs"], counts["log_bytes"] = 1, body.received
+            if body.truncated:
+                counts["logs_truncated"] = 1
+                mib = self.options.max_log_bytes / 2**20
+                found.warnings.append(f"{display(self.base, where + '/console')}: log larger than {mib:g} MiB "
+                                      "(--max-log-mb): the rest was not scanned")
+            if body.problem:
+                return found, counts, Unreadable(item.full_name, f"log #{build.number}", body.problem), False
+            if not build.building and body.headers.get("x-more-data") == "true" and not body.received:
+                found.warnings.append(f"{display(self.base, where + '/console')}: Jenkins has no log file for this "
+                                      "build")
+        return found, counts, None, True
+
+    # -- nodes and views -----------------------------------------------------------------------
+
+    def _nodes(self) -> None:
+        data, answer = self.api.json("computer", "computer[displayName]")
+        if data is None:
+            self._unreadable(Unreadable("", "node list", denied_reason(answer)))
+            return
+        computers = data.get("computer")
+        for computer in computers if isinstance(computers, list) else []:
+            name = computer.get("displayName") if isinstance(computer, dict) else None
+            if not isinstance(name, str) or not name or computer.get("_class") in BUILT_IN_NODES or \
+                    name in ("master", "Built-In Node", "(built-in)"):
+                continue
+            self._other_config(f"computer/{raw_encode(name[:200])}/config.xml", f"node {name[:200]}",
+                               Kind.NODE_CONFIG, "nodes")
+
+    def _views(self, root: dict) -> None:
+        views = root.get("views")
+        for view in views if isinstance(views, list) else []:
+            name = view.get("name") if isinstance(view, dict) else None
+            if isinstance(name, str) and name and view.get("_class") != ALL_VIEW:
+                self._other_config(f"view/{raw_encode(name[:200])}/config.xml", f"view {name[:200]}",
+                                   Kind.JOB_CONFIG, "views")
+
+    def _other_config(self, path: str, name: str, kind: Kind, counter: str) -> None:
+        answer = self.api.get(path, max_body=CONFIG_MAX)
+        if answer.status != 200 or answer.error:
+            self._unreadable(Unreadable(name, "config.xml", denied_reason(answer)))
+            return
+        self.inventory.counts[counter] += 1
+        found = FileScanResult()
+        scan_config(self.detector, answer.body, display(self.base, path), kind, found)
+        for hit, _location in found.hits:
+            hit.jenkins_url = hit.jenkins_url or self.api.root
+        self.result.merge(found)

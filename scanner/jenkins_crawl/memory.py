@@ -1,0 +1,27 @@
+"""``--state FILE``: what earlier crawls of a Jenkins scanned, kept in the sweep's SQLite state.
+
+Per job, the last build scanned and the digest of its config.xml (under the rules digest they were
+scanned with: new rules mean everything is read again); per part of a job (its config, each
+build), the occurrences found, as fingerprints and redacted forms only. A re-run reads only new
+builds and changed configs, and the report still lists what earlier runs found (redacted, with
+the verdicts the state remembers).
+"""
+
+from __future__ import annotations
+
+from scanner.jenkins_crawl.crawl import JobMemory, JobOutcome
+from scanner.sweep.state import SweepState
+
+
+class StateMemory(JobMemory):
+    def __init__(self, state: SweepState, jenkins: str, rules: str):
+        self.state = state
+        self.jenkins = jenkins
+        self.rules = rules
+
+    def previous(self, job: str) -> tuple[int | None, str | None]:
+        return self.state.jenkins_job(self.jenkins, job, self.rules)
+
+    def record(self, outcome: JobOutcome) -> None:
+        self.state.record_jenkins_job(self.jenkins, outcome.item.full_name, self.rules, outcome.last_build,
+                                      outcome.config_digest, outcome.parts)
