@@ -124,14 +124,15 @@ def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, pr
     return totals
 
 
-def _small(listing: Iterable[BlobEntry], blobs: BlobSet, max_blob_bytes: int) -> Iterator[BlobEntry]:
-    """The listed blobs to read; each is kept in ``blobs`` (scan or large) for the report."""
+def _small(listing: Iterable[BlobEntry], blobs: BlobSet, max_blob_bytes: int,
+           done: Callable[[], None]) -> Iterator[BlobEntry]:
+    """The listed blobs to read; the large ones are kept in ``blobs`` for the report."""
     for blob in listing:
         if blob.size > max_blob_bytes:
             blobs.large.append(blob)
-        else:
-            blobs.scan.append(blob)
+        else:  # not kept: the workers report the path of each blob that hits
             yield blob
+    done()
 
 
 def _account(result: HistoryResult, blobs: BlobSet, totals: ScanTotals, max_blob_bytes: int, what: str) -> None:
@@ -185,16 +186,17 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
     tips = stash_tips(repo)
     revs = ["--all", *tips, *(["--reflog"] if include_reflogs else [])]
     blobs = BlobSet()
-    # the commit log for attribution starts beside the scan once a first blob hits
+    # the commit log for attribution runs beside the scan once a blob hits and the listing is done
     with PrefetchedLog(repo, revs) as log:
         # one reader sizes and (when scanning in this process) reads the blobs
         with open_reader(repo.path, repo.objects_dir, max_blob_bytes, in_process=in_process) as reader:
             listing = iter_history_blobs(repo, tips, reader, blobs, reflogs=include_reflogs)
+            small = _small(listing, blobs, max_blob_bytes, log.allow)
             try:
-                totals = scan_blob_stream(repo.path, spec, _small(listing, blobs, max_blob_bytes), jobs=jobs,
+                totals = scan_blob_stream(repo.path, spec, small, jobs=jobs,
                                           progress=progress, parallel_min_bytes=parallel_min_bytes, reader=reader,
                                           objects_dir=repo.objects_dir, max_bytes=max_blob_bytes,
-                                          on_hits=log.start, large=_looks_large(repo, parallel_min_bytes))
+                                          on_hits=log.want, large=_looks_large(repo, parallel_min_bytes))
             finally:
                 listing.close()
         _account(result, blobs, totals, max_blob_bytes, "blob(s)")
@@ -215,18 +217,17 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
         loc = _location(intro.hit, intro.path, "history", repo, blob=intro.blob, intro=intro,
                         in_head=_in_head(intro.path, intro.hit.secret, head, hits_of))
         result.hits.append((intro.hit, loc))
-    _unattributed(result, repo, blobs.scan, hits_of, intros, seen, head)
+    _unattributed(result, repo, totals.paths, hits_of, intros, seen, head)
     if repo.shallow:
         result.warnings.append(shallow_warning(repo, sum(i.commit.sha in boundary for i in intros)))
     result.hits.sort(key=_chronological)
     return result
 
 
-def _unattributed(result: HistoryResult, repo: RepoInfo, scanned: Iterable[BlobEntry], hits_of: dict[str, list[Hit]],
+def _unattributed(result: HistoryResult, repo: RepoInfo, paths: dict[str, str], hits_of: dict[str, list[Hit]],
                   intros: list[Introduction], seen: set[str], head: dict[str, str] | None) -> None:
     """Hits no commit explains (blob only under a tag/tree, or hidden): reported without a commit."""
     introduced = {i.hit.secret for i in intros}
-    paths = {b.oid: b.path for b in scanned if b.oid in hits_of}
     for oid, hits in hits_of.items():
         lost = [h for h in hits if oid not in seen or h.secret not in introduced]
         if not lost:

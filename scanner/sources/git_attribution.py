@@ -113,12 +113,25 @@ class PrefetchedLog:
         self._proc: subprocess.Popen[bytes] | None = None
         self._error: BaseException | None = None
         self._closing = False
+        self._wanted = self._allowed = False
 
     def __enter__(self) -> PrefetchedLog:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def want(self) -> None:
+        """Some blob hit: the log will be needed (it starts once the listing is done, see allow)."""
+        self._wanted = True
+        if self._allowed:
+            self.start()
+
+    def allow(self) -> None:
+        """The listing's rev-list has ended: two history walks at once would double the memory."""
+        self._allowed = True
+        if self._wanted:
+            self.start()
 
     def start(self) -> None:
         if self._thread is None:

@@ -45,6 +45,7 @@ class DetectorRecipe(Protocol):
 @dataclass
 class ScanTotals:
     hits: dict[str, list[Hit]] = field(default_factory=dict)  # blob oid -> hits, blobs with hits only
+    paths: dict[str, str] = field(default_factory=dict)  # blob oid -> the path it was read at, blobs with hits only
     blobs: int = 0
     bytes: int = 0
     binary: int = 0
@@ -53,6 +54,7 @@ class ScanTotals:
 
     def merge(self, other: ScanTotals) -> None:
         self.hits.update(other.hits)
+        self.paths.update(other.paths)
         self.blobs += other.blobs
         self.bytes += other.bytes
         self.binary += other.binary
@@ -78,6 +80,7 @@ def scan_chunk(reader: BlobReader, detector: Detecting, chunk: Sequence[tuple[st
             continue
         if found:
             totals.hits[oid] = found
+            totals.paths[oid] = path
     return totals
 
 
