@@ -14,7 +14,7 @@ from fnmatch import fnmatchcase
 from scanner.context import BASIC_RE, TextView, could_name_jenkins, decode_basic, extract, has_jenkins_context
 from scanner.findings import is_high_entropy
 from scanner.placeholders import is_placeholder
-from scanner.prefilter import Facts, Prefilter, Questions
+from scanner.prefilter import Facts, Prefilter, Questions, hex_runs
 from scanner.rules import Rule, load_rules
 
 ALLOW_MARKERS = ("jts:allow", "pragma: allowlist secret")
@@ -86,6 +86,8 @@ class Detector:
             + tuple(k for r in rules for d in r.derived for k in (d.gate_bytes, *d.keyword_bytes))
             + BASIC_WORDS,
             hex_runs=tuple(self.hex_runs),
+            hex_windows=tuple({(r.prefilter_hex_run, r.prefilter_hex_run_max) for r in rules if r.prefilter_hex_run_max}
+                              | {(d.hex_run, d.hex_run_max) for r in rules for d in r.derived if d.hex_run_max}),
             base64_runs=tuple(d.base64_run for r in rules for d in r.derived)), accelerate)
         # path -> per rule (excluded, on its paths): a history holds many versions of each path
         self.path_verdicts: dict[str, tuple[tuple[bool, bool], ...]] = {}
@@ -162,7 +164,9 @@ class Detector:
             for patterns, runs in groups:
                 if runs[0] and not binary:
                     if runs not in hex_spans:
-                        hex_spans[runs] = offsets.spans(_line_spans(data, _hex_runs(facts.hex_translated(), *runs)))
+                        found = not runs[1] or facts.hex_window(*runs)  # none: no walk over the longer runs
+                        hex_spans[runs] = offsets.spans(_line_spans(data, hex_runs(facts.hex_translated(), *runs))) \
+                            if found else []
                     spans = hex_spans[runs]
                 else:
                     spans = [(0, len(text))]
@@ -297,24 +301,6 @@ def problem_warnings(hits: list[tuple[Hit, object]]) -> list[str]:
             out.append(f"{getattr(location, 'path', '?')}:{hit.line}: a candidate was reported without "
                        f"user or URL: {problem}")
     return out
-
-
-def _hex_runs(translated: bytes, shortest: int, longest: int = 0) -> Iterator[tuple[int, int]]:
-    """(start, end) byte offsets of each run of at least ``shortest`` (and, unless 0, at most
-    ``longest``) lowercase hex digits.
-
-    ``translated`` is the content through HEX_TABLE ("x" for a hex digit): bytes.find is a C
-    substring search, where a regex would try its character class at every position.
-    """
-    needle = b"x" * shortest
-    find = translated.find
-    pos = find(needle)
-    while pos != -1:
-        end = find(b" ", pos + shortest)
-        end = len(translated) if end == -1 else end
-        if not longest or end - pos <= longest:
-            yield pos, end
-        pos = find(needle, end)
 
 
 def _basic_words(data: bytes) -> Iterator[tuple[int, int]]:

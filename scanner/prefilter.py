@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 # Lowercase hex -> "x", everything else -> " ": a long hex run becomes a plain substring search.
@@ -29,6 +29,7 @@ class Questions:
 
     literals: tuple[bytes, ...] = ()
     hex_runs: tuple[int, ...] = ()
+    hex_windows: tuple[tuple[int, int], ...] = ()  # (shortest, longest) whole runs
     base64_runs: tuple[int, ...] = ()
 
 
@@ -58,6 +59,14 @@ class Facts:
         found = self._runs.get(key)
         if found is None:
             found = self._runs[key] = (b"x" * length) in self.hex_translated()
+        return found
+
+    def hex_window(self, shortest: int, longest: int) -> bool:
+        """A whole run of lowercase hex (no hex digit either side) of ``shortest`` to ``longest``."""
+        key = ("window", (shortest, longest))
+        found = self._runs.get(key)  # type: ignore[call-overload]
+        if found is None:
+            found = self._runs[key] = next(hex_runs(self.hex_translated(), shortest, longest), None) is not None  # type: ignore[index]
         return found
 
     def base64_run(self, length: int) -> bool:
@@ -134,6 +143,9 @@ def _compile(questions: Questions, ids: list[tuple[str, object]]):  # type: igno
     for length in _unique(questions.hex_runs):
         ids.append(("hex", length))
         expressions.append(b"[0-9a-f]{%d}" % length)
+    for shortest, longest in _unique(questions.hex_windows):
+        ids.append(("window", (shortest, longest)))
+        expressions.append(b"(?:^|[^0-9a-f])[0-9a-f]{%d,%d}(?:[^0-9a-f]|$)" % (shortest, longest))
     for length in _unique(questions.base64_runs):
         ids.append(("base64", length))
         expressions.append(b"[A-Za-z0-9+/]{%d}" % length)
@@ -151,3 +163,21 @@ def _compile(questions: Questions, ids: list[tuple[str, object]]):  # type: igno
 
 def _unique(values: Iterable) -> list:
     return list(dict.fromkeys(v for v in values if v))
+
+
+def hex_runs(translated: bytes, shortest: int, longest: int = 0) -> Iterator[tuple[int, int]]:
+    """(start, end) byte offsets of each run of at least ``shortest`` (and, unless 0, at most
+    ``longest``) lowercase hex digits.
+
+    ``translated`` is the content through HEX_TABLE ("x" for a hex digit): bytes.find is a C
+    substring search, where a regex would try its character class at every position.
+    """
+    needle = b"x" * shortest
+    find = translated.find
+    pos = find(needle)
+    while pos != -1:
+        end = find(b" ", pos + shortest)
+        end = len(translated) if end == -1 else end
+        if not longest or end - pos <= longest:
+            yield pos, end
+        pos = find(needle, end)

@@ -23,6 +23,7 @@ QUESTIONS = FAST.prefilter.questions
 def _answers(facts: Facts) -> tuple:
     return (tuple(facts.has(k) for k in QUESTIONS.literals),
             tuple(facts.hex_run(n) for n in QUESTIONS.hex_runs),
+            tuple(facts.hex_window(*runs) for runs in QUESTIONS.hex_windows),
             tuple(facts.base64_run(n) for n in QUESTIONS.base64_runs))
 
 
@@ -36,7 +37,7 @@ def _contents(rng: random.Random) -> list[bytes]:
 
 def test_the_accelerated_engine_is_in_use() -> None:
     assert FAST.prefilter.engine == "hyperscan" and PLAIN.prefilter.engine == "python"
-    assert QUESTIONS.literals and QUESTIONS.hex_runs and QUESTIONS.base64_runs
+    assert QUESTIONS.literals and QUESTIONS.hex_runs and QUESTIONS.hex_windows and QUESTIONS.base64_runs
 
 
 def test_every_answer_is_the_same() -> None:
@@ -46,17 +47,20 @@ def test_every_answer_is_the_same() -> None:
 
 def test_runs_at_their_exact_lengths() -> None:
     """A run one character short of a question is a no; exactly the length is a yes; case counts."""
-    prefilter = Prefilter(Questions(hex_runs=(16, 34), base64_runs=(86,)), accelerate=True)
+    prefilter = Prefilter(Questions(hex_runs=(16, 34), hex_windows=((16, 33), (34, 34)), base64_runs=(86,)),
+                          accelerate=True)
     for length in (15, 16, 33, 34, 35):
-        for text in ("-" + "a" * length + "-", "-" + "A" * length + "-", "a" * length):
+        for text in ("-" + "a" * length + "-", "-" + "A" * length + "-", "a" * length, "G" + "a" * length,
+                     "a" * length + "\n" + "b" * 40):
             facts = prefilter.facts(text.encode())
             assert _runs(facts) == _runs(Facts(text.encode())), (length, text[:3])
     facts = prefilter.facts(("+" * 86).encode())
     assert facts.base64_run(86) and not facts.hex_run(16)
 
 
-def _runs(facts: Facts) -> tuple[bool, bool, bool]:
-    return facts.hex_run(16), facts.hex_run(34), facts.base64_run(86)
+def _runs(facts: Facts) -> tuple[bool, ...]:
+    return (facts.hex_run(16), facts.hex_run(34), facts.hex_window(16, 33), facts.hex_window(34, 34),
+            facts.base64_run(86))
 
 
 def test_both_engines_find_the_same_hits() -> None:
