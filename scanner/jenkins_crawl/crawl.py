@@ -21,7 +21,8 @@ from scanner.detect import Detector, Hit
 from scanner.errors import JtsError
 from scanner.findings import Location
 from scanner.jenkins_crawl import builds as bl
-from scanner.jenkins_crawl.api import CrawlApi, LogBody, denied_reason
+from scanner.jenkins.client import StreamedBody
+from scanner.jenkins_crawl.api import CrawlApi, denied_reason
 from scanner.jenkins_crawl.content import scan_build_fields, scan_config, scan_log
 from scanner.jenkins_crawl.items import Item, Refused, tree_query, walk_items
 from scanner.jenkins_crawl.places import display, raw_encode
@@ -296,7 +297,7 @@ class Crawler:
         counts = {"logs": 0, "log_bytes": 0, "logs_truncated": 0}
         where = f"{item.path}/{build.number}"
         with self.api.open_log(f"{where}/logText/progressiveText", "start=0", self.options.max_log_bytes) as body:
-            if not isinstance(body, LogBody):
+            if not isinstance(body, StreamedBody):
                 reason = denied_reason(body)
                 # a build deleted since the list was read is gone: nothing left to read later either
                 return found, counts, Unreadable(item.full_name, f"log #{build.number}", reason), body.status == 404
