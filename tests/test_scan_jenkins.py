@@ -268,3 +268,18 @@ def test_state_file_holds_no_secret_and_a_crash_keeps_finished_jobs(jenkins: Jen
     data = state.read_bytes()
     assert not any(t.encode() in data for t in tokens)
     assert os.stat(state).st_mode & 0o077 == 0
+
+
+def test_multibranch_branch_with_a_slash_in_its_name_is_crawled(jenkins: JenkinsTestServer) -> None:
+    """Branch ``feature/x`` is the item ``feature%2Fx``, at ``job/feature%252Fx``: read like any job."""
+    token = new_token()
+    branch, plain = jenkins.content.add_multibranch("mb", ["feature/x", "main"])
+    jenkins.content.add_build(branch, 1, f"+ curl -u deploy:{token} $JENKINS_URL/\n")
+    jenkins.content.add_build(plain, 1, "fine\n")
+    run = crawl(jenkins, "-f", "json", env=crawl_env(jenkins, "root"))
+    report = json.loads(run.stdout)
+    base = "jenkins://" + jenkins.url.split("://")[1].rstrip("/")
+    assert places(report)[fingerprint(token)] == [(f"{base}/job/mb/job/feature%252Fx/1/console", 1)]
+    assert report["inventory"]["unreadable"] == [] and report["inventory"]["counts"]["logs"] == 2
+    text = crawl(jenkins, env=crawl_env(jenkins, "root"))
+    assert "(job mb/feature%2Fx #1 console)" in text.stdout and token not in text.output

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import httpx
 
 from scanner.jenkins.client import Answer, HttpSettings, StreamedBody, make_client, request, stream
+from scanner.jenkins.urls import HttpUrl, UnusableUrl, below, parse_http_url
 from scanner.jenkins.verify import RateLimiter
 
 JSON_MAX = 64 * 2**20  # an item listing or allBuilds of a large Jenkins; far above any real answer
@@ -57,6 +58,7 @@ class CrawlApi:
 
     def __init__(self, root: str, auth: str | None, politeness: Politeness, client: httpx.Client | None = None):
         self.root = root.rstrip("/")  # normalised by the caller (AllowedJenkins)
+        self.root_url = parse_http_url(self.root)
         self.auth = auth
         self.politeness = politeness
         self.client = client or make_client(politeness.http)
@@ -68,8 +70,14 @@ class CrawlApi:
     def close(self) -> None:
         self.client.close()
 
-    def url(self, path: str, query: str = "") -> str:
-        return f"{self.root}/{path.lstrip('/')}" + (f"?{query}" if query else "")
+    def url(self, path: str, query: str = "") -> HttpUrl | Answer:
+        """``path`` (segments encoded by ``places.raw_encode``) below the root, each segment checked:
+        a name Jenkins encodes (``feature%2Fx``, sent as ``feature%252Fx``) passes, one that a
+        second decoding would turn into a climb does not (the ``Answer`` says why)."""
+        try:
+            return below(self.root_url, path, query)
+        except UnusableUrl as exc:
+            return Answer(url=f"{self.root}/{path}", error=f"unusable URL: {exc}")
 
     def _count(self, size: int) -> None:
         with self._lock:
@@ -78,9 +86,12 @@ class CrawlApi:
 
     def get(self, path: str, query: str = "", max_body: int = JSON_MAX) -> Answer:
         settings = replace(self.politeness.http, max_body=max_body)
+        url = self.url(path, query)
+        if isinstance(url, Answer):
+            return url
         with self.gate:
             self.limiter.wait()
-            answer = request(self.client, "GET", self.url(path, query), settings, auth=self.auth, root=self.root)
+            answer = request(self.client, "GET", url, settings, auth=self.auth, root=self.root)
         self._count(len(answer.body))
         return answer
 
@@ -97,9 +108,13 @@ class CrawlApi:
     @contextmanager
     def open_log(self, path: str, query: str, limit: int) -> Iterator[StreamedBody | Answer]:
         """The body of ``path`` as a stream (``StreamedBody``), or the ``Answer`` saying why there is none."""
+        url = self.url(path, query)
+        if isinstance(url, Answer):
+            yield url
+            return
         with self.gate:
             self.limiter.wait()
-            with stream(self.client, self.url(path, query), self.politeness.http, limit=limit, auth=self.auth,
+            with stream(self.client, url, self.politeness.http, limit=limit, auth=self.auth,
                         root=self.root) as body:
                 try:
                     yield body
