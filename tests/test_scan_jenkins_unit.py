@@ -285,7 +285,7 @@ def test_names_a_second_decoding_would_turn_into_a_climb_are_never_requested() -
     assert not [r for r in fake.requests if "%252e" in r.lower()]
     reasons = {(u.item, u.what): u.reason for u in result.inventory.unreadable}
     assert "ambiguous path segment" in reasons[("%2e%2e", "config.xml")]
-    assert [loc.path for _, loc in result.hits] == [f"jenkins://ci.test:8080/jenkins/job/feature%252Fx/1/console"]
+    assert [loc.path for _, loc in result.hits] == ["jenkins://ci.test:8080/jenkins/job/feature%252Fx/1/console"]
 
 
 def test_encoded_segments_are_checked_one_by_one() -> None:

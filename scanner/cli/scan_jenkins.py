@@ -191,7 +191,7 @@ def scan_jenkins(url: str, credentials_file: Path | None, anonymous: bool, job_g
     warnings = list(loaded.warnings) + result.warnings + problem_warnings(result.hits)
     summary = finish_summary(loaded.summary, Excludes(), fail_on)
     report = Report(findings=findings, targets=[root], mode="jenkins", warnings=warnings, errors=result.errors,
-                    stats=stats, tool_version=__version__, settings=summary, inventory=inventory)  # type: ignore[arg-type]
+                    stats=stats, tool_version=__version__, settings=summary, inventory=inventory)
     emit(report, fmt, output, show_secrets, color)
     code = EXIT_ERROR if result.errors else gate_code(findings, summary)
     click.get_current_context().exit(scan_revocation_code(revocation, code))

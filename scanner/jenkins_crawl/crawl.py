@@ -23,6 +23,7 @@ from scanner.findings import Location
 from scanner.jenkins_crawl import builds as bl
 from scanner.jenkins.client import StreamedBody
 from scanner.jenkins_crawl.api import CrawlApi, denied_reason
+from scanner.jenkins_crawl.inventory import CrawlInventory, Unreadable
 from scanner.jenkins_crawl.content import scan_build_fields, scan_config, scan_log
 from scanner.jenkins_crawl.items import Item, Refused, tree_query, walk_items
 from scanner.jenkins_crawl.places import display, raw_encode
@@ -32,9 +33,6 @@ from scanner.sources.files import FileScanResult
 CONFIG_MAX = 64 * 2**20
 ALL_VIEW = "hudson.model.AllView"  # the built-in view: no configuration of its own worth a request
 BUILT_IN_NODES = ("hudson.model.Hudson$MasterComputer", "jenkins.model.Jenkins$MasterComputer")
-COUNT_KEYS = ("items", "folders", "jobs", "jobs_unchanged", "configs", "configs_unchanged", "builds", "builds_skipped",
-              "logs", "log_bytes", "logs_truncated", "parameters", "password_parameters", "nodes", "views",
-              "unreadable", "requests")
 Pairs = list[tuple[Hit, Location]]
 
 
@@ -49,30 +47,6 @@ class CrawlOptions:
     since_ms: int | None = None
     logs: bool = True
     max_log_bytes: int = 100 * 2**20
-
-
-@dataclass
-class Unreadable:
-    item: str  # job full name, "node <name>", "view <name>", "" for the root
-    what: str  # listing, config.xml, builds, log #12, ...
-    reason: str
-
-    @property
-    def label(self) -> str:
-        if not self.item:
-            return "the root"
-        return self.item if self.item.startswith(("node ", "view ")) else f"job {self.item}"
-
-
-@dataclass
-class CrawlInventory:
-    """What the crawl covered, for the report (``inventory`` with ``kind: jenkins``)."""
-
-    url: str
-    version: str | None = None
-    counts: dict[str, int] = field(default_factory=lambda: {key: 0 for key in COUNT_KEYS})
-    unreadable: list[Unreadable] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -111,8 +85,8 @@ class Crawler:
         self.memory = memory
         self.progress = progress or (lambda inventory: None)
         self.base = api.root.split("://", 1)[1]
-        self.result = CrawlResult(inventory=CrawlInventory(url=api.root))
-        self.inventory: CrawlInventory = self.result.inventory  # type: ignore[assignment]
+        self.inventory = CrawlInventory(url=api.root)
+        self.result = CrawlResult(inventory=self.inventory)
         workers = max(1, api.politeness.per_host)
         self.job_pool = ThreadPoolExecutor(workers, thread_name_prefix="jts-job")
         self.log_pool = ThreadPoolExecutor(workers, thread_name_prefix="jts-log")
