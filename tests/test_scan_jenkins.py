@@ -283,3 +283,20 @@ def test_multibranch_branch_with_a_slash_in_its_name_is_crawled(jenkins: Jenkins
     assert report["inventory"]["unreadable"] == [] and report["inventory"]["counts"]["logs"] == 2
     text = crawl(jenkins, env=crawl_env(jenkins, "root"))
     assert "(job mb/feature%2Fx #1 console)" in text.stdout and token not in text.output
+
+
+def test_state_rescans_only_changed_node_configs(jenkins: JenkinsTestServer, tmp_path: Path) -> None:
+    first, second = new_token(), new_token()
+    jenkins.content.add_node("agent-1", env={"JENKINS_API_TOKEN": first})
+    jenkins.content.add_node("agent-2", env={"OTHER": "nothing"})
+    state, env = tmp_path / "state.sqlite", crawl_env(jenkins, "root")
+    one = json.loads(crawl(jenkins, "--state", str(state), "-f", "json", env=env).stdout)
+    assert one["inventory"]["counts"]["nodes"] == 2 and one["inventory"]["counts"]["configs_unchanged"] == 0
+    jenkins.content.add_node("agent-2", env={"JENKINS_API_TOKEN": second})
+    two = json.loads(crawl(jenkins, "--state", str(state), "-f", "json", env=env).stdout)
+    assert two["inventory"]["counts"]["configs_unchanged"] == 1  # agent-1: read, same digest, not scanned
+    assert two["stats"]["files"] == 1  # only agent-2's changed config went through the detector
+    found = places(two)  # agent-1's finding is still listed, from the state
+    assert sorted(found) == sorted([fingerprint(first), fingerprint(second)])
+    assert found[fingerprint(first)][0][0].endswith("/computer/agent-1/config.xml#env:JENKINS_API_TOKEN")
+    assert first not in state.read_bytes().decode("latin-1")

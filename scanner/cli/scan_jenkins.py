@@ -221,16 +221,8 @@ def _findings_with_state(state, root: str, result, rules: list):  # noqa: ANN001
     from scanner.findings import fingerprint_of
     from scanner.reports.json_report import RedactedFinding
     from scanner.sweep.assemble import assemble_findings
-    from scanner.sweep.state import Occurrence
 
-    occurrences = state.jenkins_occurrences(root)
-    recorded = {(o.rule_id, o.fingerprint, o.location) for o in occurrences}
-    secrets: dict[str, str] = {}
-    for hit, location in result.hits:
-        fingerprint = fingerprint_of(hit.secret)
-        secrets[fingerprint] = hit.secret
-        if (hit.rule_id, fingerprint, location) not in recorded:  # nodes and views: read every run, not stored
-            occurrences.append(Occurrence("", hit.rule_id, fingerprint, "", hit.user, hit.jenkins_url,
-                                          hit.confidence, location))
+    occurrences = state.jenkins_occurrences(root)  # what this run read is recorded already
+    secrets = {fingerprint_of(hit.secret): hit.secret for hit, _location in result.hits}
     findings = assemble_findings(occurrences, secrets, rules, state.verdicts())
     return findings, [f for f in findings if not isinstance(f, RedactedFinding)]

@@ -62,12 +62,17 @@ class JobOutcome:
 
 
 class JobMemory:
-    """What earlier runs scanned, per job (the sweep state's jenkins tables); None-object when no --state."""
+    """What earlier runs scanned, per job, node and view (the sweep state's jenkins tables); a
+    None-object when there is no --state."""
 
     def previous(self, job: str) -> tuple[int | None, str | None]:
         return None, None
 
     def record(self, outcome: JobOutcome) -> None:
+        return None
+
+    def record_config(self, key: str, digest: str, hits: Pairs) -> None:
+        """A node's or view's config (``key`` ``/computer/<name>``, ``/view/<name>``) and what it held."""
         return None
 
 
@@ -314,13 +319,20 @@ class Crawler:
                                    Kind.JOB_CONFIG, "views")
 
     def _other_config(self, path: str, name: str, kind: Kind, counter: str) -> None:
+        """A node's or view's config.xml; scanned again only when its digest differs from the state's."""
         answer = self.api.get(path, max_body=CONFIG_MAX)
         if answer.status != 200 or answer.error:
             self._unreadable(Unreadable(name, "config.xml", denied_reason(answer)))
             return
         self.inventory.counts[counter] += 1
+        key = f"/{path.rsplit('/', 1)[0]}"  # "/computer/<name>": no job's full name starts with "/"
+        digest = hashlib.sha256(answer.body).hexdigest()
+        if digest == self.memory.previous(key)[1]:
+            self.inventory.counts["configs_unchanged"] += 1
+            return
         found = FileScanResult()
         scan_config(self.detector, answer.body, display(self.base, path), kind, found)
         for hit, _location in found.hits:
             hit.jenkins_url = hit.jenkins_url or self.api.root
+        self.memory.record_config(key, digest, found.hits)
         self.result.merge(found)
