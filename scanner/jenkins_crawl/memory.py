@@ -15,13 +15,14 @@ from scanner.sweep.state import SweepState
 
 
 class StateMemory(JobMemory):
-    def __init__(self, state: SweepState, jenkins: str, rules: str):
+    def __init__(self, state: SweepState, jenkins: str, rules: str, fresh: bool = False):
         self.state = state
         self.jenkins = jenkins
         self.rules = rules
+        self.fresh = fresh  # sweep --rescan: read everything again, and record it
 
     def previous(self, job: str) -> tuple[int | None, str | None]:
-        return self.state.jenkins_job(self.jenkins, job, self.rules)
+        return (None, None) if self.fresh else self.state.jenkins_job(self.jenkins, job, self.rules)
 
     def record(self, outcome: JobOutcome) -> None:
         self.state.record_jenkins_job(self.jenkins, outcome.item.full_name, self.rules, outcome.last_build,
