@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from scanner.jenkins_crawl.inventory import CrawlInventory
     from scanner.jenkins_home.inventory import HomeInventory
     from scanner.settings_trust import SettingsSummary
 
@@ -206,7 +207,8 @@ class Report:
     repository: dict | None = None  # e.g. {"path":..., "shallow": bool, "bare": bool, "head": sha}
     tool_version: str = "0.1.0"
     settings: SettingsSummary | None = None  # which settings files were used, what they skipped
-    inventory: HomeInventory | None = None  # scan --jenkins-home: the home and its stored credentials
+    # scan --jenkins-home: the home and its stored credentials; scan-jenkins: what the crawl read
+    inventory: HomeInventory | CrawlInventory | None = None
 
     def __post_init__(self) -> None:
         # messages and targets quote file names: keep them writable whatever bytes the names hold

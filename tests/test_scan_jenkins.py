@@ -242,7 +242,7 @@ def test_hostile_answers(jenkins: JenkinsTestServer) -> None:
     reasons = {(u["item"], u["what"]): u["reason"] for u in report["inventory"]["unreadable"]}
     assert "not a JSON object" in reasons[("bad-json", "builds")]
     assert "larger than" in reasons[("huge", "config.xml")]
-    assert "outside the Jenkins root" in reasons[("redirect", "log #1")]
+    assert "redirected to another origin" in reasons[("redirect", "log #1")]  # the client's own rule and words
     assert run.code == 1  # the other logs were read: findings
     hostile_root = JenkinsTestServer(jenkins.home.parent / "other", ServerOptions()).start()
     try:
@@ -268,3 +268,35 @@ def test_state_file_holds_no_secret_and_a_crash_keeps_finished_jobs(jenkins: Jen
     data = state.read_bytes()
     assert not any(t.encode() in data for t in tokens)
     assert os.stat(state).st_mode & 0o077 == 0
+
+
+def test_multibranch_branch_with_a_slash_in_its_name_is_crawled(jenkins: JenkinsTestServer) -> None:
+    """Branch ``feature/x`` is the item ``feature%2Fx``, at ``job/feature%252Fx``: read like any job."""
+    token = new_token()
+    branch, plain = jenkins.content.add_multibranch("mb", ["feature/x", "main"])
+    jenkins.content.add_build(branch, 1, f"+ curl -u deploy:{token} $JENKINS_URL/\n")
+    jenkins.content.add_build(plain, 1, "fine\n")
+    run = crawl(jenkins, "-f", "json", env=crawl_env(jenkins, "root"))
+    report = json.loads(run.stdout)
+    base = "jenkins://" + jenkins.url.split("://")[1].rstrip("/")
+    assert places(report)[fingerprint(token)] == [(f"{base}/job/mb/job/feature%252Fx/1/console", 1)]
+    assert report["inventory"]["unreadable"] == [] and report["inventory"]["counts"]["logs"] == 2
+    text = crawl(jenkins, env=crawl_env(jenkins, "root"))
+    assert "(job mb/feature%2Fx #1 console)" in text.stdout and token not in text.output
+
+
+def test_state_rescans_only_changed_node_configs(jenkins: JenkinsTestServer, tmp_path: Path) -> None:
+    first, second = new_token(), new_token()
+    jenkins.content.add_node("agent-1", env={"JENKINS_API_TOKEN": first})
+    jenkins.content.add_node("agent-2", env={"OTHER": "nothing"})
+    state, env = tmp_path / "state.sqlite", crawl_env(jenkins, "root")
+    one = json.loads(crawl(jenkins, "--state", str(state), "-f", "json", env=env).stdout)
+    assert one["inventory"]["counts"]["nodes"] == 2 and one["inventory"]["counts"]["configs_unchanged"] == 0
+    jenkins.content.add_node("agent-2", env={"JENKINS_API_TOKEN": second})
+    two = json.loads(crawl(jenkins, "--state", str(state), "-f", "json", env=env).stdout)
+    assert two["inventory"]["counts"]["configs_unchanged"] == 1  # agent-1: read, same digest, not scanned
+    assert two["stats"]["files"] == 1  # only agent-2's changed config went through the detector
+    found = places(two)  # agent-1's finding is still listed, from the state
+    assert sorted(found) == sorted([fingerprint(first), fingerprint(second)])
+    assert found[fingerprint(first)][0][0].endswith("/computer/agent-1/config.xml#env:JENKINS_API_TOKEN")
+    assert first not in state.read_bytes().decode("latin-1")

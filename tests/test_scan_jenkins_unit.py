@@ -273,3 +273,28 @@ def test_inventory_json_shape() -> None:
     data = crawl_dict(crawler(fake).run().inventory)
     assert data["kind"] == "jenkins" and data["version"] == "2.578"
     json.dumps(data)
+
+
+def test_names_a_second_decoding_would_turn_into_a_climb_are_never_requested() -> None:
+    """A hostile listing names an item ``%2e%2e``: its URL segment ``%252e%252e`` reads ``..`` to a
+    server that decodes twice, so it is recorded as unreadable and nothing is asked below it."""
+    fake = FakeJenkins()
+    fake.add("%2e%2e", builds={1: {"log": "a\n"}})
+    fake.add("feature%2Fx", builds={1: {"log": f"jenkins {new_token()}\n"}})  # what Jenkins names branch feature/x
+    result = crawler(fake).run()
+    assert not [r for r in fake.requests if "%252e" in r.lower()]
+    reasons = {(u.item, u.what): u.reason for u in result.inventory.unreadable}
+    assert "ambiguous path segment" in reasons[("%2e%2e", "config.xml")]
+    assert [loc.path for _, loc in result.hits] == ["jenkins://ci.test:8080/jenkins/job/feature%252Fx/1/console"]
+
+
+def test_encoded_segments_are_checked_one_by_one() -> None:
+    from scanner.jenkins.urls import UnusableUrl, below, parse_http_url
+
+    root = parse_http_url("http://ci.test/jenkins/")
+    assert below(root, "job/mb/job/feature%252Fx/api/json", "tree=a[b]").text == \
+        "http://ci.test/jenkins/job/mb/job/feature%252Fx/api/json?tree=a[b]"
+    for bad in ("..", "%2E%2E", "%252E%252E", "a%252F..%252Fb", "a%253Bx", "a%255Cb", "%2Fx", "a%25252Fb",
+                "a;b", "a b", "a%2fb", ""):
+        with pytest.raises(UnusableUrl):
+            below(root, f"job/{bad}/config.xml")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 import sys
 import time
 from datetime import datetime, timezone
@@ -27,33 +25,17 @@ from scanner.cli.common import (
     show_secrets_option,
 )
 from scanner.cli.revoke import revoke_options, scan_revocation_code, start_revocation
-from scanner.cli.verify import build_verify_options, require_verification, run_verification, verify_options, warn
+from scanner.cli.verify import (
+    build_verify_options,
+    crawl_credentials,
+    crawl_politeness,
+    require_verification,
+    run_verification,
+    verify_options,
+    warn,
+)
 
 USER_ENV, TOKEN_ENV = "JENKINS_USER_ID", "JENKINS_API_TOKEN"
-
-
-def crawl_credential(credentials_file: Path | None, anonymous: bool) -> tuple[str | None, str | None]:
-    """(user, API token) to crawl with: from FILE (``USER:TOKEN``) or the environment; never argv."""
-    if anonymous:
-        return None, None
-    if credentials_file is not None:
-        try:
-            mode = credentials_file.stat().st_mode
-            text = credentials_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"{credentials_file}: cannot read the crawl credential: "
-                            f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            warn(f"{credentials_file} is readable by other users; chmod 600 it")
-        user, sep, token = (text.strip().splitlines() or [""])[0].partition(":")
-        if not sep or not user.strip() or not token.strip():
-            raise UserError(f"{credentials_file}: expected one line USER:API_TOKEN")
-        return user.strip(), token.strip()
-    user, token = os.environ.get(USER_ENV, "").strip(), os.environ.get(TOKEN_ENV, "").strip()
-    if not user or not token:
-        raise UserError(f"no crawl credential: set ${USER_ENV} and ${TOKEN_ENV}, or pass --credentials-file FILE "
-                        "(or --anonymous)")
-    return user, token
 
 
 def since_millis(value: datetime | None) -> int | None:
@@ -88,7 +70,8 @@ class CrawlStatus:
 @click.command("scan-jenkins")
 @click.argument("url")
 @click.option("--credentials-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help=f"File holding USER:API_TOKEN to crawl with (else ${USER_ENV} and ${TOKEN_ENV}; never argv).")
+              help=f"File holding USER:API_TOKEN (or URL USER:API_TOKEN) to crawl with (else ${USER_ENV} and "
+                   f"${TOKEN_ENV}; never argv).")
 @click.option("--anonymous", is_flag=True, help="Crawl without a credential (what anonymous users may read).")
 @click.option("--job", "job_globs", multiple=True, metavar="GLOB",
               help="Only jobs whose full name matches (team/*, */deploy-*; repeatable).")
@@ -131,10 +114,10 @@ def scan_jenkins(url: str, credentials_file: Path | None, anonymous: bool, job_g
     from scanner.detect import DetectorSpec, problem_warnings
     from scanner.excludes import Excludes
     from scanner.findings import Report, ScanStats
-    from scanner.jenkins.client import HttpSettings, basic_header
     from scanner.jenkins.verify import AllowedJenkins
-    from scanner.jenkins_crawl.api import CrawlApi, Politeness
+    from scanner.jenkins_crawl.api import CrawlApi
     from scanner.jenkins_crawl.crawl import CrawlOptions, Crawler, JobMemory
+    from scanner.jenkins_crawl.credential import CredentialError
     from scanner.settings_sources import trusted_only
 
     try:
@@ -143,7 +126,10 @@ def scan_jenkins(url: str, credentials_file: Path | None, anonymous: bool, job_g
         raise click.UsageError(f"URL: {exc}") from None
     require_verification(do_verify or do_revoke, verify_params)
     revocation = start_revocation(do_revoke, verify_params)
-    user, token = crawl_credential(credentials_file, anonymous)
+    try:
+        auth = crawl_credentials(credentials_file, anonymous).header_for(root, only_jenkins=True)
+    except CredentialError as exc:
+        raise UserError(str(exc)) from None
     loaded = trusted_only(config_file, "not read: a Jenkins is not a repository")
     for message in loaded.warnings:
         warn(message)
@@ -152,16 +138,13 @@ def scan_jenkins(url: str, credentials_file: Path | None, anonymous: bool, job_g
     detector = spec.build()
     if verify_params.get("insecure"):
         warn("--insecure: TLS certificates are not checked; a man in the middle could read the crawl credential")
-    politeness = Politeness(
-        http=HttpSettings(timeout=verify_params.get("timeout") or 10.0, retries=verify_params.get("retries", 2),
-                          ca_bundle=verify_params.get("ca_bundle"), insecure=bool(verify_params.get("insecure"))),
-        per_host=verify_params.get("per_host") or 4, rate=verify_params.get("rate") or 20.0)
+    politeness = crawl_politeness(verify_params)
     options = CrawlOptions(job_globs=job_globs, builds=max_builds, since_ms=since_millis(since), logs=not no_logs,
                            max_log_bytes=int(max_log_mb * 2**20))
     started = time.monotonic()
     state = _open_state(state_file)
     status = CrawlStatus(not no_progress)
-    api = CrawlApi(root, basic_header(user, token) if user and token else None, politeness)
+    api = CrawlApi(root, auth, politeness)
     try:
         memory = JobMemory() if state is None else _memory(state, root, detector.rules)
         try:
@@ -191,7 +174,7 @@ def scan_jenkins(url: str, credentials_file: Path | None, anonymous: bool, job_g
     warnings = list(loaded.warnings) + result.warnings + problem_warnings(result.hits)
     summary = finish_summary(loaded.summary, Excludes(), fail_on)
     report = Report(findings=findings, targets=[root], mode="jenkins", warnings=warnings, errors=result.errors,
-                    stats=stats, tool_version=__version__, settings=summary, inventory=inventory)  # type: ignore[arg-type]
+                    stats=stats, tool_version=__version__, settings=summary, inventory=inventory)
     emit(report, fmt, output, show_secrets, color)
     code = EXIT_ERROR if result.errors else gate_code(findings, summary)
     click.get_current_context().exit(scan_revocation_code(revocation, code))
@@ -221,16 +204,8 @@ def _findings_with_state(state, root: str, result, rules: list):  # noqa: ANN001
     from scanner.findings import fingerprint_of
     from scanner.reports.json_report import RedactedFinding
     from scanner.sweep.assemble import assemble_findings
-    from scanner.sweep.state import Occurrence
 
-    occurrences = state.jenkins_occurrences(root)
-    recorded = {(o.rule_id, o.fingerprint, o.location) for o in occurrences}
-    secrets: dict[str, str] = {}
-    for hit, location in result.hits:
-        fingerprint = fingerprint_of(hit.secret)
-        secrets[fingerprint] = hit.secret
-        if (hit.rule_id, fingerprint, location) not in recorded:  # nodes and views: read every run, not stored
-            occurrences.append(Occurrence("", hit.rule_id, fingerprint, "", hit.user, hit.jenkins_url,
-                                          hit.confidence, location))
+    occurrences = state.jenkins_occurrences(root)  # what this run read is recorded already
+    secrets = {fingerprint_of(hit.secret): hit.secret for hit, _location in result.hits}
     findings = assemble_findings(occurrences, secrets, rules, state.verdicts())
     return findings, [f for f in findings if not isinstance(f, RedactedFinding)]

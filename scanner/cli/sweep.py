@@ -18,7 +18,14 @@ from scanner.cli.common import (
     show_secrets_option,
 )
 from scanner.cli.revoke import revoke_options, scan_revocation_code, start_revocation
-from scanner.cli.verify import build_verify_options, require_verification, verify_options, warn
+from scanner.cli.verify import (
+    build_verify_options,
+    crawl_credentials,
+    crawl_politeness,
+    require_verification,
+    verify_options,
+    warn,
+)
 
 DEFAULT_STATE = "jts-sweep.sqlite"
 EXIT_INTERRUPTED = 130
@@ -40,7 +47,13 @@ def _sigterm_as_interrupt(_signum: int, _frame: object) -> None:
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="local: a process pool on this machine; dask: tasks on a Dask cluster (see --scheduler).")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --executor dask, e.g. tcp://host:8786.")
-@click.option("--rescan", is_flag=True, help="Scan every repository again, even when its ref tips have not moved.")
+@click.option("--jenkins", "jenkins_urls_to_crawl", multiple=True, metavar="URL",
+              help="Also crawl this Jenkins as scan-jenkins does (same as TARGET jenkins+URL; repeatable).")
+@click.option("--jenkins-credentials-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Crawl credentials: lines 'URL USER:API_TOKEN' (or one 'USER:API_TOKEN' when one Jenkins is "
+                   "swept); else $JENKINS_USER_ID and $JENKINS_API_TOKEN; never argv.")
+@click.option("--rescan", is_flag=True,
+              help="Scan every repository again, even when its ref tips have not moved (and every Jenkins build).")
 @click.option("--max-blob-mb", type=click.IntRange(1, 1_000_000), default=50, show_default=True,
               help="Skip (and warn about) blobs larger than this.")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
@@ -58,14 +71,17 @@ def _sigterm_as_interrupt(_signum: int, _frame: object) -> None:
 @verify_options
 @revoke_options
 def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None, jobs: int | None, executor: str,
-              scheduler: str | None, rescan: bool, max_blob_mb: int, fmt: str, output: Path | None, html_file: Path | None,
+              scheduler: str | None, jenkins_urls_to_crawl: tuple[str, ...], jenkins_credentials_file: Path | None,
+              rescan: bool, max_blob_mb: int, fmt: str, output: Path | None, html_file: Path | None,
               show_secrets: bool, rule_dirs: tuple[str, ...], config_file: str | None, fail_on: str | None,
               no_progress: bool, color: bool | None, do_verify: bool, do_revoke: bool, **params) -> None:
     """Sweep many repositories' full history: paths, directories of repositories, git URLs, @lists.
 
     TARGET is a repository (work tree or bare), a directory searched recursively for
     repositories, a git URL (cloned as a bare mirror into --cache-dir; file:// works offline) or
-    @FILE with one target per line. Without TARGET, the sweep in --state is continued.
+    @FILE with one target per line, or a Jenkins as jenkins+https://HOST/ (crawled as scan-jenkins
+    does, with the credential from the environment or --jenkins-credentials-file). Without TARGET,
+    the sweep in --state is continued.
     Interrupted sweeps resume where they stopped; a repository whose ref tips did not move is not
     scanned again. Exit codes: 0 nothing found, 1 findings (see --fail-on), 2 error (also: nothing
     found but some repositories could not be scanned), 130 interrupted.
@@ -83,6 +99,8 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
         raise click.UsageError("--executor dask needs --scheduler ADDRESS (e.g. tcp://scheduler:8786)")
     if scheduler and executor != "dask":
         raise click.UsageError("--scheduler only makes sense with --executor dask")
+    targets = targets + tuple(url if url.lower().startswith("jenkins+") else f"jenkins+{url}"
+                              for url in jenkins_urls_to_crawl)
     if not targets and not state_file.exists():
         raise click.UsageError("give at least one TARGET (or --state of an earlier sweep to continue it)")
     require_verification(do_verify or do_revoke, params)
@@ -104,7 +122,8 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
         jobs=job_count if job_count > 0 else (os.cpu_count() or 1), executor=executor, scheduler=scheduler,
         rescan=rescan, verify=verify_opts,
         revoke=(lambda found, rules: revocation.run(found, rules, verify_opts)) if revocation else None,
-        want_secrets=show_secrets, max_blob_bytes=max_blob_mb * 2**20)
+        want_secrets=show_secrets, max_blob_bytes=max_blob_mb * 2**20,
+        jenkins_credentials=crawl_credentials(jenkins_credentials_file), politeness=crawl_politeness(params))
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         result = run_sweep(config, progress_enabled=not no_progress, warn=warn)

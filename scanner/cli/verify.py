@@ -96,6 +96,31 @@ def build_verify_options(settings, params: dict):  # noqa: ANN001 - Config and c
     )
 
 
+def crawl_politeness(params: dict):  # noqa: ANN201 - Politeness (imported late: the CLI starts fast)
+    """A crawl presses a Jenkins as hard as verification may: the same per-host, rate, timeout and TLS options."""
+    from scanner.jenkins.client import HttpSettings
+    from scanner.jenkins_crawl.api import Politeness
+
+    return Politeness(
+        http=HttpSettings(timeout=params.get("timeout") or 10.0, retries=params.get("retries", 2),
+                          ca_bundle=params.get("ca_bundle"), insecure=bool(params.get("insecure"))),
+        per_host=params.get("per_host") or 4, rate=params.get("rate") or 20.0)
+
+
+def crawl_credentials(credentials_file: Path | None, anonymous: bool = False):  # noqa: ANN201 - CrawlCredentials
+    """The crawl credentials (environment or FILE, never argv); a file others can read is warned about."""
+    from scanner.cli.common import UserError
+    from scanner.jenkins_crawl.credential import CredentialError, load_credentials
+
+    try:
+        found = load_credentials(credentials_file, anonymous)
+    except CredentialError as exc:
+        raise UserError(str(exc)) from None
+    for message in found.warnings:
+        warn(message)
+    return found
+
+
 def admin_token_from(token_file: Path | None) -> str:
     """The administrator's API token: from FILE (warned if others can read it) or $JTS_ADMIN_TOKEN."""
     from scanner.cli.common import UserError

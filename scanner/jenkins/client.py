@@ -5,7 +5,9 @@ the same origin and under the Jenkins root the caller names. Answers are bounded
 streamed and dropped past ``max_body`` bytes, and ``timeout`` is a deadline for the whole
 request (connect, send, headers and body), not for each read, so a server that drips one
 byte a second cannot hold a run. Errors come back as values (``Answer``), never as exceptions
-that could end a run or carry a token into a log.
+that could end a run or carry a token into a log. ``stream`` is the same request for an answer
+too large to hold (a console log): its body is read as it arrives, capped, under a deadline
+that grows with what has arrived.
 """
 
 from __future__ import annotations
@@ -16,17 +18,20 @@ import ssl
 import time
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import httpcore
 import httpx
 
-from scanner.jenkins.urls import UnusableUrl, parse_http_url, resolve
+from scanner.jenkins.urls import HttpUrl, UnusableUrl, parse_http_url, resolve
 
 RETRY_STATUSES = {500, 502, 503, 504}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 MIB = 1024 * 1024
+READ_CHUNK = 256 * 1024  # a streamed body is read in pieces of this size
+MIN_RATE = 64 * 1024  # bytes per second a streamed body must average once its first ``timeout`` has passed
 
 
 @dataclass
@@ -168,46 +173,91 @@ def _is_login_location(location: str) -> bool:
     return any(word in lowered for word in ("login", "sso", "saml", "oauth", "auth?", "signin", "securityrealm"))
 
 
-def request(client: httpx.Client, method: str, url: str, settings: HttpSettings, *,
+def request(client: httpx.Client, method: str, url: str | HttpUrl, settings: HttpSettings, *,
             auth: str | None = None, data: dict[str, str] | None = None,
             headers: dict[str, str] | None = None, root: str | None = None) -> Answer:
     """One request with retries (connect errors, 5xx) and redirects within ``root`` only.
 
     ``root`` is the Jenkins root the request belongs to: a redirect must stay on its origin and
-    under its path (dot segments resolved first). Without it, the request's own origin.
+    under its path (dot segments resolved first). Without it, the request's own origin. ``url``
+    may be an ``HttpUrl`` already built (``urls.below``: names encoded and checked segment by segment).
     """
+    answer, _ = _follow(client, method, url, settings, auth=auth, data=data, headers=headers, root=root,
+                        keep_open=False)
+    return answer
+
+
+@contextmanager
+def stream(client: httpx.Client, url: str | HttpUrl, settings: HttpSettings, *, limit: int,
+           auth: str | None = None, headers: dict[str, str] | None = None, root: str | None = None,
+           min_rate: int = MIN_RATE) -> Iterator[StreamedBody | Answer]:
+    """A GET whose 200 body is read as it arrives (``StreamedBody``), or the ``Answer`` saying why there is none.
+
+    The same rules as ``request`` (redirects within ``root``, retries on connect errors and 5xx,
+    the deadline for connect and headers, Content-Encoding refused rather than inflated); the body
+    stops at ``limit`` bytes and its deadline grows with what has arrived (``timeout`` + one second
+    per ``min_rate`` bytes), so a large answer is never in memory whole and a drip cannot hold a run.
+    """
+    answer, response = _follow(client, "GET", url, settings, auth=auth, data=None, headers=headers, root=root,
+                               keep_open=True)
+    if response is None or answer.status != 200:
+        if response is not None:
+            response.close()
+        yield answer
+        return
+    body = StreamedBody(response, answer.url, limit, settings.timeout, min_rate)
     try:
-        current = parse_http_url(url)
+        yield body
+    finally:
+        response.close()
+
+
+def _follow(client: httpx.Client, method: str, url: str | HttpUrl, settings: HttpSettings, *,
+            auth: str | None, data: dict[str, str] | None, headers: dict[str, str] | None, root: str | None,
+            keep_open: bool) -> tuple[Answer, httpx.Response | None]:
+    """The redirect loop of ``request`` and ``stream``: the final answer (and its open response if ``keep_open``)."""
+    try:
+        current = url if isinstance(url, HttpUrl) else parse_http_url(url)
         scope = parse_http_url(root) if root else None
     except UnusableUrl as exc:
-        return Answer(url=url, error=f"unusable URL: {exc}")
+        return Answer(url=str(url), error=f"unusable URL: {exc}"), None
     start_origin = current.origin
     for _hop in range(settings.max_redirects + 1):
-        answer = _attempt(client, method, current.text, settings, auth=auth, data=data, headers=headers)
+        answer, response = _attempt(client, method, current.text, settings, auth=auth, data=data, headers=headers,
+                                    keep_open=keep_open)
         if answer.status not in REDIRECT_STATUSES or not answer.headers.get("location"):
-            return answer
-        if answer.locations > 1:
-            return Answer(status=answer.status, headers=answer.headers, url=current.text,
-                          error=f"redirected with {answer.locations} Location headers")
-        try:
-            target = resolve(current, answer.headers["location"])
-        except UnusableUrl as exc:
-            return Answer(status=answer.status, headers=answer.headers, url=current.text,
-                          error=f"redirected to an unreadable location ({exc})")
-        if target.origin != start_origin:
-            # Never forward credentials to another origin; report where it wanted to go.
-            return Answer(status=answer.status, headers=answer.headers, url=current.text, redirect_to=target.text,
-                          error=f"redirected to another origin ({target.host})")
-        if scope is not None and not target.under(scope):
-            return Answer(status=answer.status, headers=answer.headers, url=current.text, redirect_to=target.text,
-                          error=f"redirected outside the Jenkins root {scope.root}")
-        if _is_login_location(target.path + "?" + target.query):
-            return Answer(status=answer.status, headers=answer.headers, url=current.text, redirect_to=target.text,
-                          error="redirected to a login page")
+            return answer, response
+        if response is not None:
+            response.close()
+        target = _redirect_target(answer, current, start_origin, scope)
+        if isinstance(target, Answer):
+            return target, None
         if answer.status == 303:
             method, data = "GET", None
         current = target
-    return Answer(url=current.text, error="too many redirects")
+    return Answer(url=current.text, error="too many redirects"), None
+
+
+def _redirect_target(answer: Answer, current: HttpUrl, start_origin: tuple[str, str, int],
+                     scope: HttpUrl | None) -> HttpUrl | Answer:
+    """Where a redirect may be followed to, or the ``Answer`` saying why it is not followed."""
+    def refused(error: str, to: str | None = None) -> Answer:
+        return Answer(status=answer.status, headers=answer.headers, url=current.text, redirect_to=to, error=error)
+
+    if answer.locations > 1:
+        return refused(f"redirected with {answer.locations} Location headers")
+    try:
+        target = resolve(current, answer.headers["location"])
+    except UnusableUrl as exc:
+        return refused(f"redirected to an unreadable location ({exc})")
+    if target.origin != start_origin:
+        # Never forward credentials to another origin; report where it wanted to go.
+        return refused(f"redirected to another origin ({target.host})", target.text)
+    if scope is not None and not target.under(scope):
+        return refused(f"redirected outside the Jenkins root {scope.root}", target.text)
+    if _is_login_location(target.path + "?" + target.query):
+        return refused("redirected to a login page", target.text)
+    return target
 
 
 class _BodyError(Exception):
@@ -215,56 +265,65 @@ class _BodyError(Exception):
 
 
 def _attempt(client: httpx.Client, method: str, url: str, settings: HttpSettings, *, auth: str | None,
-             data: dict[str, str] | None, headers: dict[str, str] | None) -> Answer:
+             data: dict[str, str] | None, headers: dict[str, str] | None,
+             keep_open: bool) -> tuple[Answer, httpx.Response | None]:
     all_headers = dict(headers or {})
     if auth:
         all_headers["Authorization"] = auth
-    last = Answer(url=url, error="not attempted")
+    last: tuple[Answer, httpx.Response | None] = (Answer(url=url, error="not attempted"), None)
     for attempt in range(settings.retries + 1):
         if attempt:
             time.sleep(settings.backoff * (2 ** (attempt - 1)))
-        last, retry = _once(client, method, url, settings, all_headers, data)
+        answer, response, retry = _once(client, method, url, settings, all_headers, data, keep_open)
+        last = (answer, response)
         if not retry:
             return last
     return last
 
 
 def _once(client: httpx.Client, method: str, url: str, settings: HttpSettings, headers: dict[str, str],
-          data: dict[str, str] | None) -> tuple[Answer, bool]:
-    """One attempt under one deadline; the answer and whether a retry may help."""
+          data: dict[str, str] | None, keep_open: bool) -> tuple[Answer, httpx.Response | None, bool]:
+    """One attempt under one deadline: the answer, its still open response (``keep_open``, when no
+    retry is due) and whether a retry may help."""
     deadline = time.monotonic() + settings.timeout
     timed_out = Answer(url=url, error=f"timed out after {settings.timeout:g}s")
     token = _DEADLINE.set(deadline)
+    response: httpx.Response | None = None
     try:
-        with client.stream(method, url, headers=headers, data=data,
-                           timeout=httpx.Timeout(settings.timeout)) as response:
-            answer = Answer(status=response.status_code, url=url,
-                            headers={k.lower(): v for k, v in response.headers.items()})
-            locations = response.extensions.get("jts_locations") or []
-            if locations:
-                answer.headers["location"], answer.locations = locations[0], len(locations)
-            try:
-                answer.body = _read_body(response, settings.max_body, deadline)
-            except _BodyError as exc:
-                answer.error = str(exc)
-                return answer, False
+        response = client.send(client.build_request(method, url, headers=headers, data=data,
+                                                    timeout=httpx.Timeout(settings.timeout)), stream=True)
+        answer = Answer(status=response.status_code, url=url,
+                        headers={k.lower(): v for k, v in response.headers.items()})
+        locations = response.extensions.get("jts_locations") or []
+        if locations:
+            answer.headers["location"], answer.locations = locations[0], len(locations)
+        if keep_open and answer.status not in RETRY_STATUSES:
+            kept, response = response, None  # the caller reads and closes it
+            return answer, kept, False
+        try:
+            answer.body = _read_body(response, settings.max_body, deadline)
+        except _BodyError as exc:
+            answer.error = str(exc)
+            return answer, None, False
     except httpx.ConnectTimeout:
-        return timed_out, True
+        return timed_out, None, True
     except httpx.TimeoutException:
-        return timed_out, False  # the server is there but too slow: another try would be as slow
+        return timed_out, None, False  # the server is there but too slow: another try would be as slow
     except httpx.ConnectError as exc:
         text = str(exc)
         if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
-            return Answer(url=url, error=f"TLS error: {text[:200]}"), False
-        return Answer(url=url, error=f"connection failed: {text[:200]}"), True
+            return Answer(url=url, error=f"TLS error: {text[:200]}"), None, False
+        return Answer(url=url, error=f"connection failed: {text[:200]}"), None, True
     except httpx.RemoteProtocolError as exc:
-        return Answer(url=url, error=f"connection dropped: {str(exc)[:200]}"), True
+        return Answer(url=url, error=f"connection dropped: {str(exc)[:200]}"), None, True
     except (httpx.HTTPError, httpx.InvalidURL, httpx.CookieConflict, ValueError, OSError) as exc:
         # Anything else a hostile server or URL can provoke is an answer, not the end of the run.
-        return Answer(url=url, error=f"{type(exc).__name__}: {str(exc)[:200]}"), False
+        return Answer(url=url, error=f"{type(exc).__name__}: {str(exc)[:200]}"), None, False
     finally:
         _DEADLINE.reset(token)
-    return answer, answer.status in RETRY_STATUSES
+        if response is not None:
+            response.close()
+    return answer, None, answer.status in RETRY_STATUSES
 
 
 def _read_body(response: httpx.Response, limit: int, deadline: float) -> bytes:
@@ -302,6 +361,76 @@ def _inflated(raw: Iterator[bytes], encoding: str, limit: int) -> Iterator[bytes
 
 def _size(limit: int) -> str:
     return f"{limit / MIB:g} MiB" if limit >= MIB else f"{limit:,} bytes"
+
+
+class StreamedBody:
+    """A streamed answer read like a file (``read``/``readline``, what ``scan_stream`` takes): stops
+    at ``limit`` bytes, and when the server is too slow or the connection breaks, ends early with
+    ``problem`` set (never an exception into the caller)."""
+
+    def __init__(self, response: httpx.Response, url: str, limit: int, timeout: float, min_rate: int = MIN_RATE):
+        self.url = url
+        self.headers = {k.lower(): v for k, v in response.headers.items()}
+        self.limit = limit
+        self.timeout = timeout
+        self.min_rate = min_rate
+        self.started = time.monotonic()
+        self.received = 0
+        self.truncated = False  # the cap was reached: the rest was not read
+        self.problem: str | None = None
+        self.buffer = bytearray()
+        self.done = False
+        encoding = self.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            self.problem, self.done = f"answer in Content-Encoding {encoding[:30]!r}, not read", True
+        self.chunks = response.iter_raw(READ_CHUNK)
+
+    def _deadline(self) -> float:
+        return self.started + self.timeout + self.received / self.min_rate
+
+    def _fill(self, wanted: int, until_newline: bool = False) -> None:
+        token = _DEADLINE.set(self._deadline())  # each socket read ends by then, whatever the server drips
+        try:
+            self._fill_until(wanted, until_newline)
+        finally:
+            _DEADLINE.reset(token)
+
+    def _fill_until(self, wanted: int, until_newline: bool) -> None:
+        while not self.done and len(self.buffer) < wanted and not (until_newline and b"\n" in self.buffer):
+            try:
+                chunk = next(self.chunks)
+            except StopIteration:
+                self.done = True
+                break
+            except (httpx.HTTPError, OSError) as exc:
+                self.problem, self.done = f"transfer broke off after {self.received:,} bytes ({type(exc).__name__})", True
+                break
+            room = self.limit - self.received
+            if len(chunk) > room:
+                chunk, self.truncated, self.done = chunk[:room], True, True
+            self.received += len(chunk)
+            self.buffer += chunk
+            _DEADLINE.set(self._deadline())
+            if time.monotonic() > self._deadline():
+                self.problem = (f"too slow: {self.received:,} bytes in {time.monotonic() - self.started:.0f}s "
+                                "(the rest was not read)")
+                self.done = True
+
+    def read(self, size: int = -1) -> bytes:
+        self._fill(self.limit + 1 if size is None or size < 0 else size)
+        size = len(self.buffer) if size is None or size < 0 else size
+        out = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return out
+
+    def readline(self, size: int = -1) -> bytes:
+        cap = self.limit + 1 if size is None or size < 0 else size
+        self._fill(cap, until_newline=True)
+        end = self.buffer.find(b"\n")
+        cut = min(cap, len(self.buffer) if end < 0 else end + 1)
+        out = bytes(self.buffer[:cut])
+        del self.buffer[:cut]
+        return out
 
 
 def who_am_i(client: httpx.Client, base_url: str, user: str, secret: str, settings: HttpSettings) -> Answer:

@@ -5,6 +5,13 @@ they are hostile input: parsing never raises anything but ``UnusableUrl``, dot s
 (also percent-encoded ones) are removed before any comparison (RFC 3986 section 5.2.4), and a
 path a server could read two ways (encoded slashes, backslashes, ``;`` parameters, double
 encoding) is refused rather than guessed at.
+
+One exception, for paths this program builds itself (``below``): Jenkins spells an item name
+that holds a ``/`` (a multibranch branch ``feature/x`` is the item ``feature%2Fx``) as
+``feature%252Fx`` in its URLs. Such a path is accepted segment by segment, when every segment
+is what ``Util.rawEncode`` writes and neither one nor two rounds of decoding turn it into a dot
+segment, a backslash, a ``;`` parameter, a NUL or a control character: a server (or a proxy
+in front of it) that decodes twice then still reads a path below the same root.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
@@ -21,6 +28,9 @@ _ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
 # Servers disagree on these (Jetty strips ";params" so "..;" climbs; "%2f" splits or not).
 _AMBIGUOUS = re.compile(r"%2f|%5c|%25|%00|\\|;", re.IGNORECASE)
 MAX_URL_LENGTH = 2048
+_RAW_SEGMENT = re.compile(r"(?:[A-Za-z0-9!$&'()*+,\-.=@_]|%[0-9A-F]{2})+")  # Util.rawEncode's alphabet
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_DECODED_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\;]")
 
 
 class UnusableUrl(ValueError):
@@ -142,6 +152,40 @@ def remove_dot_segments(path: str) -> str:
     if path.startswith("/") and not result.startswith("/"):
         result = "/" + result
     return result
+
+
+def check_segment(segment: str) -> None:
+    """One already-encoded path segment (``Util.rawEncode`` of a name), or ``UnusableUrl``.
+
+    Decoded once (what Jenkins reads: the name, so no slash) and twice (what a server that decodes
+    again would read), it must not climb (``.``/``..`` between slashes), hold a backslash, ``;``,
+    NUL or control character, nor still hold an escape (a third round could change it again).
+    """
+    if not _RAW_SEGMENT.fullmatch(segment):
+        raise UnusableUrl("a path segment that is not encoded as Jenkins encodes names")
+    once = unquote(segment, errors="replace")
+    twice = unquote(once, errors="replace")
+    if "/" in once:  # a name never holds a slash: rawEncode writes it as %2F, which is %252F once more
+        raise UnusableUrl("ambiguous path segment (an encoded slash)")
+    for decoded in (once, twice):
+        if _DECODED_UNSAFE.search(decoded) or any(part in (".", "..") for part in decoded.split("/")):
+            raise UnusableUrl("ambiguous path segment (a dot segment, backslash, ';' or control character "
+                              "once decoded)")
+    if _ESCAPE.search(twice):
+        raise UnusableUrl("ambiguous path segment (encoded three times)")
+
+
+def below(root: HttpUrl, path: str, query: str = "") -> HttpUrl:
+    """``root`` + ``path`` (segments already encoded, joined by ``/``), each segment checked with ``check_segment``."""
+    segments = path.strip("/").split("/")
+    for segment in segments:
+        check_segment(segment)
+    joined = root.path.rstrip("/") + "/" + "/".join(segments)
+    if len(joined) + len(query) > MAX_URL_LENGTH:
+        raise UnusableUrl(f"URL longer than {MAX_URL_LENGTH} characters")
+    if has_unsafe_characters(query) or "#" in query:
+        raise UnusableUrl("query holds spaces, control or non-ASCII characters")
+    return HttpUrl(root.scheme, root.host, root.port, joined, query, root.explicit_port)
 
 
 def resolve(base: HttpUrl, reference: str) -> HttpUrl:

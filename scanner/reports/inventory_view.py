@@ -9,18 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from scanner.jenkins_crawl.inventory import CrawlInventory
+
 if TYPE_CHECKING:
-    from scanner.jenkins_crawl.crawl import CrawlInventory
     from scanner.jenkins_home.inventory import HomeInventory, SecretField, StoredCredential
 
 COUNT_KEYS = ("jobs", "builds", "logs", "nodes", "users", "api_token_entries", "password_parameters",
               "encrypted_values", "decrypted_values", "files_scanned", "files_not_scanned")
-
-
-def is_crawl(inventory: object) -> bool:
-    from scanner.jenkins_crawl.crawl import CrawlInventory
-
-    return isinstance(inventory, CrawlInventory)
 
 
 def crawl_dict(inventory: CrawlInventory) -> dict[str, Any]:
@@ -53,8 +48,8 @@ def crawl_text_lines(inventory: CrawlInventory) -> list[str]:
 def inventory_dict(inventory: HomeInventory | CrawlInventory | None, show_secrets: bool) -> dict[str, Any] | None:
     if inventory is None:
         return None
-    if is_crawl(inventory):
-        return crawl_dict(inventory)  # type: ignore[arg-type]
+    if isinstance(inventory, CrawlInventory):
+        return crawl_dict(inventory)
     keys = inventory.keys
     return {
         "kind": "jenkins-home",
@@ -89,8 +84,8 @@ def text_lines(inventory: HomeInventory | CrawlInventory | None, show_secrets: b
     """The text report's section (strings already escaped for the terminal by the caller)."""
     if inventory is None:
         return []
-    if is_crawl(inventory):
-        return crawl_text_lines(inventory)  # type: ignore[arg-type]
+    if isinstance(inventory, CrawlInventory):
+        return crawl_text_lines(inventory)
     from scanner.jenkins_home.inventory import STATES
 
     counts = inventory.counts

@@ -28,6 +28,7 @@ from scanner.reports import (
 )
 from scanner.terminal import json_dumps
 from scanner.reports import inventory_view, settings_view
+from scanner.jenkins_crawl.inventory import CrawlInventory
 from scanner.jenkins_crawl.places import SCHEME as CRAWL_SCHEME, describe as describe_crawl_path
 from scanner.jenkins_home.layout import SCHEME as HOME_SCHEME, describe as describe_home_path
 
@@ -235,7 +236,7 @@ _posix = posix_path
 
 def _inventory_property(report: Report, show_secrets: bool) -> dict[str, Any]:
     """``jenkinsHome`` (null outside --jenkins-home) and, for scan-jenkins, ``jenkinsCrawl``."""
-    if inventory_view.is_crawl(report.inventory):
+    if isinstance(report.inventory, CrawlInventory):
         return {"jenkinsHome": None, "jenkinsCrawl": inventory_view.inventory_dict(report.inventory, show_secrets)}
     return {"jenkinsHome": inventory_view.inventory_dict(report.inventory, show_secrets)}
 

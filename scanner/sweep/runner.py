@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 from scanner import __version__
 from scanner.aggregate import build_findings
 from scanner.findings import Finding, Report, ScanStats, fingerprint_of
+from scanner.reports.inventory_view import inventory_dict
 from scanner.sweep.assemble import assemble_findings
 from scanner.sweep.executors import Executor, make_executor
+from scanner.sweep.jenkins import KIND as JENKINS, crawl_target, is_jenkins_target, jenkins_target, root_of
 from scanner.sweep.progress import Counters, SweepProgress, human_bytes
 from scanner.sweep.state import Occurrence, RepoRow, SweepState
 from scanner.sweep.targets import (
@@ -45,6 +47,9 @@ from scanner.sweep.task import (
 if TYPE_CHECKING:
     from scanner.detect import DetectorSpec
     from scanner.jenkins.verify import VerifyOptions
+    from scanner.jenkins_crawl.api import Politeness
+    from scanner.jenkins_crawl.credential import CrawlCredentials
+    from scanner.jenkins_crawl.inventory import CrawlInventory
     from scanner.rules import Rule
 
 DEAD = ("revoked", "already_invalid")
@@ -71,6 +76,9 @@ class SweepConfig:
     revoke: Callable[[list[Finding], list[Rule]], None] | None = None  # runs after verification
     want_secrets: bool = False  # --show-secrets: read back secrets of earlier runs' findings too
     max_blob_bytes: int = MAX_BLOB_BYTES
+    # Jenkins targets: who the crawl logs in as (never from the target) and how hard it may press
+    jenkins_credentials: CrawlCredentials | None = None
+    politeness: Politeness | None = None
 
 
 @dataclass
@@ -88,8 +96,11 @@ def rules_digest(rules: list[Rule]) -> str:
 
 
 def normalize_target(arg: str) -> str:
-    """A TARGET as stored: URL without credentials, absolute path, ``@`` + absolute list path."""
+    """A TARGET as stored: URL without credentials, absolute path, ``@`` + absolute list path,
+    ``jenkins+`` + a Jenkins root (``TargetError`` if it carries credentials)."""
     arg = arg.strip()
+    if is_jenkins_target(arg):
+        return jenkins_target(arg)
     if is_url(arg):
         return public_target(arg)
     if arg.startswith("@"):
@@ -127,6 +138,7 @@ class Sweep:
         self.seen: set[str] = set()
         self.counters = Counters(total=0)
         self.progress = SweepProgress(self.counters, enabled=progress_enabled)
+        self.inventories: list[CrawlInventory] = []  # this run's Jenkins crawls
         # tokens proven dead or revoked by an earlier run: their verdicts stand, nothing is sent again
         self.settled = {k for k, (v, r) in state.verdicts().items()
                         if (v and v.status == "invalid") or (r and r.status in DEAD)}
@@ -143,8 +155,9 @@ class Sweep:
 
     # ------------------------------------------------------------------ scanning
 
-    def resolve(self) -> tuple[list[RepoTarget], list[str]]:
-        """This run's repositories: the TARGETs given now plus every target stored by earlier runs."""
+    def resolve(self) -> tuple[list[RepoTarget], list[str], list[str]]:
+        """This run's repositories and Jenkins targets (the TARGETs given now plus every target stored by
+        earlier runs), and warnings."""
         given = [normalize_target(t) for t in self.config.targets]
         # paths absolute (resolvable from any cwd), URLs as given so their credentials can be used now
         raw = [t if is_url(t) else normalize_target(t) for t in self.config.targets]
@@ -162,8 +175,19 @@ class Sweep:
         resolved = resolve_targets(raw, self.config.cache_dir)
         repos = [self._with_credentials_rule(r, given) for r in resolved.repos]
         self.state.add_targets(given)
-        self.state.register(repos)
-        return repos, warnings + resolved.warnings
+        self.state.register(repos + [RepoTarget(key=k, kind=JENKINS, source=k, target=k) for k in resolved.jenkins])
+        if self.config.verify is not None:
+            self._allow_crawled(resolved.jenkins)
+        return repos, resolved.jenkins, warnings + resolved.warnings
+
+    def _allow_crawled(self, jenkins: list[str]) -> None:
+        """A token found on a Jenkins is checked there (as scan-jenkins does): its root joins the allowed
+        Jenkins of this run's verification and revocation options (one object, shared with both)."""
+        from scanner.jenkins.verify import AllowedJenkins
+
+        allowed = self.config.verify.allowed  # type: ignore[union-attr] - checked by the caller
+        known = {a.url for a in allowed}
+        allowed.extend(AllowedJenkins.parse(root_of(k)) for k in jenkins if root_of(k) not in known)
 
     def _with_credentials_rule(self, repo: RepoTarget, given: list[str]) -> RepoTarget:
         """A URL first swept with credentials is fetched with them or not at all.
@@ -192,8 +216,29 @@ class Sweep:
         for outcome in self.executor.run(scan_repo, tasks, _lost_scan, started):
             self._record(outcome)
 
-    def _record(self, outcome: RepoOutcome) -> None:
+    def crawl(self, jenkins: list[str]) -> None:
+        """Crawl each Jenkins target here, in the coordinator: workers never talk to Jenkins."""
+        from scanner.jenkins_crawl.api import Politeness
+        from scanner.jenkins_crawl.credential import CrawlCredentials
+
+        if not jenkins:
+            return
+        self.counters.total += len(jenkins)
+        detector = self.config.spec.build()
+        credentials = self.config.jenkins_credentials or CrawlCredentials()
+        for key in jenkins:
+            self.state.mark_running([key])
+            self.progress.message(f"sweep: crawling {key}")
+            crawl = crawl_target(key, self.state, detector, self.digest, credentials,
+                                 self.config.politeness or Politeness(), len(jenkins) == 1, self.config.rescan)
+            if crawl.inventory is not None:
+                self.inventories.append(crawl.inventory)
+            self._record(crawl.row(), crawl.hits)
+
+    def _record(self, outcome: RepoOutcome, crawled: list | None = None) -> None:
+        """``crawled``: a Jenkins target's hits (stored per job by the crawl, so not in ``outcome.hits``)."""
         self.state.record(outcome, self.digest)
+        found_here = outcome.hits if crawled is None else crawled
         c = self.counters
         c.done += 1
         if outcome.status == "error":
@@ -206,13 +251,13 @@ class Sweep:
         else:
             c.scanned += 1
             c.bytes += outcome.bytes
-            for hit, _loc in outcome.hits:
+            for hit, _loc in found_here:
                 fp = fingerprint_of(hit.secret)
                 self.secrets[fp] = hit.secret
                 self.seen.add(fp)
-            if self.verifier and outcome.hits:
-                self.verifier.submit(build_findings(outcome.hits, self.rules))
-            found = len({fingerprint_of(h.secret) for h, _ in outcome.hits})
+            if self.verifier and found_here:
+                self.verifier.submit(build_findings(found_here, self.rules))
+            found = len({fingerprint_of(h.secret) for h, _ in found_here})
             detail = f", {human_bytes(outcome.bytes)}, {found} secret{'s' if found != 1 else ''}"
         c.findings = len(self.seen)
         c.live = self.verifier.live if self.verifier else 0
@@ -250,13 +295,14 @@ class Sweep:
         rows = self.state.repos()
         keys = [r.key for r in rows]
         occurrences = self.state.occurrences(keys)
+        crawled = [o for r in rows if r.kind == JENKINS for o in self.state.jenkins_occurrences(root_of(r.key))]
         cfg = self.config
         if cfg.verify is not None or cfg.revoke is not None or cfg.want_secrets:
             known = {r.key: r for r in repos}
             for row in rows:  # repositories of earlier runs that this run did not resolve again
                 known.setdefault(row.key, RepoTarget(key=row.key, kind=row.kind, source=row.key, target=row.target))
             self.recover(occurrences, known)
-        findings = assemble_findings(occurrences, self.secrets, self.rules, self.state.verdicts())
+        findings = assemble_findings(occurrences + crawled, self.secrets, self.rules, self.state.verdicts())
         if self.verifier is not None:
             self.progress.message(f"sweep: verifying {sum(f.rule_id in self.verifier.verifiable for f in findings)} "
                                   "token(s)")
@@ -272,9 +318,10 @@ class Sweep:
     def _report(self, rows: list[RepoRow], findings: list[Finding], target_warnings: list[str],
                 seconds: float) -> Report:
         per_repo: dict[str, int] = {}
+        jenkins_places = {f"jenkins://{root_of(r.key).split('://', 1)[1]}/": r.key for r in rows if r.kind == JENKINS}
         for finding in findings:
-            for repo in {loc.repo for loc in finding.locations}:
-                per_repo[repo or ""] = per_repo.get(repo or "", 0) + 1
+            for repo in {loc.repo or _crawled_key(loc.path, jenkins_places) for loc in finding.locations}:
+                per_repo[repo] = per_repo.get(repo, 0) + 1
         warnings = list(target_warnings)
         for row in rows:
             if row.status == "error":
@@ -283,7 +330,8 @@ class Sweep:
         stats = ScanStats(blobs=sum(r.blobs for r in rows), bytes=sum(r.bytes for r in rows),
                           skipped_large=sum(r.skipped_large for r in rows),
                           skipped_binary=sum(r.skipped_binary for r in rows), seconds=round(seconds, 3))
-        counts: dict[str, int] = {"repositories": len(rows)}
+        counts: dict[str, int] = {"repositories": sum(r.kind != JENKINS for r in rows),
+                                  "jenkins": sum(r.kind == JENKINS for r in rows)}
         for status in ("done", "error", "pending", "running"):
             counts[status] = sum(r.status == status for r in rows)
         counts["scanned_this_run"] = self.counters.scanned
@@ -297,9 +345,15 @@ class Sweep:
                 "bare": r.bare, "shallow": r.shallow, "blobs": r.blobs, "bytes": r.bytes, "scans": r.scans,
                 "findings": per_repo.get(r.key, 0), "error": r.error, "scanned_at": r.updated_at,
             } for r in rows],
+            "jenkins": [inventory_dict(inventory, show_secrets=False) for inventory in self.inventories],
         }
         return Report(findings=findings, targets=self.state.targets(), mode="sweep", warnings=warnings,
                       stats=stats, repository=repository, tool_version=__version__)
+
+
+def _crawled_key(path: str, jenkins_places: dict[str, str]) -> str:
+    """The Jenkins target a ``jenkins://`` location belongs to ("" for none)."""
+    return next((key for prefix, key in jenkins_places.items() if path.startswith(prefix)), "")
 
 
 def run_sweep(config: SweepConfig, *, progress_enabled: bool = True,
@@ -315,8 +369,9 @@ def run_sweep(config: SweepConfig, *, progress_enabled: bool = True,
                                  functools.partial(warm_up, config.spec), close_fds=(state.lock_fd,))
         sweep = Sweep(config, state, executor, progress_enabled, warn)
         try:
-            repos, target_warnings = sweep.resolve()
+            repos, jenkins, target_warnings = sweep.resolve()
             sweep.scan(repos)
+            sweep.crawl(jenkins)
             sweep.progress.clear()
             result = sweep.finish(repos, target_warnings, time.monotonic() - started)
         except KeyboardInterrupt:

@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     rule_id TEXT NOT NULL, fingerprint TEXT NOT NULL, verification TEXT, revocation TEXT,
     PRIMARY KEY (rule_id, fingerprint)
 );
--- scan-jenkins: per job, the last build scanned and the config.xml digest; occurrences per part
+-- scan-jenkins: per job, the last build scanned and the config.xml digest (nodes and views as the jobs
+-- "/computer/<name>", "/view/<name>", config digest only); occurrences per part
 -- ("config", or "build:<n>") so a changed config or a re-read build replaces only its own
 CREATE TABLE IF NOT EXISTS jenkins_jobs (
     jenkins TEXT NOT NULL, job TEXT NOT NULL, last_build INTEGER, config_digest TEXT, rules TEXT,

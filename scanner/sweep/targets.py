@@ -1,4 +1,5 @@
-"""Turn TARGET arguments into repositories: paths, directories of repositories, git URLs, @lists."""
+"""Turn TARGET arguments into repositories (paths, directories of repositories, git URLs, @lists)
+and Jenkins instances (``jenkins+https://``, see ``sweep/jenkins.py``)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class RepoTarget:
 class Resolved:
     repos: list[RepoTarget]
     warnings: list[str]
+    jenkins: list[str] = field(default_factory=list)  # jenkins+https://... targets, normalised (sweep/jenkins.py)
 
 
 def is_url(text: str) -> bool:
@@ -136,11 +138,17 @@ def find_repositories(root: Path, skip: set[Path], warnings: list[str]) -> list[
 
 
 def resolve_targets(args: list[str], cache_dir: Path) -> Resolved:
-    """Expand @lists, directories and URLs into a de-duplicated, ordered list of repositories."""
+    """Expand @lists, directories and URLs into de-duplicated, ordered repositories and Jenkins targets."""
+    from scanner.sweep.jenkins import is_jenkins_target, jenkins_target
+
     warnings: list[str] = []
     repos: dict[str, RepoTarget] = {}
     skip = {cache_dir.resolve()}
+    jenkins: dict[str, None] = {}
     for arg in expand_lists(args):
+        if is_jenkins_target(arg):
+            jenkins.setdefault(jenkins_target(arg))
+            continue
         shown = public_target(arg)
         if is_url(arg):
             repos.setdefault(shown, RepoTarget(key=shown, kind="url", source=arg, target=shown))
@@ -160,4 +168,4 @@ def resolve_targets(args: list[str], cache_dir: Path) -> Resolved:
                 warnings.append(f"{arg}: no git repositories found under this directory")
         for repo in found:
             repos.setdefault(str(repo), RepoTarget(key=str(repo), kind="path", source=str(repo), target=shown))
-    return Resolved(repos=list(repos.values()), warnings=warnings)
+    return Resolved(repos=list(repos.values()), warnings=warnings, jenkins=list(jenkins))
