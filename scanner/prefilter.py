@@ -21,6 +21,9 @@ BASE64_TABLE = bytes(ord("x") if chr(i).isascii() and (chr(i).isalnum() or chr(i
                      for i in range(256))
 # set to 1 to use the pure-Python prefilter even where Hyperscan is installed (benchmarks, tests)
 NO_ACCELERATOR_ENV = "JTS_NO_HYPERSCAN"
+# Compiling the database costs ~50-80 ms: a pre-commit hook over a few files would pay more than it
+# saves, so an automatic accelerator is built once a process has looked at this much content.
+ACCELERATE_AFTER_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -90,13 +93,16 @@ class Prefilter:
     """Hands out a blob's Facts; with Hyperscan, all of them from a single pass."""
 
     def __init__(self, questions: Questions, accelerate: bool | None = None):
+        """``accelerate``: True builds the Hyperscan database now, False never, None once
+        ``ACCELERATE_AFTER_BYTES`` were asked about (unless $JTS_NO_HYPERSCAN is set)."""
         self.questions = questions
         self._ids: list[tuple[str, object]] = []
         self._database = None
         self._local = threading.local()  # a Hyperscan scratch is one thread's at a time
-        if accelerate is None:
-            accelerate = os.environ.get(NO_ACCELERATOR_ENV, "") in ("", "0")
-        if accelerate:
+        self._until_compile = -1  # bytes still to see before compiling; -1: never (again)
+        if accelerate is None and os.environ.get(NO_ACCELERATOR_ENV, "") in ("", "0"):
+            self._until_compile = ACCELERATE_AFTER_BYTES
+        elif accelerate:
             self._database = _compile(questions, self._ids)
 
     @property
@@ -104,6 +110,10 @@ class Prefilter:
         return "hyperscan" if self._database is not None else "python"
 
     def facts(self, data: bytes) -> Facts:
+        if self._until_compile >= 0:
+            self._until_compile -= len(data)
+            if self._until_compile < 0:
+                self._database = _compile(self.questions, self._ids)
         if self._database is None or not data:
             return Facts(data)
         found: set[int] = set()

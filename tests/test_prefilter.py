@@ -8,7 +8,7 @@ import secrets
 import pytest
 
 from scanner.detect import Detector
-from scanner.prefilter import Facts, Prefilter, Questions
+from scanner.prefilter import ACCELERATE_AFTER_BYTES, Facts, Prefilter, Questions
 from scanner.rules import load_rules
 from tests.test_detect_equivalence import PIECES
 
@@ -85,8 +85,17 @@ def test_an_accelerator_failure_falls_back_to_searches(monkeypatch: pytest.Monke
     assert prefilter.facts(b"a Secret here").has(b"Secret")
 
 
-def test_the_environment_switch_turns_the_accelerator_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def _after_a_large_scan(detector: Detector) -> str:
+    before = detector.prefilter.engine
+    detector.scan_blob("big.txt", b"x" * (ACCELERATE_AFTER_BYTES + 1))
+    return f"{before} -> {detector.prefilter.engine}"
+
+
+def test_the_accelerator_is_built_only_for_large_scans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pre-commit hook over a few files never pays the database's compile time."""
+    monkeypatch.delenv("JTS_NO_HYPERSCAN", raising=False)
+    detector = Detector(RULES)
+    detector.scan_blob("a.txt", b"small")
+    assert _after_a_large_scan(detector) == "python -> hyperscan"
     monkeypatch.setenv("JTS_NO_HYPERSCAN", "1")
-    assert Detector(RULES).prefilter.engine == "python"
-    monkeypatch.delenv("JTS_NO_HYPERSCAN")
-    assert Detector(RULES).prefilter.engine == "hyperscan"
+    assert _after_a_large_scan(Detector(RULES)) == "python -> python"
