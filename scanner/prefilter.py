@@ -83,10 +83,30 @@ class Facts:
 class _Answered(Facts):
     """Answers found by one Hyperscan pass: a question it was not asked falls back to a search."""
 
-    def __init__(self, data: bytes, literals: dict[bytes, bool], runs: dict[tuple[str, int], bool]):
+    def __init__(self, data: bytes, found: set[int], index: dict[tuple[str, object], int]):
         super().__init__(data)
-        self._literals = literals
-        self._runs = runs
+        self._found = found
+        self._index = index  # question -> its pattern id (looked up when asked: most never are)
+
+    def _answer(self, kind: str, key: object) -> bool | None:
+        number = self._index.get((kind, key))
+        return None if number is None else number in self._found
+
+    def has(self, literal: bytes) -> bool:
+        answer = self._answer("literal", literal)
+        return super().has(literal) if answer is None else answer
+
+    def hex_run(self, length: int) -> bool:
+        answer = self._answer("hex", length)
+        return super().hex_run(length) if answer is None else answer
+
+    def hex_window(self, shortest: int, longest: int) -> bool:
+        answer = self._answer("window", (shortest, longest))
+        return super().hex_window(shortest, longest) if answer is None else answer
+
+    def base64_run(self, length: int) -> bool:
+        answer = self._answer("base64", length)
+        return super().base64_run(length) if answer is None else answer
 
 
 class Prefilter:
@@ -104,6 +124,7 @@ class Prefilter:
             self._until_compile = ACCELERATE_AFTER_BYTES
         elif accelerate:
             self._database = _compile(questions, self._ids)
+        self._index = {question: number for number, question in enumerate(self._ids)}
 
     @property
     def engine(self) -> str:
@@ -114,6 +135,7 @@ class Prefilter:
             self._until_compile -= len(data)
             if self._until_compile < 0:
                 self._database = _compile(self.questions, self._ids)
+                self._index = {question: number for number, question in enumerate(self._ids)}
         if self._database is None or not data:
             return Facts(data)
         found: set[int] = set()
@@ -130,14 +152,7 @@ class Prefilter:
             self._database.scan(data, match_event_handler=on_match, scratch=scratch)
         except Exception:  # noqa: BLE001 - the accelerator failing must cost speed, never answers
             return Facts(data)
-        literals: dict[bytes, bool] = {}
-        runs: dict[tuple[str, int], bool] = {}
-        for index, (kind, key) in enumerate(self._ids):
-            if kind == "literal":
-                literals[key] = index in found  # type: ignore[index]
-            else:
-                runs[(kind, key)] = index in found  # type: ignore[index]
-        return _Answered(data, literals, runs)
+        return _Answered(data, found, self._index)
 
 
 def _compile(questions: Questions, ids: list[tuple[str, object]]):  # type: ignore[no-untyped-def]

@@ -377,3 +377,18 @@ def test_working_tree_workers_are_used_and_a_failing_one_is_an_error(tmp_path, m
     monkeypatch.setattr(files_module, "scan_file", failing)
     with pytest.raises(files_module.SourceError, match="worker failed: RuntimeError: disk on fire"):
         files_module.scan_paths(detector, [tree], jobs=2)
+
+
+@pytest.mark.parametrize("path, base", [
+    ("/a/b/c.txt", "/a"), ("/a/b/c.txt", "/a/"), ("/a/b/./c", "/a"), ("/a/.git/x", "/a"), ("/a//b", "/a"),
+    ("/a///b/c", "/a"), ("/a", "/a"), ("/ab/c", "/a"), ("rel/x", "/a"), ("/x/y", "/"), ("/a/b/../c", "/a"),
+    ("/a/b.c/d", "/a"), ("/a/b/.hidden", "/a"), ("/a/b//", "/a"), ("/a/b/", "/a"), ("/a/b/..", "/a"),
+])
+def test_display_paths_match_relpath(path: str, base: str) -> None:
+    """The fast path for names under the scanned root says what os.path.relpath says (issue 10)."""
+    import os
+
+    from scanner.sources.files import _relative
+
+    rel = os.path.relpath(path, base) if os.path.isabs(path) == os.path.isabs(base) else path
+    assert _relative(path, base) == (path if rel.startswith("..") else rel)
