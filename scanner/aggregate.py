@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from scanner.detect import Hit
-from scanner.findings import SEVERITIES, Finding, Location
+from scanner.findings import SEVERITIES, Finding, Location, warm_fingerprints
 from scanner.rules import Rule
 
 
@@ -20,6 +20,7 @@ def build_findings(pairs: Iterable[tuple[Hit, Location]], rules: list[Rule]) -> 
     groups: dict[tuple[str, str], list[tuple[Hit, Location]]] = {}
     for hit, location in pairs:
         groups.setdefault((hit.rule_id, hit.secret), []).append((hit, location))
+    warm_fingerprints(secret for _rule, secret in groups)  # sorting asks for every fingerprint
     findings = []
     for (rule_id, secret), members in groups.items():
         rule = by_id[rule_id]
