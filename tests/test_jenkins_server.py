@@ -234,6 +234,18 @@ def test_user_json_properties_only_for_self_and_admin(srv: JenkinsTestServer) ->
     assert tree == {"_class": "hudson.model.User", "fullName": "Alice", "id": "alice"}
 
 
+def test_every_object_shares_one_tree_exporter(srv: JenkinsTestServer) -> None:
+    """Users and people honour {M,N} ranges, a bare name of an object gives only its _class, and
+    a malformed tree is a 500, as for items (NamedPathPruner, jenkins-api.md 9.1)."""
+    admin, _ = token_auth(srv, "admin")
+    people = json.loads(curl(srv.url + "asynchPeople/api/json?tree=users[user[id]]", "-g", auth=admin).body)["users"]
+    first = json.loads(curl(srv.url + "asynchPeople/api/json?tree=users[user[id]]{0,1}", "-g", auth=admin).body)["users"]
+    assert len(people) > 1 and first == people[:1]
+    bare = json.loads(curl(srv.url + "me/api/json?tree=property", auth=admin).body)["property"]
+    assert bare and all(list(p) == ["_class"] for p in bare)
+    assert curl(srv.url + "me/api/json?tree=id[", "-g", auth=admin).status == 500
+
+
 def test_anonymous_me_is_login_redirect(make_server: ServerFactory) -> None:
     srv = make_server(anonymous_read=True)
     assert curl(srv.url + "api/json").status == 200

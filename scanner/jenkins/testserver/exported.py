@@ -1,7 +1,6 @@
 """Stapler's exported models (api/json, api/xml): `_class` first, then properties sorted by name."""
 from __future__ import annotations
 
-import json
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -75,62 +74,6 @@ def root(root_url: str, security_enabled: bool, csrf: bool) -> Model:
 
 def crumb(value: str) -> Model:
     return model("hudson.security.csrf.DefaultCrumbIssuer", crumb=value, crumbRequestField=CRUMB_FIELD)
-
-
-# -- tree= filtering ------------------------------------------------------------------------
-
-TreeSpec = dict[str, "TreeSpec | None"]
-
-
-def parse_tree(spec: str) -> TreeSpec:
-    """tree=a,b[c,d]{0,2}: nested brackets select sub-properties, {ranges} are ignored."""
-    result, _ = _parse_tree(spec, 0)
-    return result
-
-
-def _parse_tree(spec: str, pos: int) -> tuple[TreeSpec, int]:
-    result: TreeSpec = {}
-    name = ""
-    while pos < len(spec):
-        char = spec[pos]
-        if char == "[":
-            sub, pos = _parse_tree(spec, pos + 1)
-            result[name.strip()] = sub
-            name = ""
-        elif char == "{":
-            pos = spec.find("}", pos)
-            pos = len(spec) if pos < 0 else pos
-        elif char in ",]":
-            if name.strip():
-                result[name.strip()] = None
-            name = ""
-            if char == "]":
-                return result, pos
-        else:
-            name += char
-        pos += 1
-    if name.strip():
-        result[name.strip()] = None
-    return result, pos
-
-
-def apply_tree(value: Any, spec: TreeSpec | None) -> Any:
-    if spec is None or "*" in spec:
-        return value
-    if isinstance(value, list):
-        return [apply_tree(v, spec) for v in value]
-    if isinstance(value, dict):
-        kept = {k: apply_tree(v, spec[k]) for k, v in value.items() if k in spec}
-        return {"_class": value["_class"], **kept} if "_class" in value else kept
-    return value
-
-
-def render_json(value: Model, tree: str | None, pretty: bool) -> str:
-    if tree:
-        value = apply_tree(value, parse_tree(tree))
-    if pretty:
-        return json.dumps(value, indent=2)
-    return json.dumps(value, separators=(",", ":"))
 
 
 # -- XML flavour ----------------------------------------------------------------------------

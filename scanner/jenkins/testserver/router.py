@@ -53,20 +53,9 @@ def dispatch(ctx: Ctx) -> Response:
 
 
 def api(ctx: Ctx, rest: list[str], model: exported.Model, root_tag: str) -> Response:
-    """.../api/json and .../api/xml, with or without a trailing slash."""
-    flavour = rest[0] if rest else None
-    if flavour is None:
-        return ctx.redirect_slash()
-    if len(rest) > 2 or (len(rest) == 2 and rest[1]):
-        return ctx.not_found()
-    if flavour == "json":
-        body = exported.render_json(model, ctx.req.param("tree"), ctx.req.param("pretty") == "true")
-        return rs.rest(ctx.site, body)
-    if flavour == "xml":
-        return rs.rest(ctx.site, exported.render_xml(root_tag, model), "application/xml;charset=UTF-8")
-    if flavour == "":
-        return ctx.page("Remote API", "<h1>REST API</h1><p>See <a href='json?pretty=true'>json</a>.</p>")
-    return ctx.not_found()
+    """.../api/json and .../api/xml, with or without a trailing slash: one exporter for every
+    object (tree= with ranges, depth=), as Stapler has one."""
+    return item_api.render_api(ctx, rest, model, root_tag)
 
 
 def people(ctx: Ctx, rest: list[str], asynch: bool) -> Response:
