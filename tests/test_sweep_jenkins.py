@@ -64,6 +64,7 @@ def test_one_sweep_covers_a_repository_and_a_jenkins(tmp_path: Path, jenkins: Je
     assert report["repository"]["counts"]["jenkins"] == 1 and report["repository"]["counts"]["repositories"] == 1
     assert report["repository"]["jenkins"][0]["counts"]["logs"] == 2
     assert f"{base}job/team/job/app/2/console" in html.read_text()
+    assert "Repositories and Jenkins instances (2)" in html.read_text()
     for text in (run.stdout, run.stderr, html.read_text(), audit.read_text(), state.read_bytes().decode("latin-1")):
         assert leaked not in text and only_in_log not in text and env["JENKINS_API_TOKEN"] not in text
 

@@ -236,12 +236,15 @@ def _repositories(report: Report) -> str:
                     f"</code></td><td>{escape(r.get('error') or '')}</td></tr>")
         if r.get("status") == "error":
             errors.append(f"<tr class=\"err\"><td>{escape(r['repo'])}</td><td>{escape(r.get('error') or '')}</td></tr>")
-    error_table = (f'<section id="errors"><h2>Repositories that could not be scanned ({len(errors)})</h2>'
-                   f"<table><thead><tr><th>repository</th><th>error</th></tr></thead><tbody>{''.join(errors)}"
+    # a sweep with Jenkins targets: their rows count files (configs, logs), not blobs
+    jenkins = any(r.get("kind") == "jenkins" for r in repos)
+    what, unit = ("Repositories and Jenkins instances", "blobs / files") if jenkins else ("Repositories", "blobs")
+    error_table = (f'<section id="errors"><h2>{what} that could not be scanned ({len(errors)})</h2>'
+                   f"<table><thead><tr><th>target</th><th>error</th></tr></thead><tbody>{''.join(errors)}"
                    "</tbody></table></section>" if errors else "")
-    return (f"{error_table}<section id=\"repositories\"><h2>Repositories ({len(repos)})</h2>"
-            f"<table><thead><tr><th>repository</th><th>status</th><th class=\"num\">secrets</th>"
-            f"<th class=\"num\">blobs</th><th class=\"num\">scanned</th><th>HEAD</th><th>error</th></tr></thead>"
+    return (f"{error_table}<section id=\"repositories\"><h2>{what} ({len(repos)})</h2>"
+            f"<table><thead><tr><th>target</th><th>status</th><th class=\"num\">secrets</th>"
+            f"<th class=\"num\">{unit}</th><th class=\"num\">scanned</th><th>HEAD</th><th>error</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></section>")
 
 
