@@ -52,6 +52,14 @@ def jts(*args: str, cwd: Path | None = None, stdin: str | None = None, env: dict
     return Run(done.returncode, done.stdout, done.stderr)
 
 
+def write_files(tree: Path, files: dict[str, str]) -> None:
+    """Write ``{relative path: text}`` under ``tree``, making directories as needed."""
+    for name, text in files.items():
+        path = tree / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
 def git(repo: Path, *args: str, date: str | None = None) -> str:
     env = {**os.environ, **GIT_ENV}
     if date:

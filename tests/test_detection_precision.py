@@ -12,7 +12,7 @@ import json
 import secrets
 from pathlib import Path
 
-from tests.helpers import DOC_INTERLEAVED, DOC_PAIRS, DOC_RUNS, jts
+from tests.helpers import DOC_INTERLEAVED, DOC_PAIRS, DOC_RUNS, jts, write_files
 
 
 def hex32() -> str:
@@ -29,16 +29,9 @@ def scan(tree: Path) -> list[dict]:
     return json.loads(run.stdout)["findings"]
 
 
-def write(tree: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = tree / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
 def test_hard_negatives_are_not_reported(tmp_path: Path) -> None:
     salt = secrets.token_hex(8)
-    write(tmp_path, {
+    write_files(tmp_path, {
         "src/test/java/JobConfigTest.java":
             'String xml = "<project><authToken>" + OLDTOKEN + "</authToken></project>";\n',
         "jenkins_home/users.txt": f"# jenkins users\nalice:1000:{salt}:{hex32()}\nbob:1024:{salt}${hex32()}\n",
@@ -64,7 +57,7 @@ def test_hard_negatives_are_not_reported(tmp_path: Path) -> None:
 
 
 def test_code_fragments_are_never_users(tmp_path: Path) -> None:
-    write(tmp_path, {
+    write_files(tmp_path, {
         "src/Deploy.groovy": f'def user = User.get("deployer")\ndef token = "{token()}"\n',
         "src/lib.rs": f'fn connect(user: &str) {{ let token = "{token()}"; }}\n',
         "ci/run.sh": f"curl -u $JENKINS_TOKEN:{token()} https://jenkins.example.com/job/a/build\n",
@@ -76,7 +69,7 @@ def test_code_fragments_are_never_users(tmp_path: Path) -> None:
 
 
 def test_project_site_and_git_remote_are_not_the_jenkins_url(tmp_path: Path) -> None:
-    write(tmp_path, {
+    write_files(tmp_path, {
         "jenkins-agent.xml": (
             "<service>\n  <id>jenkins-agent</id>\n  <description>Jenkins agent, see https://www.jenkins.io/doc/"
             "book/installing/</description>\n  <executable>java</executable>\n"

@@ -14,7 +14,7 @@ import json
 import secrets
 from pathlib import Path
 
-from tests.helpers import jts
+from tests.helpers import jts, write_files
 
 URL = "https://jenkins.example.com"
 
@@ -25,17 +25,10 @@ def scan(tree: Path) -> dict[str, dict]:
     return {f["secret"]: f for f in json.loads(run.stdout)["findings"]}
 
 
-def write(tree: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = tree / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
 def test_split_secrets_are_found_joined(tmp_path: Path) -> None:
     shell, python, java = ("11" + secrets.token_hex(16) for _ in range(3))
     legacy = secrets.token_hex(16)
-    write(tmp_path, {
+    write_files(tmp_path, {
         "ci/trigger.sh": f"curl -X POST -u alice:{shell[:15]}\\\n{shell[15:]} {URL}/job/app/build\n",
         "tools/client.py": (f"import jenkins\nTOKEN = ('{python[:18]}'\n         '{python[18:]}')\n"
                             f"server = jenkins.Jenkins('{URL}', username='bob', password=TOKEN)\n"),
@@ -51,7 +44,7 @@ def test_split_secrets_are_found_joined(tmp_path: Path) -> None:
 
 def test_agent_secret_shapes(tmp_path: Path) -> None:
     flow, block, positional, encoded, minified = (secrets.token_hex(32) for _ in range(5))
-    write(tmp_path, {
+    write_files(tmp_path, {
         "k8s/agent.yaml": (f"containers:\n- name: jnlp\n  image: jenkins/inbound-agent:3206.vb_15dcf73f6a_9-1\n"
                            f"  args: [\"{flow}\", \"agent-1\"]\n"),
         "k8s/agent2.yaml": f"containers:\n- name: jnlp\n  image: jenkins/inbound-agent\n  args:\n  - {block}\n  - agent-2\n",
@@ -71,7 +64,7 @@ def test_agent_secret_shapes(tmp_path: Path) -> None:
 
 def test_trigger_token_shapes(tmp_path: Path) -> None:
     words = ["k" + secrets.token_hex(7) + "Zq" for _ in range(6)]
-    write(tmp_path, {
+    write_files(tmp_path, {
         "Jenkinsfile": ("properties([pipelineTriggers([GenericTrigger(\n  genericVariables: [[key: 'ref', value: '$.ref']],\n"
                         f"  token: '{words[0]}',\n  causeString: 'pushed'\n)])])\n"),
         "hooks/gitea.sh": f"curl -X POST '{URL}/generic-webhook-trigger/invoke?token={words[1]}'\n",
@@ -89,7 +82,7 @@ def test_trigger_token_shapes(tmp_path: Path) -> None:
 
 def test_legacy_token_shapes(tmp_path: Path) -> None:
     perl, terraform, node, table = (secrets.token_hex(16) for _ in range(4))
-    write(tmp_path, {
+    write_files(tmp_path, {
         "bin/trigger.pl": ("my $ua = LWP::UserAgent->new;\n"
                            f"$ua->credentials('jenkins.example.com:443', 'Jenkins', 'dave', '{perl}');\n"),
         "infra/variables.tf": (f"variable \"jenkins_url\" {{\n  default = \"{URL}\"\n}}\n"
@@ -108,7 +101,7 @@ def test_legacy_token_shapes(tmp_path: Path) -> None:
 
 def test_every_occurrence_is_a_location(tmp_path: Path) -> None:
     legacy = secrets.token_hex(16)
-    write(tmp_path, {"deploy.sh": (f"# jenkins deploy\nRESULT=$(curl --user \"alice:{legacy}\" \\\n"
+    write_files(tmp_path, {"deploy.sh": (f"# jenkins deploy\nRESULT=$(curl --user \"alice:{legacy}\" \\\n"
                                    f"  {URL}/job/a/build)\necho \"used {legacy}\"\necho {legacy}  # jts:allow\n")})
     locations = scan(tmp_path)[legacy]["locations"]
     assert [loc["line"] for loc in locations] == [2, 4]
