@@ -158,13 +158,6 @@ def _looks_large(repo: RepoInfo, parallel_min_bytes: int) -> bool:
     return kib * 1024 * PACKED_RATIO >= parallel_min_bytes
 
 
-def _partial_clone(repo: RepoInfo) -> bool:
-    if repo.partial_clone is not None:
-        return repo.partial_clone
-    proc = run_git(repo.path, ["config", "--get", "extensions.partialClone"], check=False)
-    return proc.returncode == 0 and bool(proc.stdout.strip())
-
-
 def shallow_warning(repo: RepoInfo, at_boundary: int) -> str:
     extra = f"; {at_boundary} secret location(s) are attributed to a boundary commit" if at_boundary else ""
     return ("shallow clone: history before the shallow boundary is not available, so commits before it and "

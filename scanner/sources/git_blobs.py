@@ -97,17 +97,6 @@ def _entry(info: ObjectInfo, path: str, out: BlobSet) -> BlobEntry | None:
     return BlobEntry(oid=info.oid, size=0, path=path)
 
 
-def history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, *, reflogs: bool = False,
-                  partial_clone: bool = False) -> BlobSet:
-    """Every blob reachable from all refs (+ extra tips), as one list (see ``iter_history_blobs``).
-
-    ``partial_clone`` no longer changes anything: missing blobs are reported in every repository.
-    """
-    out = BlobSet()
-    out.scan = list(iter_history_blobs(repo, extra_tips, reader, out, reflogs=reflogs))
-    return out
-
-
 def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, out: BlobSet, *,
                        reflogs: bool = False) -> Iterator[BlobEntry]:
     """Every blob reachable from all refs (+ extra tips), streamed as rev-list finds them, sized by

@@ -23,7 +23,6 @@ class RepoInfo:
     head: str | None  # HEAD commit sha; None when unborn (empty repo) or missing
     refs: int  # number of refs (branches, tags, remotes, stash, notes, ...)
     has_stash: bool = True  # False only when there is certainly no stash (saves a git call)
-    partial_clone: bool | None = None  # None: not known yet, ask git
     common_dir: str = ""  # where refs and objects live (differs from git_dir in a linked worktree)
 
     @property
@@ -68,26 +67,13 @@ def open_repo(path: Path | str) -> RepoInfo:
         except Exception:  # an unreadable ref: let git count them
             refs = len(git_lines(root, ["for-each-ref", "--format=%(objectname)"], what="listing refs"))
             has_stash = True
-        try:
-            with repo.config_reader("repository") as config:
-                partial: bool | None = _is_partial_clone(config)
-        except Exception:  # unreadable config: let git answer
-            partial = None
     if head is None:  # ask git itself; still None for an empty repository
         proc = run_git(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], check=False)
         head = (proc.stdout.decode().strip() or None) if proc.returncode == 0 else None
     shallow_file = common_dir / "shallow"  # what `rev-parse --is-shallow-repository` checks
     shallow = shallow_file.is_file() and shallow_file.stat().st_size > 0
     return RepoInfo(path=root, git_dir=git_dir, bare=bare, shallow=shallow, head=head, refs=refs,
-                    has_stash=has_stash, partial_clone=partial, common_dir=str(common_dir))
-
-
-def _is_partial_clone(config) -> bool:  # noqa: ANN001 - GitPython's config reader
-    """extensions.partialClone, or (as git 2.39 writes it) a remote marked ``promisor``."""
-    if config.get_value("extensions", "partialclone", ""):
-        return True
-    return any(config.get_value(section, "promisor", False) is True
-               for section in config.sections() if section.startswith("remote "))
+                    has_stash=has_stash, common_dir=str(common_dir))
 
 
 def _one_line(exc: BaseException) -> str:
