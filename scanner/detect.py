@@ -216,7 +216,7 @@ class Detector:
         """The whole-content gates before any pattern runs: hex-dense content without a Jenkins
         word costs no search at all for a rule that needs one."""
         try:
-            on_path = bool(rule.paths) and view.memo(("on_path", rule.id), lambda: path_matches(view.path, rule.paths))
+            on_path = _on_path(rule, view)
             return self._gated_out(rule, view, on_path)
         except Exception:  # noqa: BLE001 - fail closed: the candidates are checked (and kept) one by one
             return False
@@ -233,8 +233,7 @@ class Detector:
 
     def _check(self, rule: Rule, view: TextView, secret: str, start: int, end: int,
                basic_user: str | None = None) -> Hit | None:
-        # a glob match per candidate would repeat for every candidate of the blob
-        on_path = bool(rule.paths) and view.memo(("on_path", rule.id), lambda: path_matches(view.path, rule.paths))
+        on_path = _on_path(rule, view)
         if self.shortcuts and self._gated_out(rule, view, on_path):
             return None
         line = view.line_of(start)
@@ -271,6 +270,12 @@ class Detector:
             jenkins_url=ctx.url,
             confidence="high" if (ctx.credential_position or ctx.user or ctx.url or on_path) else "medium",
         )
+
+
+def _on_path(rule: Rule, view: TextView) -> bool:
+    """Is the content at one of the rule's own paths? Once per blob: a glob match per candidate
+    would repeat for every candidate of the blob."""
+    return bool(rule.paths) and view.memo(("on_path", rule.id), lambda: path_matches(view.path, rule.paths))
 
 
 def _allowed(view: TextView, line: int) -> bool:

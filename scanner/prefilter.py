@@ -42,7 +42,7 @@ class Facts:
     def __init__(self, data: bytes):
         self.data = data
         self._literals: dict[bytes, bool] = {}
-        self._runs: dict[tuple[str, int], bool] = {}
+        self._runs: dict[tuple[str, object], bool] = {}  # ("hex", 34), ("window", (16, 33)) ...
         self._hex: bytes | None = None
 
     def has(self, literal: bytes) -> bool:
@@ -67,9 +67,9 @@ class Facts:
     def hex_window(self, shortest: int, longest: int) -> bool:
         """A whole run of lowercase hex (no hex digit either side) of ``shortest`` to ``longest``."""
         key = ("window", (shortest, longest))
-        found = self._runs.get(key)  # type: ignore[call-overload]
+        found = self._runs.get(key)
         if found is None:
-            found = self._runs[key] = next(hex_runs(self.hex_translated(), shortest, longest), None) is not None  # type: ignore[index]
+            found = self._runs[key] = next(hex_runs(self.hex_translated(), shortest, longest), None) is not None
         return found
 
     def base64_run(self, length: int) -> bool:
