@@ -29,6 +29,7 @@ from scanner.sources.git_pool import (
     DetectorRecipe,
     Progress,
     ScanTotals,
+    effective_jobs,
     scan_blob_stream,
     scan_blobs,
 )
@@ -189,7 +190,8 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
                 totals = scan_blob_stream(repo.path, spec, small, jobs=jobs,
                                           progress=progress, parallel_min_bytes=parallel_min_bytes, reader=reader,
                                           objects_dir=repo.objects_dir, max_bytes=max_blob_bytes,
-                                          on_hits=log.want, large=_looks_large(repo, parallel_min_bytes))
+                                          on_hits=log.want,
+                                          large=effective_jobs(jobs) > 1 and _looks_large(repo, parallel_min_bytes))
             finally:
                 listing.close()
         _account(result, blobs, totals, max_blob_bytes, "blob(s)")
