@@ -58,6 +58,7 @@ class DerivedPattern:
     gate: str = ""  # one keyword every match holds, searched before the (several) keywords
     keyword_bytes: tuple[bytes, ...] = field(init=False, default=())
     gate_bytes: bytes = field(init=False, default=b"")
+    near_bytes: tuple[bytes, ...] = field(init=False, default=())
 
     @property
     def pattern(self) -> str:
@@ -70,6 +71,7 @@ class DerivedPattern:
     def __post_init__(self) -> None:
         object.__setattr__(self, "keyword_bytes", tuple(k.encode() for k in self.keywords))
         object.__setattr__(self, "gate_bytes", self.gate.encode())
+        object.__setattr__(self, "near_bytes", tuple(w.encode() for w in self.near))
 
     def applies(self, facts: Facts) -> bool:
         """Whether content (its prefilter answers, shared by the rules) is worth this pattern's look."""
@@ -79,6 +81,8 @@ class DerivedPattern:
             return False
         if not any(facts.has(k) for k in self.keyword_bytes):
             return False
+        if self.near and not any(facts.has(w) for w in self.near_bytes):
+            return False  # no match can have one near it: a pattern run over code full of "def "
         return not self.base64_run or facts.base64_run(self.base64_run)
 
     def search(self, _text: str) -> None:

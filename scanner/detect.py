@@ -14,7 +14,7 @@ from fnmatch import fnmatchcase
 from scanner.context import BASIC_RE, TextView, could_name_jenkins, decode_basic, extract, has_jenkins_context
 from scanner.findings import is_high_entropy
 from scanner.placeholders import is_placeholder
-from scanner.prefilter import Facts, Prefilter, Questions, hex_runs
+from scanner.prefilter import Facts, Prefilter, Questions, Trigger, hex_runs
 from scanner.rules import Rule, load_rules
 
 ALLOW_MARKERS = ("jts:allow", "pragma: allowlist secret")
@@ -83,12 +83,15 @@ class Detector:
         # accelerate: None = Hyperscan when installed (see prefilter); the answers are the same
         self.prefilter = Prefilter(Questions(
             literals=tuple(k for r in rules for k in r.prefilter_keywords)
-            + tuple(k for r in rules for d in r.derived for k in (d.gate_bytes, *d.keyword_bytes))
+            + tuple(k for r in rules for d in r.derived for k in (d.gate_bytes, *d.keyword_bytes, *d.near_bytes))
             + BASIC_WORDS,
             hex_runs=tuple(self.hex_runs),
             hex_windows=tuple({(r.prefilter_hex_run, r.prefilter_hex_run_max) for r in rules if r.prefilter_hex_run_max}
                               | {(d.hex_run, d.hex_run_max) for r in rules for d in r.derived if d.hex_run_max}),
             base64_runs=tuple(d.base64_run for r in rules for d in r.derived)), accelerate)
+        # per rule: questions one of which must be a yes for its content patterns to run; an
+        # accelerated prefilter answers them all at once, so most rules cost nothing per blob
+        self.triggers = [_trigger(rule) for rule in rules]
         # path -> per rule (excluded, on its paths): a history holds many versions of each path
         self.path_verdicts: dict[str, tuple[tuple[bool, bool], ...]] = {}
 
@@ -117,12 +120,14 @@ class Detector:
         """
         facts = self.prefilter.facts(data)
         chosen: list[tuple[Rule, list[Group]]] = []
-        for rule, (excluded, on_path) in zip(self.rules, self._path_verdicts(path)):
+        for rule, (excluded, on_path), trigger in zip(self.rules, self._path_verdicts(path), self.triggers):
             if (binary and not rule.binary) or excluded:
                 continue
             if rule.path_only or on_path:
                 if on_path:
                     chosen.append((rule, [(rule.patterns, WHOLE)]))
+                continue
+            if self.shortcuts and not facts.may_hold_any(trigger):
                 continue
             groups: list[Group] = []
             run = rule.prefilter_hex_run
@@ -159,17 +164,21 @@ class Detector:
         hits: list[Hit] = []
         hex_spans: dict[Runs, list[tuple[int, int]]] = {}  # hex run lengths -> text spans around such runs
         for rule, groups in chosen:
-            if self.shortcuts and self._rule_gated_out(rule, view):
-                continue
+            work = []
             for patterns, runs in groups:
                 if runs[0] and not binary:
                     if runs not in hex_spans:
                         found = not runs[1] or facts.hex_window(*runs)  # none: no walk over the longer runs
                         hex_spans[runs] = offsets.spans(_line_spans(data, hex_runs(facts.hex_translated(), *runs))) \
                             if found else []
-                    spans = hex_spans[runs]
+                    if hex_spans[runs]:
+                        work.append((patterns, hex_spans[runs]))
                 else:
-                    spans = [(0, len(text))]
+                    work.append((patterns, [(0, len(text))]))
+            # the whole-content gates only for a rule with somewhere to look: sha1 runs hold no window
+            if not work or (self.shortcuts and self._rule_gated_out(rule, view)):
+                continue
+            for patterns, spans in work:
                 for pattern in patterns:
                     for start, end in spans:
                         for m in pattern.finditer(text, start, end):
@@ -270,6 +279,24 @@ class Detector:
             jenkins_url=ctx.url,
             confidence="high" if (ctx.credential_position or ctx.user or ctx.url or on_path) else "medium",
         )
+
+
+def _trigger(rule: Rule) -> Trigger:
+    """What ``Detector._chosen`` asks before it runs any of the rule's patterns on content: for
+    each way in, one question it needs (the rarest, where it needs several)."""
+    questions: list[tuple[str, object]] = []
+    if rule.prefilter_hex_run:
+        questions.append(("hex", rule.prefilter_hex_run))
+    if not rule.hex_windows:  # a windowed rule's plain patterns need its run, whatever the keywords
+        questions += [("literal", k) for k in rule.prefilter_keywords]
+    for derived in rule.derived:
+        if derived.hex_run:
+            questions.append(("hex", derived.hex_run))
+        elif derived.gate:
+            questions.append(("literal", derived.gate_bytes))
+        else:
+            questions += [("literal", k) for k in derived.keyword_bytes]
+    return tuple(dict.fromkeys(questions))
 
 
 def _on_path(rule: Rule, view: TextView) -> bool:

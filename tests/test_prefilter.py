@@ -9,6 +9,7 @@ import pytest
 
 from scanner.detect import Detector
 from scanner.prefilter import ACCELERATE_AFTER_BYTES, Facts, Prefilter, Questions
+from scanner.rulecheck import expand
 from scanner.rules import load_rules
 from tests.test_detect_equivalence import PIECES
 
@@ -71,6 +72,31 @@ def test_both_engines_find_the_same_hits() -> None:
             fast = [(h.rule_id, h.secret, h.line, h.column) for h in FAST.scan_blob(path, data)]
             plain = [(h.rule_id, h.secret, h.line, h.column) for h in PLAIN.scan_blob(path, data)]
             assert fast == plain
+
+
+def test_both_engines_choose_the_same_rules() -> None:
+    """A rule the accelerated pass rules out at once (its trigger questions all said no) is one
+    the question-by-question path would not have run either."""
+    rng = random.Random(14)
+    contents = _contents(rng) + ["\n".join(rng.choice(PIECES)() for _ in range(rng.randint(1, 80))).encode()
+                                 for _ in range(40)]
+    contents += [expand(example.text)[0].encode() for rule in RULES for example in rule.positive + rule.negative]
+    chosen_somewhere = set()
+    for data in contents:
+        for path in ("deploy.sh", "config.xml", "jenkins/secrets/master.key", "k8s/agent.yaml"):
+            fast = [r.id for r in FAST.candidate_rules(path, data, False)]
+            assert fast == [r.id for r in PLAIN.candidate_rules(path, data, False)], (path, data[:80])
+            chosen_somewhere.update(fast)
+    assert chosen_somewhere == {r.id for r in RULES}  # every rule's trigger was exercised
+
+
+def test_hex_windows_are_answered_outside_the_accelerator() -> None:
+    """Bounded whole-run expressions made the single pass ~5x slower (issue 10): the windows are
+    searched only when asked, and still answered right."""
+    prefilter = Prefilter(Questions(hex_runs=(16,), hex_windows=((16, 33),)), accelerate=True)
+    assert ("window", (16, 33)) not in prefilter._index
+    assert prefilter.facts(b"x " + b"a" * 20 + b" y").hex_window(16, 33)
+    assert not prefilter.facts(b"x " + b"a" * 40 + b" y").hex_window(16, 33)
 
 
 def test_an_accelerator_failure_falls_back_to_searches(monkeypatch: pytest.MonkeyPatch) -> None:
