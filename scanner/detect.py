@@ -24,6 +24,13 @@ BINARY_SNIFF = 8192
 HEX_WORD_RE = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32,}+")
 PATH_CACHE_MAX = 1 << 16
 BASIC_WORDS = (b"asic", b"ASIC")  # BASIC_RE's "basic" in its usual spellings
+# The bytes of every BASIC_RE match: "basic" in any case (U+017F folds to "s", U+0130/U+0131 to
+# "i"), whitespace (\s: the ASCII ones, or the UTF-8 of U+0085, U+00A0, U+1680, U+2000-U+200A,
+# U+2028, U+2029, U+202F, U+205F, U+3000), 8 base64 characters. Unambiguous, so Python's re
+# runs it in linear time too. "Basic" in prose is common, followed by a credential much less so.
+BASIC_SHAPE = (rb"[Bb][Aa](?:[Ss]|\xc5\xbf)(?:[Ii]|\xc4[\xb0\xb1])[Cc]"
+               rb"(?:[\x09-\x0d\x1c-\x20]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f"
+               rb"|\xe3\x80\x80)+[A-Za-z0-9+/]{8}")
 
 
 @dataclass
@@ -88,7 +95,8 @@ class Detector:
             hex_runs=tuple(self.hex_runs),
             hex_windows=tuple({(r.prefilter_hex_run, r.prefilter_hex_run_max) for r in rules if r.prefilter_hex_run_max}
                               | {(d.hex_run, d.hex_run_max) for r in rules for d in r.derived if d.hex_run_max}),
-            base64_runs=tuple(d.base64_run for r in rules for d in r.derived)), accelerate)
+            base64_runs=tuple(d.base64_run for r in rules for d in r.derived),
+            shapes=(BASIC_SHAPE,) if self.basic_rules else ()), accelerate)
         # per rule: questions one of which must be a yes for its content patterns to run; an
         # accelerated prefilter answers them all at once, so most rules cost nothing per blob
         self.triggers = [_trigger(rule) for rule in rules]
@@ -155,7 +163,8 @@ class Detector:
             binary = True
             chosen = [(rule, [(rule.patterns, WHOLE)]) for rule, _ in chosen if rule.binary]
         # BASIC_RE's "basic" + any whitespace, in its usual spellings
-        has_basic = bool(self.basic_rules) and not binary and any(facts.has(w) for w in BASIC_WORDS)
+        has_basic = bool(self.basic_rules) and not binary and any(facts.has(w) for w in BASIC_WORDS) \
+            and (not self.shortcuts or facts.has_shape(BASIC_SHAPE))
         if not chosen and not has_basic:
             return []
         text = data.hex() if binary else data.decode("utf-8", "replace")

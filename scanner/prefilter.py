@@ -10,6 +10,7 @@ once; the answers are the same either way (``tests/test_prefilter.py`` holds the
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ NO_ACCELERATOR_ENV = "JTS_NO_HYPERSCAN"
 ACCELERATE_AFTER_BYTES = 8 << 20
 
 
-# A question as the accelerator indexes it: ("literal", b"oken"), ("hex", 34), ("base64", 86)
+# A question as the accelerator indexes it: ("literal", b"oken"), ("hex", 34), ("base64", 86),
+# ("shape", rb"...")
 Question = tuple[str, object]
 Trigger = tuple[Question, ...]
 
@@ -39,6 +41,7 @@ class Questions:
     hex_runs: tuple[int, ...] = ()
     hex_windows: tuple[tuple[int, int], ...] = ()  # (shortest, longest) whole runs
     base64_runs: tuple[int, ...] = ()
+    shapes: tuple[bytes, ...] = ()  # byte regexes both engines run as they are (no lookaround)
 
 
 class Facts:
@@ -84,6 +87,13 @@ class Facts:
             found = self._runs[key] = (b"x" * length) in self.data.translate(BASE64_TABLE)
         return found
 
+    def has_shape(self, shape: bytes) -> bool:
+        key = ("shape", shape)
+        found = self._runs.get(key)
+        if found is None:
+            found = self._runs[key] = re.search(shape, self.data) is not None
+        return found
+
     def may_hold_any(self, questions: Trigger) -> bool:
         """False only when none of ``questions`` can be a yes, known without a search; True
         otherwise (the caller then asks them one by one)."""
@@ -125,6 +135,10 @@ class _Answered(Facts):
     def base64_run(self, length: int) -> bool:
         answer = self._answer("base64", length)
         return super().base64_run(length) if answer is None else answer
+
+    def has_shape(self, shape: bytes) -> bool:
+        answer = self._answer("shape", shape)
+        return super().has_shape(shape) if answer is None else answer
 
 
 class Prefilter:
@@ -200,6 +214,9 @@ def _compile(questions: Questions, ids: list[tuple[str, object]]):  # type: igno
     for length in _unique(questions.base64_runs):
         ids.append(("base64", length))
         expressions.append(b"[A-Za-z0-9+/]{%d}" % length)
+    for shape in _unique(questions.shapes):
+        ids.append(("shape", shape))
+        expressions.append(shape)
     if not expressions:
         return None
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import random
+import re
 import secrets
+import sys
 
 import pytest
 
-from scanner.detect import Detector
+from scanner.context import BASIC_RE
+from scanner.detect import BASIC_SHAPE, Detector
 from scanner.prefilter import ACCELERATE_AFTER_BYTES, Facts, Prefilter, Questions
 from scanner.rulecheck import expand
 from scanner.rules import load_rules
+from tests.helpers import new_token
 from tests.test_detect_equivalence import PIECES
 
 hyperscan = pytest.importorskip("hyperscan", reason="the accelerator is not installed on this machine")
@@ -25,7 +30,8 @@ def _answers(facts: Facts) -> tuple:
     return (tuple(facts.has(k) for k in QUESTIONS.literals),
             tuple(facts.hex_run(n) for n in QUESTIONS.hex_runs),
             tuple(facts.hex_window(*runs) for runs in QUESTIONS.hex_windows),
-            tuple(facts.base64_run(n) for n in QUESTIONS.base64_runs))
+            tuple(facts.base64_run(n) for n in QUESTIONS.base64_runs),
+            tuple(facts.has_shape(shape) for shape in QUESTIONS.shapes))
 
 
 def _contents(rng: random.Random) -> list[bytes]:
@@ -39,6 +45,7 @@ def _contents(rng: random.Random) -> list[bytes]:
 def test_the_accelerated_engine_is_in_use() -> None:
     assert FAST.prefilter.engine == "hyperscan" and PLAIN.prefilter.engine == "python"
     assert QUESTIONS.literals and QUESTIONS.hex_runs and QUESTIONS.hex_windows and QUESTIONS.base64_runs
+    assert QUESTIONS.shapes
 
 
 def test_every_answer_is_the_same() -> None:
@@ -97,6 +104,23 @@ def test_hex_windows_are_answered_outside_the_accelerator() -> None:
     assert ("window", (16, 33)) not in prefilter._index
     assert prefilter.facts(b"x " + b"a" * 20 + b" y").hex_window(16, 33)
     assert not prefilter.facts(b"x " + b"a" * 40 + b" y").hex_window(16, 33)
+
+
+def test_the_basic_shape_holds_every_basic_header() -> None:
+    """BASIC_SHAPE gates the Basic-auth decoding: every text BASIC_RE matches (case folding and
+    Unicode whitespace included) must hold it, in both engines."""
+    pair = base64.b64encode(f"alice:{new_token()}".encode()).decode()
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if re.fullmatch(r"\s", chr(c))] + [" \n\u3000 "]
+    words = ["Basic", "basic", "BASIC", "bAsIc", "ba\u017fic", "BA\u017fIC", "bas\u0130c", "bas\u0131c"]
+    for word in words:
+        for space in spaces:
+            text = f"Authorization: {word}{space}{pair}"
+            assert BASIC_RE.search(text), text
+            data = text.encode()
+            assert Facts(data).has_shape(BASIC_SHAPE) and FAST.prefilter.facts(data).has_shape(BASIC_SHAPE), text
+    for prose in ("basic auth", "Basic  usage:", "the basic idea", "basic\u4e2d\u6587" * 5000):
+        assert not Facts(prose.encode()).has_shape(BASIC_SHAPE)
+        assert not FAST.prefilter.facts(prose.encode()).has_shape(BASIC_SHAPE)
 
 
 def test_an_accelerator_failure_falls_back_to_searches(monkeypatch: pytest.MonkeyPatch) -> None:
