@@ -302,3 +302,40 @@ def _prefixed_bomb(header: bytes) -> bytes:
     zeros = b"\0" * (1 << 20)
     return b"".join([squeeze.compress(header), *(squeeze.compress(zeros) for _ in range(BOMB_BYTES >> 20)),
                      squeeze.flush()])
+
+
+@pytest.mark.parametrize("mutation", ["self", "pair"])
+def test_worker_processes_vet_delta_chains_too(tmp_path, monkeypatch, mutation):
+    """A history large enough for worker processes: each worker's git is never handed a looping
+    delta (git would spin, growing its stack, until the stall watchdog). Before, only the
+    listing's sizing pass vetted chains, and the workers asked git for every blob."""
+    from scanner.detect import DetectorSpec
+    from scanner.sources.git import scan_history as scan_in_process
+
+    repo = Repo(tmp_path / "repo")
+    a, b = repo.victim, repo.other
+    if mutation == "self":
+        crafted = {a: ref_delta(a, insert_delta(len(repo.data(a)), repo.data(a)))}
+    else:
+        crafted = {a: ref_delta(b, insert_delta(len(repo.data(b)), repo.data(a))),
+                   b: ref_delta(a, insert_delta(len(repo.data(a)), repo.data(b)))}
+    repo.rewrite(crafted)
+    monkeypatch.setenv("JTS_GIT_STALL_SECONDS", "600")  # only vetting can end this scan in time
+    result = run_with_alarm(lambda: scan_in_process(repo.root, DetectorSpec(), jobs=2, parallel_min_bytes=0), 60)
+    assert any(hit.rule_id == "api_token" for hit, _ in result.hits)
+    for oid in crafted:
+        assert any(oid in error and "delta chain loops" in error for error in result.errors), result.errors
+
+
+def run_with_alarm(call: Callable, seconds: int):  # type: ignore[no-untyped-def]
+    """``call()``, failing the test (not hanging the suite) when it takes longer than ``seconds``."""
+    def expired(_signum, _frame):  # type: ignore[no-untyped-def]
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        return call()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -111,7 +111,7 @@ class CatFile:
         """False (and ``oid`` remembered as damaged) when its delta chain loops: git would loop forever."""
         if self.vet is not None and oid not in self.damaged:
             try:
-                self.vet.info(oid, read_next=False)  # entry headers only
+                self.vet.check_chain(oid)  # entry headers only
             except ObjectStoreError as exc:
                 if exc.final:
                     self.damaged[oid] = str(exc).removeprefix(f"{oid}: ")
@@ -218,7 +218,8 @@ class CatFile:
             yield got
 
     def _send(self, batch: list[str]) -> None:
-        self._write("".join(f"contents {oid}\n" for oid in batch if oid not in self.damaged))
+        # vetted here too: a reader that never sized these (a worker process) must not hand git a loop
+        self._write("".join(f"contents {oid}\n" for oid in batch if self._vetted(oid)))
 
     def _write(self, commands: str) -> None:
         """Send commands; a failed write shows up as a short reply. No --buffer: git would hold them until a flush."""

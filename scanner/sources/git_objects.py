@@ -371,6 +371,18 @@ class ObjectStore:
                 return self._packed_info(*found, oid)
         return None
 
+    def check_chain(self, oid: str) -> None:
+        """Raise ObjectStoreError (``final`` for a loop) when ``oid``'s delta chain cannot end; a
+        walk over entry headers only, remembered for the chain's other members (nothing inflated)."""
+        sha = _sha(oid)
+        found = self._locate(sha, oid) if sha is not None else None
+        if found is None:
+            return  # loose (never a delta) or absent: git says so without looping
+        pack, offset = found
+        kind, _size, _pos = pack.header(offset, oid)
+        if kind not in TYPE_NAMES:
+            self._base_type(pack, offset, oid)
+
     def read(self, oid: str) -> tuple[str, bytes] | None:
         """(type, content); None when not found. Raises ObjectStoreError when found but unreadable/corrupt."""
         sha = _sha(oid)
