@@ -339,3 +339,38 @@ def run_with_alarm(call: Callable, seconds: int):  # type: ignore[no-untyped-def
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _readd_victim(repo: Repo) -> None:
+    """Commit victim.txt's removal, then stage (for --staged) the looping blob again under its name."""
+    git(repo.root, "rm", "-q", "--cached", "victim.txt")
+    git(repo.root, "commit", "-q", "-m", "remove victim")
+    git(repo.root, "update-index", "--add", "--cacheinfo", f"100644,{repo.victim},victim.txt")
+
+
+@pytest.mark.parametrize("mode", ["staged", "range"])
+def test_looping_delta_in_a_staged_or_range_scan(tmp_path, mode):
+    """Sibling of the history case: --staged and --range sized their blobs with a git question that
+    walks delta chains (the type) and read them with an unvetted git, so one crafted blob stopped
+    the whole scan with an error and reported nothing else. Now it is named, and the rest is scanned."""
+    repo = Repo(tmp_path / "repo")
+    a = repo.victim
+    repo.rewrite({a: ref_delta(a, insert_delta(len(repo.data(a)), repo.data(a)))})
+    _readd_victim(repo)
+    token = new_token()
+    (repo.root / "ci.env").write_text(f"JENKINS_URL=https://jenkins.example.com/\nJENKINS_USER_ID=bob\n"
+                                      f"JENKINS_API_TOKEN={token}\n")
+    git(repo.root, "add", "ci.env")
+    if mode == "range":
+        git(repo.root, "commit", "-q", "-m", "re-add victim")
+        args = ["--range", "HEAD~1..HEAD"]
+    else:
+        args = ["--staged"]
+    done, seconds, rss = measured(tmp_path, "scan", *args, str(repo.root), "-f", "json", "--no-progress")
+    assert done.returncode in (1, 2), done.stderr
+    report = json.loads(done.stdout)
+    assert seconds < MAX_SECONDS and rss < MAX_RSS_MIB
+    assert any(f["user"] == "bob" for f in report["findings"]), report
+    errors = "\n".join(report.get("errors", []))
+    assert a in errors and "delta chain loops" in errors, errors
+    assert token not in done.stdout + done.stderr

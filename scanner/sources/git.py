@@ -260,7 +260,8 @@ def scan_staged(path: Path, spec: DetectorRecipe, *, jobs: int = 0, max_blob_byt
     head = head_blobs(repo, lambda p, _oid: p in hit_paths) if hit_paths else None
     if head:  # HEAD's version of a path may differ from the staged one: was the secret committed already?
         unscanned = {oid: p for p, oid in head.items() if oid not in first}
-        head_totals = scan_blobs(repo.path, spec, sized_blobs(repo, unscanned).scan, jobs=1)
+        head_totals = scan_blobs(repo.path, spec, sized_blobs(repo, unscanned).scan, jobs=1,
+                                 objects_dir=repo.objects_dir)
         result.errors += head_totals.errors
         hits_of = {**head_totals.hits, **hits_of}
     for index_path, oid in entries:
@@ -318,6 +319,7 @@ def _old_sides(repo: RepoInfo, spec: DetectorRecipe, entries: list[DiffEntry], h
     if not wanted:
         return {}
     blobs = sized_blobs(repo, wanted).split_large(max_blob_bytes)
-    totals = scan_blobs(repo.path, spec, blobs.scan, jobs=1)
+    totals = scan_blobs(repo.path, spec, blobs.scan, jobs=1, objects_dir=repo.objects_dir,
+                        max_bytes=max_blob_bytes)
     result.errors += totals.errors
     return totals.hits

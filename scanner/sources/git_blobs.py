@@ -14,7 +14,10 @@ from scanner.sources.git_reader import BlobReader
 from scanner.sources.git_repo import RepoInfo
 from scanner.sources.git_watchdog import Watchdog, WatchedStream, stalled_message
 
-CHECK_FORMAT = "--batch-check=%(objecttype) %(objectname) %(objectsize) %(rest)"
+# Sizes only: asking git for an object's type walks its delta chain, where a crafted chain that
+# loops keeps git spinning (and growing); a size is read from the entry's own header. A listed
+# "blob" that is something else is reported when it is read.
+SIZE_FORMAT = "--batch-check=%(objectname) %(objectsize)"
 
 
 @dataclass(slots=True)  # one per blob of a history (170k for jenkinsci/jenkins): no per-entry dict
@@ -44,28 +47,19 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _parse_check(lines: Iterable[bytes], out: BlobSet, paths: dict[str, str] | None = None) -> None:
-    """Read ``type oid size rest`` lines into ``out``; one BlobEntry per unique blob."""
+def _parse_sizes(lines: Iterable[bytes], out: BlobSet, paths: dict[str, str]) -> None:
+    """Read ``oid size`` lines (or ``oid missing``) into ``out``: one BlobEntry per unique object."""
     seen: set[str] = set()
-    interned: dict[str, str] = {}  # a path repeats once per version: keep one string
     for raw in lines:
-        line = raw.rstrip(b"\n")
-        if not line:
-            continue
-        if line.endswith(b" missing") and line.count(b" ") == 1:  # "<oid> missing" has no type field
-            out.missing.append(_decode(line.split(b" ")[0]).lstrip("?"))
-            continue
-        kind, _, rest = line.partition(b" ")
-        if kind != b"blob":
-            continue
-        oid_b, _, rest = rest.partition(b" ")
-        size_b, _, path_b = rest.partition(b" ")
+        oid_b, _, size_b = raw.rstrip(b"\n").partition(b" ")
         oid = _decode(oid_b)
-        if oid in seen:
+        if not oid or oid in seen:
             continue
         seen.add(oid)
-        path = paths.get(oid, "") if paths is not None else _decode(path_b)
-        out.scan.append(BlobEntry(oid=oid, size=int(size_b), path=interned.setdefault(path, path)))
+        if not size_b.isdigit():  # "missing" (or "ambiguous"): nothing to read
+            out.missing.append(oid)
+            continue
+        out.scan.append(BlobEntry(oid=oid, size=int(size_b), path=paths.get(oid, "")))
 
 
 def _listing(lines: Iterable[bytes], out: BlobSet, paths: deque[str]) -> Iterator[str]:
@@ -142,8 +136,8 @@ def sized_blobs(repo: RepoInfo, paths: dict[str, str]) -> BlobSet:
     if not paths:
         return out
     data = "".join(f"{oid}\n" for oid in paths).encode()
-    proc = run_git(repo.path, ["cat-file", CHECK_FORMAT], input=data, what="reading object sizes")
-    _parse_check(proc.stdout.splitlines(keepends=True), out, paths)
+    proc = run_git(repo.path, ["cat-file", SIZE_FORMAT], input=data, what="reading object sizes")
+    _parse_sizes(proc.stdout.splitlines(keepends=True), out, paths)
     return out
 
 

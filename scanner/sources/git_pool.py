@@ -123,7 +123,7 @@ def scan_blobs(cwd: str, spec: DetectorRecipe, blobs: list[BlobEntry], *, jobs: 
     workers = min(wanted, len(work))
     # daemonic processes (e.g. a multiprocessing.Pool worker of a sweep) may not have children
     if workers <= 1 or total < parallel_min_bytes or mp.current_process().daemon:
-        return _scan_here(cwd, spec, work, total, progress, reader)
+        return _scan_here(cwd, spec, work, total, progress, reader, objects_dir, max_bytes)
     if reader is not None:  # idle while workers read; forked workers must not inherit its pipes
         reader.stop()
     return _scan_workers(cwd, spec, work, lambda: total, workers, progress, objects_dir, max_bytes)
@@ -161,11 +161,13 @@ def scan_blob_stream(cwd: str, spec: DetectorRecipe, blobs: Iterable[BlobEntry],
 
 
 def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], total: int,
-               progress: Progress | None, reader: BlobReader | None = None) -> ScanTotals:
+               progress: Progress | None, reader: BlobReader | None = None, objects_dir: str | None = None,
+               max_bytes: int = DEFAULT_MAX_BYTES) -> ScanTotals:
     totals = ScanTotals()
     detector = spec.build()
-    # the caller closes its own reader
-    with nullcontext(reader) if reader is not None else open_reader(cwd, None) as cat:
+    # the caller closes its own reader; a new one is a git that never sees a delta chain that loops
+    opened = nullcontext(reader) if reader is not None else open_reader(cwd, objects_dir, max_bytes, in_process=False)
+    with opened as cat:
         for chunk in work:
             totals.merge(scan_chunk(cat, detector, [(b.oid, b.path) for b in chunk]))
             if progress:
