@@ -374,3 +374,23 @@ def test_looping_delta_in_a_staged_or_range_scan(tmp_path, mode):
     errors = "\n".join(report.get("errors", []))
     assert a in errors and "delta chain loops" in errors, errors
     assert token not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("args", [["scan", "--history"], ["scan", "--range", "HEAD~1..HEAD"]])
+def test_tree_whose_delta_loops_stops_git_by_memory(tmp_path, args):
+    """No scan vets trees (git walks them itself): a tree delta based on itself made rev-list and
+    git log loop, growing ~300 MB/s, for the whole stall limit (60 s: ~18 GB). The watchdog now
+    stops a git past its memory limit: a clear error in about a second, never a swap storm."""
+    repo = Repo(tmp_path / "repo")
+    git(repo.root, "commit", "-q", "--allow-empty", "-m", "second")  # a range to scan (its tree is the same)
+    repo.objects = repo._all_objects()
+    tree = git(repo.root, "rev-parse", "HEAD^{tree}")
+    repo.rewrite({tree: ref_delta(tree, insert_delta(len(repo.data(tree)), repo.data(tree)))})
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JTS_GIT_STALL_SECONDS": "600", "JTS_GIT_MAX_MB": "150"}
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "scanner", *args, str(repo.root), "--no-progress"],
+                          capture_output=True, text=True, env=env, timeout=120, start_new_session=True)
+    assert time.monotonic() - start < 30
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "used more than 150 MiB of memory" in done.stderr, done.stderr

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING
 
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git
 from scanner.sources.git_repo import RepoInfo
-from scanner.sources.git_watchdog import Watchdog, WatchedStream, stalled_message
+from scanner.sources.git_watchdog import Watchdog, WatchedStream
 
 if TYPE_CHECKING:
     from scanner.detect import Hit
@@ -94,7 +94,7 @@ def _log_stream(repo: RepoInfo, revs: Iterable[str]) -> Iterator[tuple[WatchedSt
             watchdog.close()
         if rc != 0:
             err.seek(0)
-            why = stalled_message("git log", watchdog.limit) if watchdog.fired else first_error_line(err.read())
+            why = watchdog.message("git log") if watchdog.fired else first_error_line(err.read())
             raise GitSourceError(f"cannot read commit history of {repo.path}: {why}")
 
 

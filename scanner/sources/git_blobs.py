@@ -12,7 +12,7 @@ from scanner.sources.git_catfile import ObjectInfo
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git, run_git
 from scanner.sources.git_reader import BlobReader
 from scanner.sources.git_repo import RepoInfo
-from scanner.sources.git_watchdog import Watchdog, WatchedStream, stalled_message
+from scanner.sources.git_watchdog import Watchdog, WatchedStream
 
 # Sizes only: asking git for an object's type walks its delta chain, where a crafted chain that
 # loops keeps git spinning (and growing); a size is read from the entry's own header. A listed
@@ -123,7 +123,7 @@ def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader
             watchdog.close()
         if rc_list != 0:
             rl_err.seek(0)
-            why = stalled_message("git rev-list", watchdog.limit) if watchdog.fired else first_error_line(rl_err.read())
+            why = watchdog.message("git rev-list") if watchdog.fired else first_error_line(rl_err.read())
             raise GitSourceError(f"cannot list the objects of {repo.path}: {why}"
                                  " (corrupt or incomplete object database? try git fsck)")
     if sizing_error is not None:

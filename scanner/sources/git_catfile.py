@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git
 from scanner.sources.git_objects import ObjectStore, ObjectStoreError
-from scanner.sources.git_watchdog import Watchdog, stalled_message
+from scanner.sources.git_watchdog import Watchdog, memory_limit
 
 # Requests in flight: small enough that our writes never block on a full stdin pipe (>= 4 KiB),
 # large enough that git never waits for us to ask for the next object.
@@ -51,9 +51,10 @@ class CatFile:
     the object is remembered as damaged, so it is never asked for again.
     """
 
-    def __init__(self, cwd: Path | str, vet: ObjectStore | None = None):
+    def __init__(self, cwd: Path | str, vet: ObjectStore | None = None, max_bytes: int = 0):
         self.cwd = str(cwd)
         self.vet = vet  # checks each blob's delta chain before git is asked (git loops on a cycle)
+        self.memory = memory_limit(max_bytes)  # the largest object git may be asked for, three times
         self.proc: subprocess.Popen[bytes] | None = None
         self.watchdog: Watchdog | None = None
         self.stderr = tempfile.TemporaryFile()  # a file, so a chatty git can never block on stderr
@@ -76,7 +77,7 @@ class CatFile:
         except OSError:
             pass
         self.proc = proc
-        self.watchdog = Watchdog(proc)
+        self.watchdog = Watchdog(proc, memory=self.memory)
         return proc
 
     def _stop(self) -> None:
@@ -123,7 +124,7 @@ class CatFile:
         self._stop()
         self.dead_starts += 1
         if watchdog is not None and watchdog.fired:
-            detail = stalled_message("git cat-file", watchdog.limit)
+            detail = watchdog.message("git cat-file")
         else:
             self.stderr.seek(0)
             detail = first_error_line(self.stderr.read(), default="git cat-file exited")

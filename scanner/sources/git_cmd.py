@@ -13,7 +13,7 @@ from typing import Any
 
 from scanner.errors import JtsError
 from scanner.sources.git_safety import hardened_argv, hardened_env
-from scanner.sources.git_watchdog import stall_seconds
+from scanner.sources.git_watchdog import Watchdog, stall_seconds
 
 
 class GitSourceError(JtsError):
@@ -72,14 +72,26 @@ def run_git(cwd: Path | str | None, args: Sequence[str], *, input: bytes | None 
     if timeout is None and not remote:
         timeout = git_deadline(input)
     try:
-        proc = subprocess.run(git_argv(*args, remote=remote), check=False, cwd=None if cwd is None else str(cwd),
-                              input=input, capture_output=True, env=git_env(remote=remote), timeout=timeout,
-                              stdin=None if input is not None else subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:  # run() has killed it
-        raise GitSourceError(f"{label}{where} did not finish in {timeout:g} s and was stopped "
-                             "(damaged object? try git fsck)") from None
+        child = subprocess.Popen(git_argv(*args, remote=remote), cwd=None if cwd is None else str(cwd),
+                                 stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(remote=remote))
     except OSError as exc:  # e.g. cwd vanished, git not executable
         raise GitSourceError(f"cannot run git{where}: {exc.strerror or exc}") from None
+    # memory only (the deadline is the timeout): a local git looping on a crafted object grows fast
+    guard = None if remote else Watchdog(child, limit=float("inf"))
+    try:
+        out, err = child.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise GitSourceError(f"{label}{where} did not finish in {timeout:g} s and was stopped "
+                             "(damaged object? try git fsck)") from None
+    finally:
+        if guard is not None:
+            guard.close()
+    if guard is not None and guard.over_memory:
+        raise GitSourceError(f"{guard.message(label)}{where}")
+    proc = subprocess.CompletedProcess(child.args, child.returncode, out, err)
     if check and proc.returncode != 0:
         raise GitSourceError(f"{label} failed{where}: {first_error_line(proc.stderr)}")
     return proc

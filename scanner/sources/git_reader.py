@@ -41,7 +41,7 @@ class StoreReader:
 
     def __init__(self, cwd: Path | str, store: ObjectStore):
         self.store = store
-        self.git = CatFile(cwd)
+        self.git = CatFile(cwd, max_bytes=store.max_bytes)
         self.damaged: dict[str, str] = {}  # oid -> why it cannot be read, found while sizing
 
     def __enter__(self) -> StoreReader:
@@ -111,5 +111,5 @@ def open_reader(cwd: Path | str, objects_dir: str | None, max_bytes: int = DEFAU
     """
     store = ObjectStore.open(Path(objects_dir), max_bytes) if objects_dir else None
     if store is None:
-        return CatFile(cwd)
-    return StoreReader(cwd, store) if in_process else CatFile(cwd, vet=store)
+        return CatFile(cwd, max_bytes=max_bytes)
+    return StoreReader(cwd, store) if in_process else CatFile(cwd, vet=store, max_bytes=max_bytes)
