@@ -14,6 +14,7 @@ the index (``scan_staged``). In a shallow clone only what exists is scanned, wit
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from scanner.findings import Location
 from scanner.sources.git_attribution import DiffEntry, Introduction, PrefetchedLog, introductions, iter_log
 from scanner.sources.git_blobs import BlobEntry, BlobSet, index_blobs, iter_history_blobs, sized_blobs
+from scanner.sources.git_catfile import CatFile
 from scanner.sources.git_reader import BlobReader, open_reader
 from scanner.sources.git_cmd import GitSourceError, run_git
 from scanner.sources.git_pool import (
@@ -125,6 +127,14 @@ def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, pr
     return totals
 
 
+def _sizer(repo: RepoInfo, reader: BlobReader, in_process: bool) -> AbstractContextManager[BlobReader]:
+    """What sizes the listed blobs: the in-process reader itself (no git), else a git asked for
+    sizes only, so the listing never needs a delta chain vetted (the readers vet what they read)."""
+    if in_process:
+        return nullcontext(reader)
+    return CatFile(repo.path, sizes_only=True)
+
+
 def _small(listing: Iterable[BlobEntry], blobs: BlobSet, max_blob_bytes: int,
            done: Callable[[], None]) -> Iterator[BlobEntry]:
     """The listed blobs to read; the large ones are kept in ``blobs`` for the report."""
@@ -183,8 +193,9 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
     # the commit log for attribution runs beside the scan once a blob hits and the listing is done
     with PrefetchedLog(repo, revs) as log:
         # one reader sizes and (when scanning in this process) reads the blobs
-        with open_reader(repo.path, repo.objects_dir, max_blob_bytes, in_process=in_process) as reader:
-            listing = iter_history_blobs(repo, tips, reader, blobs, reflogs=include_reflogs)
+        with open_reader(repo.path, repo.objects_dir, max_blob_bytes, in_process=in_process) as reader, \
+                _sizer(repo, reader, in_process) as sizer:
+            listing = iter_history_blobs(repo, tips, sizer, blobs, reflogs=include_reflogs)
             small = _small(listing, blobs, max_blob_bytes, log.allow)
             try:
                 totals = scan_blob_stream(repo.path, spec, small, jobs=jobs,

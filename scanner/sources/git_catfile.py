@@ -51,9 +51,12 @@ class CatFile:
     the object is remembered as damaged, so it is never asked for again.
     """
 
-    def __init__(self, cwd: Path | str, vet: ObjectStore | None = None, max_bytes: int = 0):
+    def __init__(self, cwd: Path | str, vet: ObjectStore | None = None, max_bytes: int = 0, sizes_only: bool = False):
         self.cwd = str(cwd)
         self.vet = vet  # checks each blob's delta chain before git is asked (git loops on a cycle)
+        # info without the type: git reads a size from the entry's own header, never walking a
+        # delta chain, so nothing needs vetting (a listed "blob" that is not one says so when read)
+        self.sizes_only = sizes_only
         self.memory = memory_limit(max_bytes)  # the largest object git may be asked for, three times
         self.proc: subprocess.Popen[bytes] | None = None
         self.watchdog: Watchdog | None = None
@@ -70,7 +73,8 @@ class CatFile:
     def _start(self) -> subprocess.Popen[bytes]:
         self.stderr.seek(0)
         self.stderr.truncate()
-        proc = popen_git(self.cwd, ["cat-file", "--batch-command"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        command = "--batch-command=%(objectname) %(objectsize)" if self.sizes_only else "--batch-command"
+        proc = popen_git(self.cwd, ["cat-file", command], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=self.stderr, bufsize=READ_BUFFER)
         try:  # bigger pipe = fewer context switches per MB (Linux only, best effort)
             fcntl.fcntl(proc.stdout.fileno(), F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[union-attr]
@@ -169,7 +173,7 @@ class CatFile:
                 batch = list(islice(todo, INFO_WINDOW - len(pending)))
                 if batch:
                     pending.extend(batch)
-                    self._write("".join(f"info {oid}\n" for oid in batch if self._vetted(oid)))
+                    self._write("".join(f"info {oid}\n" for oid in batch if self.sizes_only or self._vetted(oid)))
             if not pending:
                 return
             if pending[0] in self.damaged:  # never sent
@@ -189,13 +193,17 @@ class CatFile:
             pending.popleft()
             self.dead_starts = 0
             parts = line.split()
-            if len(parts) == 3:
+            if self.sizes_only and len(parts) == 2 and parts[1].isdigit():
+                yield ObjectInfo(parts[0].decode(), "blob", int(parts[1]))
+            elif len(parts) == 3 and not self.sizes_only:
                 yield ObjectInfo(parts[0].decode(), parts[1].decode(), int(parts[2]))
             else:  # "<oid> missing" (or "ambiguous"): nothing to read
                 yield ObjectInfo(parts[0].decode("utf-8", "replace").lstrip("?") if parts else "", None, 0)
 
     def read(self, oids: Iterable[str]) -> Iterator[BlobRead]:
         """Yield every requested object in order; unreadable ones carry an error instead of data."""
+        if self.sizes_only:
+            raise ValueError("a sizes-only cat-file reads no contents")
         todo = iter(oids)
         pending: deque[str] = deque()
         while True:
