@@ -173,21 +173,20 @@ class Detector:
         hits: list[Hit] = []
         hex_spans: dict[Runs, list[tuple[int, int]]] = {}  # hex run lengths -> text spans around such runs
         for rule, groups in chosen:
-            work = []
-            for patterns, runs in groups:
+            # a windowed group has somewhere to look only where a whole run of its lengths is
+            live = [(patterns, runs) for patterns, runs in groups
+                    if not runs[0] or binary or not runs[1] or facts.hex_window(*runs)]
+            # the whole-content gates after that (sha1 runs hold no window) but before the spans
+            # (hex-dense content without a Jenkins word has thousands)
+            if not live or (self.shortcuts and self._rule_gated_out(rule, view)):
+                continue
+            for patterns, runs in live:
                 if runs[0] and not binary:
                     if runs not in hex_spans:
-                        found = not runs[1] or facts.hex_window(*runs)  # none: no walk over the longer runs
-                        hex_spans[runs] = offsets.spans(_line_spans(data, hex_runs(facts.hex_translated(), *runs))) \
-                            if found else []
-                    if hex_spans[runs]:
-                        work.append((patterns, hex_spans[runs]))
+                        hex_spans[runs] = offsets.spans(_line_spans(data, hex_runs(facts.hex_translated(), *runs)))
+                    spans = hex_spans[runs]
                 else:
-                    work.append((patterns, [(0, len(text))]))
-            # the whole-content gates only for a rule with somewhere to look: sha1 runs hold no window
-            if not work or (self.shortcuts and self._rule_gated_out(rule, view)):
-                continue
-            for patterns, spans in work:
+                    spans = [(0, len(text))]
                 for pattern in patterns:
                     for start, end in spans:
                         for m in pattern.finditer(text, start, end):
