@@ -97,6 +97,18 @@ def test_both_engines_choose_the_same_rules() -> None:
     assert chosen_somewhere == {r.id for r in RULES}  # every rule's trigger was exercised
 
 
+def test_hex_windows_match_a_regex_reference() -> None:
+    """Windows of one length take a single substring search, ranges a walk over the runs: both
+    answer what a whole-run regex does, at the edges of the content too."""
+    rng = random.Random(16)
+    for _ in range(400):
+        data = "".join(rng.choice(["a" * rng.randint(1, 40), "-", "\n", "G", "0f" * rng.randint(1, 20)])
+                       for _ in range(rng.randint(0, 8))).encode()
+        for shortest, longest in ((32, 32), (34, 34), (16, 33), (1, 1), (5, 5)):
+            expected = re.search(rb"(?<![0-9a-f])[0-9a-f]{%d,%d}(?![0-9a-f])" % (shortest, longest), data)
+            assert Facts(data).hex_window(shortest, longest) == (expected is not None), (data, shortest, longest)
+
+
 def test_hex_windows_are_answered_outside_the_accelerator() -> None:
     """Bounded whole-run expressions made the single pass ~5x slower (issue 10): the windows are
     searched only when asked, and still answered right."""
