@@ -7,6 +7,7 @@ import functools
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from typing import Any
 from scanner.errors import JtsError
 from scanner.sources.git_safety import hardened_argv, hardened_env
 from scanner.sources.git_watchdog import Watchdog, stall_seconds
+
+
+QUICK_SECONDS = 0.05  # how long a git runs before the memory watchdog watches it (~15 MB of a loop)
 
 
 class GitSourceError(JtsError):
@@ -77,10 +81,17 @@ def run_git(cwd: Path | str | None, args: Sequence[str], *, input: bytes | None 
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(remote=remote))
     except OSError as exc:  # e.g. cwd vanished, git not executable
         raise GitSourceError(f"cannot run git{where}: {exc.strerror or exc}") from None
-    # memory only (the deadline is the timeout): a local git looping on a crafted object grows fast
-    guard = None if remote else Watchdog(child, limit=float("inf"))
+    guard: Watchdog | None = None
+    started = time.monotonic()
     try:
-        out, err = child.communicate(input, timeout=timeout)
+        quick = QUICK_SECONDS if timeout is None else min(QUICK_SECONDS, timeout)
+        try:  # most git commands end within milliseconds: no watchdog thread for them
+            out, err = child.communicate(input, timeout=quick)
+        except subprocess.TimeoutExpired:
+            # memory only (the deadline stays the timeout): a local git looping on a crafted object grows fast
+            guard = None if remote else Watchdog(child, limit=float("inf"))
+            left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+            out, err = child.communicate(timeout=left)
     except subprocess.TimeoutExpired:
         child.kill()
         child.communicate()
