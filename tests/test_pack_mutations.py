@@ -394,3 +394,34 @@ def test_tree_whose_delta_loops_stops_git_by_memory(tmp_path, args):
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert "used more than 150 MiB of memory" in done.stderr, done.stderr
+
+
+def test_resumed_sweep_reads_back_secrets_without_handing_git_a_loop(tmp_path, monkeypatch):
+    """A resumed sweep reads known secrets back from their blobs (``recover_secrets``) with a git
+    of its own; like every other reader it vets each chain first, so a blob whose delta loops is
+    never asked for (the cached copy may have changed since the first run)."""
+    from scanner.detect import DetectorSpec
+    from scanner.findings import fingerprint_of
+    from scanner.sources.git_catfile import CatFile
+    from scanner.sweep.targets import RepoTarget
+    from scanner.sweep.task import RecoverTask, recover_secrets
+
+    repo = Repo(tmp_path / "repo")
+    a = repo.victim
+    repo.rewrite({a: ref_delta(a, insert_delta(len(repo.data(a)), repo.data(a)))})
+    monkeypatch.setenv("JTS_GIT_MAX_MB", "100")  # should the loop reach git after all: stop it small
+    asked: list[str] = []
+    write = CatFile._write
+
+    def spy(self, commands: str) -> None:
+        asked.append(commands)
+        write(self, commands)
+
+    monkeypatch.setattr(CatFile, "_write", spy)
+    token_blob = git(repo.root, "rev-parse", "HEAD:deploy.env")
+    task = RecoverTask(repo=RepoTarget(key=str(repo.root), kind="path", source=str(repo.root)),
+                       spec=DetectorSpec(), cache_dir=str(tmp_path / "cache"),
+                       blobs=((a, "victim.txt"), (token_blob, "deploy.env")),
+                       wanted=frozenset({fingerprint_of(repo.token)}))
+    assert recover_secrets(task) == {fingerprint_of(repo.token): repo.token}
+    assert not any(f"contents {a}" in commands for commands in asked), asked

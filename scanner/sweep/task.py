@@ -195,16 +195,19 @@ def scan_repo(task: RepoTask) -> RepoOutcome:
 
 def recover_secrets(task: RecoverTask) -> dict[str, str]:
     """``{fingerprint: secret}`` for the wanted fingerprints found again in the given blobs."""
-    from scanner.sources.git_catfile import CatFile
+    from scanner.sources.git_reader import open_reader
+    from scanner.sources.git_repo import open_repo
 
     found: dict[str, str] = {}
     try:
         path, _ = local_copy(task.repo, task.cache_dir, update=False)  # the blobs are old: no fetch needed
+        repo = open_repo(Path(path))
     except GitSourceError:
         return found
     detector = _recipe(task.spec).build()
     paths = dict(task.blobs)
-    with CatFile(path) as reader:
+    # a git that is never handed a delta chain that loops (the copy may have changed since)
+    with open_reader(repo.path, repo.objects_dir, in_process=False) as reader:
         for got in reader.read(paths):
             if got.data is None:
                 continue
