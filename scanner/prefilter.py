@@ -49,15 +49,29 @@ class Facts:
 
     def __init__(self, data: bytes):
         self.data = data
-        self._literals: dict[bytes, bool] = {}
-        self._runs: dict[tuple[str, object], bool] = {}  # ("hex", 34), ("window", (16, 33)) ...
+        self._known: dict[Question, bool] = {}
         self._hex: bytes | None = None
 
     def has(self, literal: bytes) -> bool:
-        found = self._literals.get(literal)
-        if found is None:
-            found = self._literals[literal] = literal in self.data
-        return found
+        return self._asked(("literal", literal))
+
+    def hex_run(self, length: int) -> bool:
+        return self._asked(("hex", length))
+
+    def hex_window(self, shortest: int, longest: int) -> bool:
+        """A whole run of lowercase hex (no hex digit either side) of ``shortest`` to ``longest``."""
+        return self._asked(("window", (shortest, longest)))
+
+    def base64_run(self, length: int) -> bool:
+        return self._asked(("base64", length))
+
+    def has_shape(self, shape: bytes) -> bool:
+        return self._asked(("shape", shape))
+
+    def may_hold_any(self, questions: Trigger) -> bool:
+        """False only when none of ``questions`` can be a yes, known without a search; True
+        otherwise (the caller then asks them one by one)."""
+        return True
 
     def hex_translated(self) -> bytes:
         """The content through HEX_TABLE: where the windows around hex runs are found."""
@@ -65,39 +79,23 @@ class Facts:
             self._hex = self.data.translate(HEX_TABLE)
         return self._hex
 
-    def hex_run(self, length: int) -> bool:
-        key = ("hex", length)
-        found = self._runs.get(key)
+    def _asked(self, question: Question) -> bool:
+        found = self._known.get(question)
         if found is None:
-            found = self._runs[key] = (b"x" * length) in self.hex_translated()
+            found = self._known[question] = self._search(question)
         return found
 
-    def hex_window(self, shortest: int, longest: int) -> bool:
-        """A whole run of lowercase hex (no hex digit either side) of ``shortest`` to ``longest``."""
-        key = ("window", (shortest, longest))
-        found = self._runs.get(key)
-        if found is None:
-            found = self._runs[key] = next(hex_runs(self.hex_translated(), shortest, longest), None) is not None
-        return found
-
-    def base64_run(self, length: int) -> bool:
-        key = ("base64", length)
-        found = self._runs.get(key)
-        if found is None:
-            found = self._runs[key] = (b"x" * length) in self.data.translate(BASE64_TABLE)
-        return found
-
-    def has_shape(self, shape: bytes) -> bool:
-        key = ("shape", shape)
-        found = self._runs.get(key)
-        if found is None:
-            found = self._runs[key] = re.search(shape, self.data) is not None
-        return found
-
-    def may_hold_any(self, questions: Trigger) -> bool:
-        """False only when none of ``questions`` can be a yes, known without a search; True
-        otherwise (the caller then asks them one by one)."""
-        return True
+    def _search(self, question: Question) -> bool:
+        kind, key = question
+        if kind == "literal":
+            return key in self.data  # type: ignore[operator]
+        if kind == "hex":
+            return b"x" * key in self.hex_translated()  # type: ignore[operator]
+        if kind == "window":
+            return next(hex_runs(self.hex_translated(), *key), None) is not None  # type: ignore[misc]
+        if kind == "base64":
+            return b"x" * key in self.data.translate(BASE64_TABLE)  # type: ignore[operator]
+        return re.search(key, self.data) is not None  # type: ignore[call-overload]  # a shape
 
 
 class _Answered(Facts):
@@ -116,29 +114,9 @@ class _Answered(Facts):
             ids = self._triggers[questions] = _ids_of(questions, self._index)
         return ids is None or not self._found.isdisjoint(ids)
 
-    def _answer(self, kind: str, key: object) -> bool | None:
-        number = self._index.get((kind, key))
-        return None if number is None else number in self._found
-
-    def has(self, literal: bytes) -> bool:
-        answer = self._answer("literal", literal)
-        return super().has(literal) if answer is None else answer
-
-    def hex_run(self, length: int) -> bool:
-        answer = self._answer("hex", length)
-        return super().hex_run(length) if answer is None else answer
-
-    def hex_window(self, shortest: int, longest: int) -> bool:
-        answer = self._answer("window", (shortest, longest))
-        return super().hex_window(shortest, longest) if answer is None else answer
-
-    def base64_run(self, length: int) -> bool:
-        answer = self._answer("base64", length)
-        return super().base64_run(length) if answer is None else answer
-
-    def has_shape(self, shape: bytes) -> bool:
-        answer = self._answer("shape", shape)
-        return super().has_shape(shape) if answer is None else answer
+    def _asked(self, question: Question) -> bool:
+        number = self._index.get(question)
+        return super()._asked(question) if number is None else number in self._found
 
 
 class Prefilter:
