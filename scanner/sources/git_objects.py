@@ -348,17 +348,17 @@ class ObjectStore:
         self.chain_types = {}
         self.located = {}
 
-    def info(self, oid: str, read_next: bool = True) -> tuple[str, int] | None:
+    def info(self, oid: str) -> tuple[str, int] | None:
         """(type, size) without inflating the whole object; None when the object is not found in-process.
 
-        ``read_next``: the caller reads the object soon (its location is kept for ``read``).
+        The caller reads the object soon: its location is kept for ``read``.
         """
         sha = _sha(oid)
         if sha is None:
             return None
         found = self._locate(sha, oid)
         if found is not None:
-            if read_next and len(self.located) < LOCATED_MAX:
+            if len(self.located) < LOCATED_MAX:
                 self.located[sha] = found
             return self._packed_info(*found, oid)
         for objects_dir in self.object_dirs:
