@@ -192,7 +192,7 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
     blobs = BlobSet()
     # the commit log for attribution runs beside the scan once a blob hits and the listing is done
     with PrefetchedLog(repo, revs) as log:
-        # one reader sizes and (when scanning in this process) reads the blobs
+        # the reader reads the blobs when scanning in this process; the sizer sizes what rev-list lists
         with open_reader(repo.path, repo.objects_dir, max_blob_bytes, in_process=in_process) as reader, \
                 _sizer(repo, reader, in_process) as sizer:
             listing = iter_history_blobs(repo, tips, sizer, blobs, reflogs=include_reflogs)

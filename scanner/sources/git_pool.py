@@ -110,11 +110,11 @@ def scan_blobs(cwd: str, spec: DetectorRecipe, blobs: list[BlobEntry], *, jobs: 
                max_bytes: int = DEFAULT_MAX_BYTES) -> ScanTotals:
     """Scan ``blobs`` (each once) and return hits per blob plus counters and warnings.
 
-    ``reader``: one already open for this repository (it sized the blobs), used when scanning in
-    this process (else a git cat-file is started beside it). ``objects_dir``: worker processes
-    read objects from it in-process: they keep every core busy, so a git beside each would only
-    add CPU (pipe copies, process start-up) without adding overlap. ``max_bytes``: no object is
-    inflated in-process past it (--max-blob-mb).
+    ``reader``: one already open for this repository, used when scanning in this process (else a
+    git cat-file is started beside it). ``objects_dir``: the object database every git cat-file
+    started here checks each blob's delta chain in before git is asked for it (git loops forever
+    on a chain that loops). ``max_bytes`` (--max-blob-mb): no object is inflated in-process past
+    it, and it sizes git's memory limit.
     """
     total = sum(b.size for b in blobs)
     wanted = effective_jobs(jobs)
