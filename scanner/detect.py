@@ -162,7 +162,7 @@ class Detector:
             # Key files such as hudson.util.Secret are random bytes that often hold no NUL at all.
             binary = True
             chosen = [(rule, [(rule.patterns, WHOLE)]) for rule, _ in chosen if rule.binary]
-        # BASIC_RE's "basic" + any whitespace, in its usual spellings
+        # BASIC_RE's "basic" in its usual spellings, then (fast paths) the byte shape of a whole match
         has_basic = bool(self.basic_rules) and not binary and any(facts.has(w) for w in BASIC_WORDS) \
             and (not self.shortcuts or facts.has_shape(BASIC_SHAPE))
         if not chosen and not has_basic:
