@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,3 +89,23 @@ def commit(repo: Path, files: dict[str, str | None], message: str = "change", da
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", message, date=date)
     return git(repo, "rev-parse", "HEAD")
+
+
+class TimeLimit(Exception):
+    """A ``time_limit`` block ran past its seconds."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeLimit inside the block once it has run ``seconds`` (SIGALRM: main thread only), so
+    a runaway test fails instead of hanging the suite."""
+    def expired(*_args: object) -> None:
+        raise TimeLimit(f"still running after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

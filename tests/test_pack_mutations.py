@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, commit, git, init_repo, new_token
+from tests.helpers import ROOT, commit, git, init_repo, new_token, time_limit
 
 STALL = 2  # JTS_GIT_STALL_SECONDS: how long a looping git may keep the scan waiting
 MAX_SECONDS = 60  # a scan of these tiny repositories, stalls included
@@ -321,24 +321,11 @@ def test_worker_processes_vet_delta_chains_too(tmp_path, monkeypatch, mutation):
                    b: ref_delta(a, insert_delta(len(repo.data(a)), repo.data(b)))}
     repo.rewrite(crafted)
     monkeypatch.setenv("JTS_GIT_STALL_SECONDS", "600")  # only vetting can end this scan in time
-    result = run_with_alarm(lambda: scan_in_process(repo.root, DetectorSpec(), jobs=2, parallel_min_bytes=0), 60)
+    with time_limit(60):
+        result = scan_in_process(repo.root, DetectorSpec(), jobs=2, parallel_min_bytes=0)
     assert any(hit.rule_id == "api_token" for hit, _ in result.hits)
     for oid in crafted:
         assert any(oid in error and "delta chain loops" in error for error in result.errors), result.errors
-
-
-def run_with_alarm(call: Callable, seconds: int):  # type: ignore[no-untyped-def]
-    """``call()``, failing the test (not hanging the suite) when it takes longer than ``seconds``."""
-    def expired(_signum, _frame):  # type: ignore[no-untyped-def]
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        return call()
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _readd_victim(repo: Repo) -> None:

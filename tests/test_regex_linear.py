@@ -15,7 +15,6 @@ import ast
 import functools
 import inspect
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ import pytest
 
 from scanner import context, detect, placeholders, shapes
 from scanner.rules import load_rules
-from tests.helpers import jts, new_token
+from tests.helpers import TimeLimit, jts, new_token, time_limit
 
 LINE = 1 << 20
 RATIO = 200  # a linear pattern costs some regex steps per character (up to ~50 for many alternatives); a quadratic one, ~LINE
@@ -178,29 +177,17 @@ def generic_lines() -> Iterator[tuple[str, str]]:
 
 # --- timing ---------------------------------------------------------------------------------------
 
-class Overrun(Exception):
-    pass
-
-
-def _raise(*_args: object) -> None:
-    raise Overrun
-
-
 def _timed_scan(pattern: re.Pattern[str], text: str, budget: float) -> float | None:
     """Seconds ``finditer`` takes over ``text``, or None once it passes ``budget`` (the re engine
     checks signals, so the alarm stops a runaway match instead of hanging the suite)."""
-    previous = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, budget)
     start = time.perf_counter()
     try:
-        for _ in pattern.finditer(text):
-            pass
-        return time.perf_counter() - start
-    except Overrun:
+        with time_limit(budget):
+            for _ in pattern.finditer(text):
+                pass
+    except TimeLimit:
         return None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    return time.perf_counter() - start
 
 
 def _plain_seconds(text: str) -> float:
