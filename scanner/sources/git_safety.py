@@ -44,6 +44,10 @@ OUTPUT_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.packedGitLimit", "64m"),
     ("core.deltaBaseCacheLimit", "32m"),
 )
+# History walks (rev-list, log) read only trees, whose delta chains are short: a smaller delta
+# cache costs them no time and keeps ~20-90 MiB off the peak, where they run beside the readers.
+WALK_CONFIG: tuple[tuple[str, str], ...] = (("core.deltaBaseCacheLimit", "8m"),)
+WALKERS = frozenset({"rev-list", "log"})
 
 # Keys whose value is a program git runs, set to values that run nothing.
 NO_PROGRAMS: tuple[tuple[str, str], ...] = (
@@ -93,6 +97,8 @@ ENV = {
     "GIT_OPTIONAL_LOCKS": "0",  # never rewrite the scanned index
     "GIT_NO_LAZY_FETCH": "1",  # a partial clone's missing object stays missing (git 2.39.4+)
     "GIT_PROTOCOL_FROM_USER": "0",  # transports left at the "user" policy count as not asked for
+    # a fixed malloc mmap threshold: git's blob buffers go back to the system when freed
+    "MALLOC_MMAP_THRESHOLD_": str(1 << 20),  # see workers.fixed_mmap_threshold
 }
 REMOTE_ENV = {"GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}  # an empty password: never wait for one
 
@@ -107,6 +113,8 @@ def hardened_argv(git: str, args: Sequence[str], *, remote: bool = False) -> lis
     if bad:
         raise ValueError(f"git {args[0]} {' '.join(sorted(bad))} would run content filters or drivers")
     config = REMOTE_CONFIG if remote else SCAN_CONFIG
+    if args[0] in WALKERS:
+        config += WALK_CONFIG  # later -c wins
     return [git, "--no-pager", *(part for key, value in config for part in ("-c", f"{key}={value}")), *args]
 
 
