@@ -39,7 +39,8 @@ LOOSE_READ = 4096
 DELTA_HEADER_MAX = 32  # two size varints of at most 10 bytes each
 INFLATE_SLICE = 1 << 20
 RELEASE_BYTES = 16 << 20  # inflated bytes between RSS releases (git maps 64 MiB windows here, see git_cmd)
-PAGE_COST = 4096  # what one entry-header read counts towards RELEASE_BYTES: the page it maps
+PAGE_COST = 1 << 16  # what one entry-header read counts towards RELEASE_BYTES: Linux maps up to 64 KiB
+# of cached pages around a faulting one (fault-around), not just its own page
 LOCATED_MAX = 1 << 18  # ~40 MiB at most
 CHAIN_TYPES_MAX = 1 << 16  # remembered delta chain types (~100 bytes each): ~7 MiB, not 100
 
