@@ -303,6 +303,27 @@ def test_jobs_1_and_2_give_the_same_hits(repo: Repo, other_thread: bool) -> None
     assert secrets_of(one) == sorted(toks)
 
 
+def test_work_listed_faster_than_read_waits_on_disk_and_is_all_scanned(repo: Repo, monkeypatch) -> None:
+    """One blob per chunk and one chunk in flight per worker: most chunks wait in the backlog file."""
+    from scanner.sources import git_pool
+    from scanner.sources.backlog import Backlog
+
+    toks = [token() for _ in range(8)]
+    for i, tok in enumerate(toks):
+        repo.commit({f"dir{i}/f.txt": config(tok), f"noise{i}.txt": "n" * 5000 + str(i)})
+    one = scan_history(repo.path, SPEC, jobs=1)
+    pushed: list[object] = []
+    real_push = Backlog.push
+    monkeypatch.setattr(Backlog, "push", lambda self, item: (pushed.append(item), real_push(self, item))[1])
+    monkeypatch.setattr(git_pool, "CHUNK_BLOBS", 1)
+    monkeypatch.setattr(git_pool, "IN_FLIGHT", 1)
+    two = scan_history(repo.path, SPEC, jobs=2, parallel_min_bytes=0)
+    assert len(pushed) >= 10  # 17 blobs listed, 2 in flight at a time
+    assert [(h.secret, loc) for h, loc in one.hits] == [(h.secret, loc) for h, loc in two.hits]
+    assert (one.blobs, one.bytes) == (two.blobs, two.bytes) == (17, one.bytes)
+    assert secrets_of(two) == sorted(toks)
+
+
 def test_large_and_binary_blobs_are_counted_never_silently_dropped(repo: Repo) -> None:
     tok = token()
     repo.commit({"big.log": config(tok) + "x" * 4096, "img.bin": b"\x00\x01" + config(token()).encode()})

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scanner.detect import scan_or_error
+from scanner.sources.backlog import Backlog
 from scanner.sources.git_blobs import BlobEntry, chunks, iter_chunks
 from scanner.sources.git_cmd import GitSourceError
 from scanner.sources.git_objects import DEFAULT_MAX_BYTES
 from scanner.sources.git_reader import BlobReader, open_reader
-from scanner.sources.workers import dead_workers, die_with_parent, process_context, shutdown
+from scanner.sources.workers import dead_workers, die_with_parent, fixed_mmap_threshold, process_context, shutdown
 
 if TYPE_CHECKING:
     from scanner.detect import Hit
@@ -29,6 +30,7 @@ CHUNK_BYTES = 8 << 20  # ~128 chunks per GB: fine-grained enough to keep both co
 CHUNK_BLOBS = 2000
 PARALLEL_MIN_BYTES = 64 << 20  # below this, starting workers (~0.3 s of imports) costs more than it saves
 POLL_SECONDS = 1.0
+IN_FLIGHT = 3  # chunks queued per worker: enough that none waits for the next, the rest wait in a Backlog
 
 Progress = Callable[[int, int], None]
 OnHits = Callable[[], None]  # told when some blob holds hits (e.g. to start attribution early)
@@ -88,6 +90,7 @@ def _worker(spec: DetectorRecipe, cwd: str, objects_dir: str | None, max_bytes: 
             results: Any) -> None:
     """Worker process loop: build a detector, then scan chunks until the ``None`` sentinel."""
     die_with_parent()
+    fixed_mmap_threshold()
     try:
         detector = spec.build()
         # git cat-file reads (C inflate and delta resolution: on real histories it costs far less
@@ -205,13 +208,31 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]
             progress(totals.bytes, total())
         return True
 
-    try:
-        sent = done = 0
-        for index, chunk in enumerate(work):  # the listing may still be running: merge what is ready
-            tasks.put((index, [(b.oid, b.path) for b in chunk]))
+    backlog = Backlog()  # chunks listed but not yet sent: on disk, not in this process
+    sent = done = 0
+
+    def send() -> None:
+        """Top up what the workers have queued from the backlog."""
+        nonlocal sent
+        while backlog.count and sent - done < IN_FLIGHT * workers:
+            tasks.put(backlog.pop())
             sent += 1
+
+    try:
+        for index, chunk in enumerate(work):  # the listing may still be running: merge what is ready
+            task = (index, [(b.oid, b.path) for b in chunk])
+            if backlog.count or sent - done >= IN_FLIGHT * workers:
+                backlog.push(task)
+            else:
+                tasks.put(task)
+                sent += 1
             while take(None):
                 done += 1
+                send()
+        while backlog.count:
+            if take(POLL_SECONDS):
+                done += 1
+            send()
         for _ in procs:
             tasks.put(None)
         while done < sent:
@@ -219,5 +240,6 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]
                 done += 1
         finished = True
     finally:
+        backlog.close()
         shutdown(procs, [tasks, results], graceful=finished)
     return totals
