@@ -487,3 +487,15 @@ def test_git_commands_that_could_run_drivers_are_never_built(args: tuple[str, ..
 
     with pytest.raises(ValueError):
         git_argv(*args)
+
+
+def test_memory_tuning_can_set_nothing_but_memory() -> None:
+    """The readers' lean delta cache goes through ``tuning``: it is applied last, so it must never
+    carry a key that names a program or a transport."""
+    from scanner.sources.git_cmd import git_argv
+
+    argv = git_argv("cat-file", "--batch-command", tuning=(("core.deltaBaseCacheLimit", "16m"),))
+    assert argv[argv.index("cat-file") - 1] == "core.deltaBaseCacheLimit=16m"  # last: it wins
+    for key in ("core.fsmonitor", "core.sshCommand", "protocol.allow", "core.hooksPath"):
+        with pytest.raises(ValueError):
+            git_argv("cat-file", "--batch-command", tuning=((key, "x"),))

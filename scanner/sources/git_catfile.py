@@ -29,6 +29,9 @@ READ_BUFFER = 1 << 20
 PIPE_SIZE = 1 << 20
 MAX_DEAD_STARTS = 8  # consecutive git deaths with no object read: stop retrying
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+# While the history is still being listed, rev-list's ~100 MiB runs beside every reader: a
+# reader's git then keeps half the delta base cache (its memory is about twice the limit).
+LEAN_TUNING = (("core.deltaBaseCacheLimit", "16m"),)
 
 
 class ObjectInfo(NamedTuple):
@@ -63,6 +66,13 @@ class CatFile:
         self.stderr = tempfile.TemporaryFile()  # a file, so a chatty git can never block on stderr
         self.dead_starts = 0
         self.damaged: dict[str, str] = {}  # oid -> why git could not give it
+        self.lean = False
+
+    def set_lean(self, lean: bool) -> None:
+        """Read with a smaller delta cache (LEAN_TUNING) or the usual one, from the next git on."""
+        if lean != self.lean:
+            self.lean = lean
+            self._stop()
 
     def __enter__(self) -> CatFile:
         return self
@@ -74,8 +84,8 @@ class CatFile:
         self.stderr.seek(0)
         self.stderr.truncate()
         command = "--batch-command=%(objectname) %(objectsize)" if self.sizes_only else "--batch-command"
-        proc = popen_git(self.cwd, ["cat-file", command], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=self.stderr, bufsize=READ_BUFFER)
+        proc = popen_git(self.cwd, ["cat-file", command], tuning=LEAN_TUNING if self.lean else (),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, bufsize=READ_BUFFER)
         try:  # bigger pipe = fewer context switches per MB (Linux only, best effort)
             fcntl.fcntl(proc.stdout.fileno(), F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[union-attr]
         except OSError:

@@ -42,9 +42,9 @@ def git_env(*, remote: bool = False) -> dict[str, str]:
     return hardened_env(remote=remote)
 
 
-def git_argv(*args: str, remote: bool = False) -> list[str]:
+def git_argv(*args: str, remote: bool = False, tuning: Sequence[tuple[str, str]] = ()) -> list[str]:
     """argv for ``git args`` with the hardening; ``remote`` for clones and fetches of sweep URLs."""
-    return hardened_argv(git_executable(), args, remote=remote)
+    return hardened_argv(git_executable(), args, remote=remote, tuning=tuning)
 
 
 def first_error_line(stderr: bytes | str, default: str = "git failed") -> str:
@@ -108,9 +108,10 @@ def run_git(cwd: Path | str | None, args: Sequence[str], *, input: bytes | None 
     return proc
 
 
-def popen_git(cwd: Path | str, args: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+def popen_git(cwd: Path | str, args: Sequence[str], tuning: Sequence[tuple[str, str]] = (),
+              **kwargs: Any) -> subprocess.Popen[bytes]:
     """Start ``git args`` in ``cwd`` for streaming (``kwargs``: the pipes); the caller waits for it."""
-    return subprocess.Popen(git_argv(*args), cwd=str(cwd), env=git_env(), **kwargs)
+    return subprocess.Popen(git_argv(*args, tuning=tuning), cwd=str(cwd), env=git_env(), **kwargs)
 
 
 def git_lines(cwd: Path | str, args: Sequence[str], **kw) -> list[str]:

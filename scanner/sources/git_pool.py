@@ -97,7 +97,8 @@ def _worker(spec: DetectorRecipe, cwd: str, objects_dir: str | None, max_bytes: 
         # CPU than doing it in Python); the object store only vets each delta chain for loops
         with open_reader(cwd, objects_dir, max_bytes, in_process=False) as reader:
             while (task := tasks.get()) is not None:
-                index, chunk = task
+                index, chunk, lean = task
+                reader.set_lean(lean)
                 results.put((index, scan_chunk(reader, detector, chunk), None))
     except BaseException as exc:  # report, so the parent fails loudly instead of waiting forever
         results.put((-1, None, f"{type(exc).__name__}: {exc}"))
@@ -160,7 +161,8 @@ def scan_blob_stream(cwd: str, spec: DetectorRecipe, blobs: Iterable[BlobEntry],
             yield blob
 
     work = iter_chunks(counted(blobs), CHUNK_BYTES, CHUNK_BLOBS)
-    return _scan_workers(cwd, spec, work, lambda: listed[0], workers, progress, objects_dir, max_bytes, on_hits)
+    return _scan_workers(cwd, spec, work, lambda: listed[0], workers, progress, objects_dir, max_bytes, on_hits,
+                         listing=True)
 
 
 def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], total: int,
@@ -180,7 +182,8 @@ def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], tota
 
 def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]], total: Callable[[], int],
                   workers: int, progress: Progress | None, objects_dir: str | None, max_bytes: int,
-                  on_hits: OnHits | None = None) -> ScanTotals:
+                  on_hits: OnHits | None = None, listing: bool = False) -> ScanTotals:
+    """``listing``: ``work`` comes from a git history walk still running (its memory beside ours)."""
     ctx = process_context()
     tasks, results = ctx.Queue(), ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(spec, cwd, objects_dir, max_bytes, tasks, results), daemon=True,
@@ -211,11 +214,13 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]
     backlog = Backlog()  # chunks listed but not yet sent: on disk, not in this process
     sent = done = 0
 
+    lean = listing  # the readers' gits keep a smaller cache while rev-list runs beside them
+
     def send() -> None:
         """Top up what the workers have queued from the backlog."""
         nonlocal sent
         while backlog.count and sent - done < IN_FLIGHT * workers:
-            tasks.put(backlog.pop())
+            tasks.put((*backlog.pop(), lean))
             sent += 1
 
     try:
@@ -224,11 +229,13 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]
             if backlog.count or sent - done >= IN_FLIGHT * workers:
                 backlog.push(task)
             else:
-                tasks.put(task)
+                tasks.put((*task, lean))
                 sent += 1
             while take(None):
                 done += 1
                 send()
+        lean = False
+        send()
         while backlog.count:
             if take(POLL_SECONDS):
                 done += 1

@@ -25,6 +25,8 @@ class BlobReader(Protocol):
 
     def stop(self) -> None: ...
 
+    def set_lean(self, lean: bool) -> None: ...
+
     def close(self) -> None: ...
 
     def __enter__(self) -> BlobReader: ...
@@ -89,6 +91,9 @@ class StoreReader:
 
     def stop(self) -> None:
         self.git.stop()
+
+    def set_lean(self, lean: bool) -> None:
+        self.git.set_lean(lean)
 
     def close(self) -> None:
         self.git.close()

@@ -48,6 +48,7 @@ OUTPUT_CONFIG: tuple[tuple[str, str], ...] = (
 # cache costs them no time and keeps ~20-90 MiB off the peak, where they run beside the readers.
 WALK_CONFIG: tuple[tuple[str, str], ...] = (("core.deltaBaseCacheLimit", "8m"),)
 WALKERS = frozenset({"rev-list", "log"})
+TUNABLE = frozenset({"core.deltaBaseCacheLimit"})
 
 # Keys whose value is a program git runs, set to values that run nothing.
 NO_PROGRAMS: tuple[tuple[str, str], ...] = (
@@ -103,8 +104,12 @@ ENV = {
 REMOTE_ENV = {"GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}  # an empty password: never wait for one
 
 
-def hardened_argv(git: str, args: Sequence[str], *, remote: bool = False) -> list[str]:
-    """``git`` + the hardening + ``args``; refuses subcommands and options outside the safe set."""
+def hardened_argv(git: str, args: Sequence[str], *, remote: bool = False,
+                  tuning: Sequence[tuple[str, str]] = ()) -> list[str]:
+    """``git`` + the hardening + ``args``; refuses subcommands and options outside the safe set.
+
+    ``tuning``: memory settings of jts's own choosing, applied last (never a program or a transport).
+    """
     if not args or args[0] not in SUBCOMMANDS:
         raise ValueError(f"git {args[0] if args else ''} is not a subcommand jts may run on scanned content")
     bad = {arg for arg in args[1:] if arg.split("=", 1)[0] in FORBIDDEN_OPTIONS}
@@ -115,6 +120,9 @@ def hardened_argv(git: str, args: Sequence[str], *, remote: bool = False) -> lis
     config = REMOTE_CONFIG if remote else SCAN_CONFIG
     if args[0] in WALKERS:
         config += WALK_CONFIG  # later -c wins
+    if any(key not in TUNABLE for key, _value in tuning):
+        raise ValueError(f"git tuning may set only {', '.join(sorted(TUNABLE))}")
+    config += tuple(tuning)
     return [git, "--no-pager", *(part for key, value in config for part in ("-c", f"{key}={value}")), *args]
 
 
