@@ -34,13 +34,14 @@ T = TypeVar("T")
 
 URL_RE = re.compile(r"""(?i:https?)://[^\s'"<>`\\|^{}]+""")
 # Paths under a Jenkins root that are never part of the root itself.
-JENKINS_PATH_MARKERS = re.compile(
-    r"/(?:job|view|user|me|whoAmI|api|crumbIssuer|computer|cli|jnlpJars|login|manage|script|scriptText|"
-    r"queue|descriptorByName|createItem|pluginManager|buildByToken|securityRealm|configureSecurity|"
-    r"tcpSlaveAgentListener|asynchPeople|people|blue|credentials|restart|safeRestart|configure|"
-    r"generic-webhook-trigger|github-webhook|bitbucket-hook|ghprbhook|git/notifyCommit|multibranch-webhook-trigger|"
-    r"gitlab/build_now)(?:[/?#]|$)"
+JENKINS_PATHS = (
+    "job", "view", "user", "me", "whoAmI", "api", "crumbIssuer", "computer", "cli", "jnlpJars", "login", "manage",
+    "script", "scriptText", "queue", "descriptorByName", "createItem", "pluginManager", "buildByToken",
+    "securityRealm", "configureSecurity", "tcpSlaveAgentListener", "asynchPeople", "people", "blue", "credentials",
+    "restart", "safeRestart", "configure", "generic-webhook-trigger", "github-webhook", "bitbucket-hook",
+    "ghprbhook", "git/notifyCommit", "multibranch-webhook-trigger", "gitlab/build_now",
 )
+JENKINS_PATH_MARKERS = re.compile(r"/(?:" + "|".join(map(re.escape, JENKINS_PATHS)) + r")(?:[/?#]|$)")
 JENKINS_WORD = re.compile(r"(?i)jenkins|hudson")
 USER_RE = r"[A-Za-z0-9][A-Za-z0-9._@+\-]{0,63}"
 
@@ -679,6 +680,32 @@ def could_name_jenkins(text: str) -> bool:
     lowered = text.lower()
     return ("jenkins" in lowered or "hudson" in lowered or JENKINS_PATH_MARKERS.search(text) is not None
             or _names_build_host(lowered))
+
+
+# Code points outside ASCII whose str.lower() holds an ASCII letter (tests/test_prefilter.py checks
+# the list against the running Python's Unicode tables): KELVIN SIGN -> "k", U+0130 -> "i" + U+0307.
+LOWERS_TO_ASCII = {"k": ("\u212a",), "i": ("\u0130",)}
+
+
+def _caseless(word: str) -> bytes:
+    """A byte regex matching every spelling of ``word`` that str.lower() turns into it."""
+    parts = []
+    for ch in word:
+        spellings = {ch, ch.upper(), *LOWERS_TO_ASCII.get(ch, ())} if ch.isalpha() else {ch}
+        parts.append(b"(?:" + b"|".join(sorted(_byte_escape(c) for c in spellings)) + b")")
+    return b"".join(parts)
+
+
+def _byte_escape(text: str) -> bytes:
+    return b"".join(b"\\x%02x" % byte for byte in text.encode())
+
+
+# Bytes that must be present for could_name_jenkins to be true of their UTF-8 decoding (invalid
+# bytes become U+FFFD and never swallow an ASCII byte): a superset, asked of the accelerated
+# prefilter, so most content is ruled out by the one Hyperscan pass instead of a lower() and searches.
+JENKINS_NAMING_SHAPE = b"|".join(
+    [_caseless(w) for w in ("jenkins", "hudson", "//ci", "//build", "@ci.", "@build", "machine ci", "machine build")]
+    + [_byte_escape("/" + path) for path in JENKINS_PATHS])
 
 
 def _names_build_host(lowered: str) -> bool:

@@ -11,7 +11,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from scanner.context import BASIC_RE, TextView, could_name_jenkins, decode_basic, extract, has_jenkins_context
+from scanner.context import (
+    BASIC_RE,
+    JENKINS_NAMING_SHAPE,
+    TextView,
+    could_name_jenkins,
+    decode_basic,
+    extract,
+    has_jenkins_context,
+)
 from scanner.findings import is_high_entropy
 from scanner.placeholders import is_placeholder
 from scanner.prefilter import Facts, Prefilter, Questions, Trigger, hex_runs
@@ -71,6 +79,8 @@ def is_binary(data: bytes) -> bool:
     return b"\x00" in data[:BINARY_SNIFF]
 
 
+NAMING: Trigger = (("shape", JENKINS_NAMING_SHAPE),)  # could_name_jenkins' byte-level superset
+
 # (patterns, (shortest, longest) hex run): run them on the lines around runs of lowercase hex of
 # that length (longest 0: any), or over the whole content when shortest is 0
 Runs = tuple[int, int]
@@ -96,7 +106,8 @@ class Detector:
             hex_windows=tuple({(r.prefilter_hex_run, r.prefilter_hex_run_max) for r in rules if r.prefilter_hex_run_max}
                               | {(d.hex_run, d.hex_run_max) for r in rules for d in r.derived if d.hex_run_max}),
             base64_runs=tuple(d.base64_run for r in rules for d in r.derived),
-            shapes=(BASIC_SHAPE,) if self.basic_rules else ()), accelerate)
+            shapes=((BASIC_SHAPE,) if self.basic_rules else ())
+            + ((JENKINS_NAMING_SHAPE,) if any(r.jenkins_context for r in rules) else ())), accelerate)
         # per rule: questions one of which must be a yes for its content patterns to run; an
         # accelerated prefilter answers them all at once, so most rules cost nothing per blob
         self.triggers = [_trigger(rule) for rule in rules]
@@ -181,7 +192,7 @@ class Detector:
                     if not runs[0] or binary or not runs[1] or facts.hex_window(*runs)]
             # the whole-content gates after that (sha1 runs hold no window) but before the spans
             # (hex-dense content without a Jenkins word has thousands)
-            if not live or (self.shortcuts and self._rule_gated_out(rule, view)):
+            if not live or (self.shortcuts and self._rule_gated_out(rule, view, facts)):
                 continue
             for patterns, runs in live:
                 if runs[0] and not binary:
@@ -232,24 +243,26 @@ class Detector:
                        end_column=column + (end - start), user=basic_user or rule.default_user,
                        confidence="medium", problem=f"its context could not be read ({type(exc).__name__})")
 
-    def _rule_gated_out(self, rule: Rule, view: TextView) -> bool:
+    def _rule_gated_out(self, rule: Rule, view: TextView, facts: Facts) -> bool:
         """The whole-content gates before any pattern runs: hex-dense content without a Jenkins
         word costs no search at all for a rule that needs one."""
         try:
             on_path = _on_path(rule, view)
-            return self._gated_out(rule, view, on_path)
+            return self._gated_out(rule, view, on_path, facts)
         except Exception:  # noqa: BLE001 - fail closed: the candidates are checked (and kept) one by one
             return False
 
     @staticmethod
-    def _gated_out(rule: Rule, view: TextView, on_path: bool) -> bool:
+    def _gated_out(rule: Rule, view: TextView, on_path: bool, facts: Facts | None = None) -> bool:
         """Whole-content gates, computed once per blob: they drop every candidate of a rule at once
-        (hex-dense content holds thousands) before any per-candidate work."""
+        (hex-dense content holds thousands) before any per-candidate work. ``facts``: an
+        accelerated prefilter may already know the content cannot name a Jenkins."""
         if rule.nearby and not on_path and not view.gate(
                 ("nearby", rule.id), lambda text: any(p.search(text) for p in rule.nearby)):
             return True
         return rule.jenkins_context and not view.gate(
-            "jenkins", lambda text: could_name_jenkins(view.path) or could_name_jenkins(text))
+            "jenkins", lambda text: could_name_jenkins(view.path)
+            or ((facts is None or facts.may_hold_any(NAMING)) and could_name_jenkins(text)))
 
     def _check(self, rule: Rule, view: TextView, secret: str, start: int, end: int,
                basic_user: str | None = None) -> Hit | None:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from scanner.context import BASIC_RE
+from scanner.context import BASIC_RE, JENKINS_NAMING_SHAPE, JENKINS_PATHS, LOWERS_TO_ASCII, could_name_jenkins
 from scanner.detect import BASIC_SHAPE, Detector
 from scanner.prefilter import ACCELERATE_AFTER_BYTES, Facts, Prefilter, Questions
 from scanner.rulecheck import expand
@@ -133,6 +133,58 @@ def test_the_basic_shape_holds_every_basic_header() -> None:
     for prose in ("basic auth", "Basic  usage:", "the basic idea", "basic\u4e2d\u6587" * 5000):
         assert not Facts(prose.encode()).has_shape(BASIC_SHAPE)
         assert not FAST.prefilter.facts(prose.encode()).has_shape(BASIC_SHAPE)
+
+
+def test_lowers_to_ascii_lists_every_code_point_that_lowers_to_an_ascii_letter() -> None:
+    """JENKINS_NAMING_SHAPE spells each letter in every way str.lower() accepts: a Python whose
+    Unicode tables add one must fail here, not miss a Jenkins word."""
+    found: dict[str, list[str]] = {}
+    for code in range(0x80, sys.maxunicode + 1):
+        for ch in chr(code).lower():
+            if ch.isascii() and ch.isalpha():
+                found.setdefault(ch, []).append(chr(code))
+    assert {k: tuple(v) for k, v in found.items()} == LOWERS_TO_ASCII
+
+
+def _naming_texts(rng: random.Random) -> list[bytes]:
+    """Content that could name a Jenkins in every spelling str.lower() folds, between noise and
+    invalid UTF-8 (which decodes to U+FFFD beside the ASCII)."""
+    words = ["jenkins", "hudson", "//ci", "//build", "@ci.", "@build", "machine ci", "machine build"]
+    paths = ["/" + path + rng.choice(["/", "?", "#", ""]) for path in JENKINS_PATHS]  # case-sensitive
+    noise = [b"", b"x = 1\n", b"\xff", b"\xe2\x84", b"\xc4", "\u0130".encode(), "токен ".encode()]
+    made = []
+    for word in words:
+        for _ in range(6):
+            spelled = "".join(rng.choice([ch, ch.upper(), *LOWERS_TO_ASCII.get(ch, ())]) if ch.isalpha() else ch
+                              for ch in word)
+            made.append(rng.choice(noise) + spelled.encode() + rng.choice(noise))
+    return made + [rng.choice(noise) + path.encode() + rng.choice(noise) for path in paths]
+
+
+def test_the_jenkins_naming_shape_holds_whenever_content_could_name_jenkins() -> None:
+    """The accelerated pass rules out the Jenkins-context gate only where could_name_jenkins is
+    false of the decoded text: the shape is a byte-level superset of it."""
+    texts = _naming_texts(random.Random(16))
+    named = 0
+    for data in texts + _contents(random.Random(17)):
+        if could_name_jenkins(data.decode("utf-8", "replace")):
+            named += 1
+            assert Facts(data).has_shape(JENKINS_NAMING_SHAPE), data
+            assert FAST.prefilter.facts(data).has_shape(JENKINS_NAMING_SHAPE), data
+    assert named >= len(texts) * 0.6  # the generator really spells Jenkins names (U+0130 mid-word does not)
+    for prose in (b"int main(void) { return 0; }\n", b"see https://example.org/docs/index.html\n" * 100):
+        assert not FAST.prefilter.facts(prose).has_shape(JENKINS_NAMING_SHAPE)
+
+
+def test_a_kelvin_sign_jenkins_still_gives_a_legacy_token_its_context() -> None:
+    token = secrets.token_hex(16)
+    for word in ("JEN\u212aINS", "jenkins", "Hudson", "ci"):
+        data = f"{word}_URL=https://ci.example.org\napi_token = {token}\n".encode()
+        fast = [(h.rule_id, h.secret) for h in FAST.scan_blob("deploy.sh", data)]
+        assert fast == [(h.rule_id, h.secret) for h in PLAIN.scan_blob("deploy.sh", data)], word
+        assert fast == [(h.rule_id, h.secret) for h in Detector(RULES, shortcuts=False).scan_blob("deploy.sh", data)]
+    data = f"MD5_SUM = {token}\n".encode() * 3
+    assert FAST.scan_blob("sums.txt", data) == PLAIN.scan_blob("sums.txt", data) == []
 
 
 def test_an_accelerator_failure_falls_back_to_searches(monkeypatch: pytest.MonkeyPatch) -> None:
