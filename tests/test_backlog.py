@@ -34,3 +34,17 @@ def test_pop_from_an_empty_backlog_raises() -> None:
     with pytest.raises(IndexError):
         backlog.pop()
     backlog.close()
+
+
+def test_a_full_disk_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import tempfile
+
+    from scanner.errors import JtsError
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    with Backlog() as backlog, pytest.raises(JtsError, match="temporary file: No space left on device"):
+        backlog.push((0, [("a" * 40, "x.txt")]))

@@ -12,7 +12,13 @@ import struct
 import tempfile
 from typing import Any
 
+from scanner.errors import JtsError
+
 LENGTH = struct.Struct("<Q")
+
+
+class BacklogError(JtsError):
+    """The temporary file failed (a full disk): the scan stops with this one line."""
 
 
 class Backlog:
@@ -31,11 +37,16 @@ class Backlog:
         self.close()
 
     def push(self, item: object) -> None:
-        if self._file is None:
-            self._file = tempfile.TemporaryFile()
         data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-        self._file.seek(self._write_at)
-        self._file.write(LENGTH.pack(len(data)) + data)
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile()
+            self._file.seek(self._write_at)
+            self._file.write(LENGTH.pack(len(data)) + data)
+            self._file.flush()  # a full disk fails here, not at a later read
+        except OSError as exc:
+            raise BacklogError(f"cannot keep the work waiting for the scan's workers in a temporary file: "
+                               f"{exc.strerror or exc}") from None
         self._write_at = self._file.tell()
         self.count += 1
 
