@@ -4,7 +4,7 @@ Most blobs hold no candidate, so these answers decide most of a scan's cost. Wit
 accelerator each answer is one lazy C-level search of the bytes (a substring test, or a
 translate to "x"/" " and a substring test for runs). With the optional Hyperscan package
 (``pip install 'jenkins-token-scanner[fast]'``) one pass over the blob answers every question at
-once; the answers are the same either way (``tests/test_prefilter.py`` holds them equal).
+once (the hex windows, asked of few blobs, from a second pass of their own); the answers are the same either way (``tests/test_prefilter.py`` holds them equal).
 """
 
 from __future__ import annotations
@@ -102,11 +102,24 @@ class _Answered(Facts):
     """Answers found by one Hyperscan pass: a question it was not asked falls back to a search."""
 
     def __init__(self, data: bytes, found: set[int], index: dict[Question, int],
-                 triggers: dict[Trigger, frozenset[int] | None]):
+                 triggers: dict[Trigger, frozenset[int] | None], windows: _Windows | None = None):
         super().__init__(data)
         self._found = found
         self._index = index  # question -> its pattern id (looked up when asked: most never are)
         self._triggers = triggers
+        self._windows = windows
+        self._windows_found: set[int] | None = None
+
+    def _search(self, question: Question) -> bool:
+        kind, key = question
+        if kind != "window" or self._windows is None or key not in self._windows.index:
+            return super()._search(question)
+        if self._windows_found is None:  # the first window asked of this blob: one pass for all of them
+            self._windows_found = self._windows.scan(self.data)
+            if self._windows_found is None:
+                self._windows = None  # the accelerator failed: searches, as without it
+                return super()._search(question)
+        return self._windows.index[key] in self._windows_found  # type: ignore[index]
 
     def may_hold_any(self, questions: Trigger) -> bool:
         ids = self._triggers.get(questions, ())
@@ -134,6 +147,7 @@ class Prefilter:
             self._until_compile = ACCELERATE_AFTER_BYTES
         elif accelerate:
             self._database = _compile(questions, self._ids)
+        self._windows = _windows(questions) if self._database is not None else None
         self._index = {question: number for number, question in enumerate(self._ids)}
         self._triggers: dict[Trigger, frozenset[int] | None] = {}  # per Trigger: its questions' ids
 
@@ -148,6 +162,7 @@ class Prefilter:
                 self._database = _compile(self.questions, self._ids)
                 self._index = {question: number for number, question in enumerate(self._ids)}
                 self._triggers.clear()
+                self._windows = _windows(self.questions) if self._database is not None else None
         if self._database is None or not data:
             return Facts(data)
         found: set[int] = set()
@@ -164,7 +179,52 @@ class Prefilter:
             self._database.scan(data, match_event_handler=on_match, scratch=scratch)
         except Exception:  # noqa: BLE001 - the accelerator failing must cost speed, never answers
             return Facts(data)
-        return _Answered(data, found, self._index, self._triggers)
+        return _Answered(data, found, self._index, self._triggers, self._windows)
+
+
+class _Windows:
+    """A second Hyperscan database for the hex windows, run only over content that asks one.
+
+    In the main pass they cost the whole scan ~5x; a few blobs (hex-dense ones, after a hex run
+    was found) ask them, and there one pass answers them all, ~2x faster than walking the runs.
+    """
+
+    def __init__(self, windows: Iterable[tuple[int, int]]):
+        import hyperscan
+
+        self.index = {window: number for number, window in enumerate(_unique(windows))}
+        expressions = [b"(?:^|[^0-9a-f])[0-9a-f]{%d,%d}(?:[^0-9a-f]|$)" % w for w in self.index]
+        self.database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self.database.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                              flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(expressions))
+        self._local = threading.local()
+
+    def scan(self, data: bytes) -> set[int] | None:
+        found: set[int] = set()
+
+        def on_match(match_id: int, _start: int, _end: int, _flags: int, _context: object) -> None:
+            found.add(match_id)
+
+        try:
+            scratch = getattr(self._local, "scratch", None)
+            if scratch is None:
+                import hyperscan
+
+                scratch = self._local.scratch = hyperscan.Scratch(self.database)
+            self.database.scan(data, match_event_handler=on_match, scratch=scratch)
+        except Exception:  # noqa: BLE001 - the accelerator failing must cost speed, never answers
+            return None
+        return found
+
+
+def _windows(questions: Questions) -> _Windows | None:
+    windows = [w for w in questions.hex_windows if w[0] > 0 and w[1] >= w[0]]
+    if not windows:
+        return None
+    try:
+        return _Windows(windows)
+    except Exception:  # noqa: BLE001 - not installed or not supported here: the runs are walked
+        return None
 
 
 def _ids_of(questions: Trigger, index: dict[Question, int]) -> frozenset[int] | None:

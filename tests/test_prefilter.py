@@ -98,24 +98,37 @@ def test_both_engines_choose_the_same_rules() -> None:
 
 
 def test_hex_windows_match_a_regex_reference() -> None:
-    """Windows of one length take a single substring search, ranges a walk over the runs: both
-    answer what a whole-run regex does, at the edges of the content too."""
+    """Windows are answered by a walk over the runs, or (accelerated) by their own Hyperscan pass:
+    both answer what a whole-run regex does, at the edges of the content too."""
     rng = random.Random(16)
+    windows = ((32, 32), (34, 34), (16, 33), (1, 1), (5, 5))
+    fast = Prefilter(Questions(hex_runs=(1,), hex_windows=windows), accelerate=True)
+    assert fast._windows is not None
     for _ in range(400):
         data = "".join(rng.choice(["a" * rng.randint(1, 40), "-", "\n", "G", "0f" * rng.randint(1, 20)])
                        for _ in range(rng.randint(0, 8))).encode()
-        for shortest, longest in ((32, 32), (34, 34), (16, 33), (1, 1), (5, 5)):
-            expected = re.search(rb"(?<![0-9a-f])[0-9a-f]{%d,%d}(?![0-9a-f])" % (shortest, longest), data)
-            assert Facts(data).hex_window(shortest, longest) == (expected is not None), (data, shortest, longest)
+        accelerated = fast.facts(data) if data else None
+        for shortest, longest in windows:
+            expected = re.search(rb"(?<![0-9a-f])[0-9a-f]{%d,%d}(?![0-9a-f])" % (shortest, longest), data) is not None
+            assert Facts(data).hex_window(shortest, longest) == expected, (data, shortest, longest)
+            if accelerated is not None:
+                assert accelerated.hex_window(shortest, longest) == expected, (data, shortest, longest)
 
 
-def test_hex_windows_are_answered_outside_the_accelerator() -> None:
-    """Bounded whole-run expressions made the single pass ~5x slower (issue 10): the windows are
-    searched only when asked, and still answered right."""
+def test_hex_windows_are_answered_outside_the_main_pass() -> None:
+    """Bounded whole-run expressions made the single pass ~5x slower (issue 10): the windows get
+    a database of their own, run only over content that asks one, and still answer right."""
     prefilter = Prefilter(Questions(hex_runs=(16,), hex_windows=((16, 33),)), accelerate=True)
     assert ("window", (16, 33)) not in prefilter._index
     assert prefilter.facts(b"x " + b"a" * 20 + b" y").hex_window(16, 33)
     assert not prefilter.facts(b"x " + b"a" * 40 + b" y").hex_window(16, 33)
+    scanned = []
+    real_scan = prefilter._windows.scan
+    prefilter._windows.scan = lambda data: (scanned.append(data), real_scan(data))[1]
+    facts = prefilter.facts(b"no hex run here at all")
+    assert facts.hex_run(16) is False and scanned == []  # never asked, never run
+    facts = prefilter.facts(b"x " + b"a" * 20 + b" y " + b"b" * 33)
+    assert facts.hex_window(16, 33) and facts.hex_window(16, 33) and len(scanned) == 1
 
 
 def test_the_basic_shape_holds_every_basic_header() -> None:
