@@ -14,7 +14,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from tests.helpers import ROOT, Run, commit, init_repo, jts, new_token
+from tests.helpers import GIT_ENV, ROOT, Run, commit, init_repo, jts, new_token
 
 
 def _leaky_repo(path: Path, token: str) -> Path:
@@ -260,5 +260,44 @@ def test_a_guessable_trigger_token_cannot_be_recovered_from_a_report(tmp_path: P
     # random tokens keep the cheap, familiar identifiers; both are stable between runs
     assert api["fingerprint"] == hashlib.sha256(token.encode()).hexdigest()
     assert api["secret"] == f"{token[:4]}…{token[-2:]}"
-    assert first.stdout.replace(f'"seconds": ', "") .split('"findings": [')[1] == \
-        second.stdout.replace(f'"seconds": ', "").split('"findings": [')[1]
+    assert first.stdout.replace('"seconds": ', "") .split('"findings": [')[1] == \
+        second.stdout.replace('"seconds": ', "").split('"findings": [')[1]
+
+
+def _crafted_commit(repo: Path, author_line: bytes, parent: str | None = None) -> str:
+    """A commit whose author line holds what `git commit` would refuse (hash-object --literally)."""
+    tree = subprocess.run(["git", "write-tree"], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+    body = b"tree " + tree.encode() + b"\n" + (b"parent " + parent.encode() + b"\n" if parent else b"")
+    body += b"author " + author_line + b"\ncommitter C <c@example.org> 1700000000 +0000\n\ncrafted\n"
+    sha = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"], cwd=repo, input=body,
+                         check=True, capture_output=True).stdout.decode().strip()
+    subprocess.run(["git", "update-ref", "refs/heads/main", sha], cwd=repo, check=True)
+    return sha
+
+
+def test_a_commit_author_full_of_separators_cannot_hide_a_finding(tmp_path: Path) -> None:
+    """The attribution log's fields were split on \x02, which a crafted author line may hold: the
+    history scan stopped with an internal error and reported nothing. Each crafted commit here
+    introduces a token of its own, so each author is read."""
+    repo = init_repo(tmp_path / "repo")
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "base"], cwd=repo, check=True,
+                   env={**os.environ, **GIT_ENV})
+    base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+    authors = [b"Ev\x02il\x02x <e\x02v@example.org> 1700000000 +0000", b"Ev\x01il <\x01@example.org> 1700000000 +0000",
+               b"Tz <tz@example.org> 1700000000 +9999", b"Nul\x00byte <n@example.org> 1700000000 +0000"]
+    tokens = [new_token() for _ in authors]
+    parent = base
+    for number, (author, token) in enumerate(zip(authors, tokens)):
+        (repo / f"creds{number}.env").write_text(f"JENKINS_URL=https://ci.example.com\nJENKINS_USER=alice\n"
+                                                 f"JENKINS_API_TOKEN={token}\n")
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+        parent = _crafted_commit(repo, author, parent)
+    report = tmp_path / "r.json"
+    for args in (["--history"], ["--range", f"{base}..{parent}"]):
+        run = jts("scan", *args, str(repo), "-f", "json", "-o", str(report), "--no-progress")
+        assert run.code == 1, (args, run.output)  # found, not an internal error
+        found = json.loads(report.read_text())["findings"]
+        assert len(found) == len(tokens), args
+        assert all(loc["commit"] for f in found for loc in f["locations"]), args
+        assert not any(token in run.output or token in report.read_text() for token in tokens)

@@ -95,8 +95,15 @@ def _location(hit: Hit, path: str, source: str, repo: RepoInfo, *, blob: str, in
 def _chronological(pair: tuple[Hit, Location]) -> tuple:
     """Oldest introduction first (author dates carry different UTC offsets); no-commit ones first."""
     loc = pair[1]
-    when = datetime.fromisoformat(loc.date).timestamp() if loc.date else 0.0
-    return (when, loc.commit or "", loc.sort_key())
+    return (_timestamp(loc.date), loc.commit or "", loc.sort_key())
+
+
+def _timestamp(date: str | None) -> float:
+    """A crafted commit's date can be one Python cannot read (a +9999 zone): it sorts first."""
+    try:
+        return datetime.fromisoformat(date).timestamp() if date else 0.0
+    except (ValueError, OverflowError):
+        return 0.0
 
 
 def _mib(n: int) -> str:

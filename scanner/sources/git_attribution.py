@@ -24,7 +24,9 @@ from scanner.sources.git_watchdog import Watchdog, WatchedStream
 if TYPE_CHECKING:
     from scanner.detect import Hit
 
-LOG_FORMAT = "--format=%x01%H%x02%an%x02%ae%x02%aI"
+# Fields end at newlines: a commit's author line ends at the first one, so no name or email
+# holds one (any other byte, \x01 and \x02 included, a crafted commit may put there).
+LOG_FORMAT = "--format=%x01%H%n%an%n%ae%n%aI"
 LOG_ARGS = ("log", "-z", "--raw", "--no-abbrev", "--no-renames", "-c", "--root", "--no-color",
             "--no-ext-diff", "--no-textconv", "--no-mailmap", LOG_FORMAT)
 GITLINK = "160000"
@@ -67,7 +69,9 @@ def _tokens(stream: IO[bytes] | WatchedStream) -> Iterator[bytes]:
 
 
 def _commit(header: bytes) -> CommitMeta:
-    sha, author, email, date = header[1:].decode("utf-8", "replace").split("\x02")
+    """The header's fields; whatever a crafted commit made of them, never an exception."""
+    fields = header[1:].decode("utf-8", "replace").split("\n")
+    sha, author, email, date = (fields + ["", "", "", ""])[:4] if len(fields) != 4 else fields
     return CommitMeta(sha=sha, author=author, email=email, date=date)
 
 
@@ -183,7 +187,7 @@ def _parse(tokens: Iterator[bytes], want: Callable[[str], bool] | None,
         if token.startswith(b"\x01"):
             header, meta = token, None  # decoded lazily: most commits touch no secret
             if on_commit is not None:
-                on_commit(token[1:token.index(b"\x02")].decode())
+                on_commit(token[1:].partition(b"\n")[0].decode("ascii", "replace"))
             continue
         if not token.startswith(b":"):
             continue  # empty separators between commits
