@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 LOG_FORMAT = "--format=%x01%H%n%an%n%ae%n%aI"
 LOG_ARGS = ("log", "-z", "--raw", "--no-abbrev", "--no-renames", "-c", "--root", "--no-color",
             "--no-ext-diff", "--no-textconv", "--no-mailmap", LOG_FORMAT)
-GITLINK = "160000"
+GITLINK_BYTES = b"160000"
 READ_SIZE = 1 << 20
 
 
@@ -183,7 +183,8 @@ def _parse(tokens: Iterator[bytes], want: Callable[[str], bool] | None,
     header = b""
     meta: CommitMeta | None = None
     for token in tokens:
-        token = token.lstrip(b"\n")
+        if token[:1] == b"\n":
+            token = token.lstrip(b"\n")
         if token.startswith(b"\x01"):
             header, meta = token, None  # decoded lazily: most commits touch no secret
             if on_commit is not None:
@@ -193,12 +194,12 @@ def _parse(tokens: Iterator[bytes], want: Callable[[str], bool] | None,
             continue  # empty separators between commits
         path = next(tokens, b"")
         parents = len(token) - len(token.lstrip(b":"))
-        fields = token[parents:].split()
+        fields = token.split()  # the colons stay on the first mode: the indexes are the same
         new = fields[2 * parents + 1].decode()
-        if set(new) == {"0"} or fields[parents] == GITLINK.encode():
-            continue  # deleted path or submodule commit: nothing new to look at
         if want is not None and not want(new):
-            continue
+            continue  # most entries, on the cheapest test (no deletion or submodule is ever wanted)
+        if set(new) == {"0"} or fields[parents] == GITLINK_BYTES:
+            continue  # deleted path or submodule commit: nothing new to look at
         if meta is None:
             meta = _commit(header)
         olds = tuple(f.decode() for f in fields[parents + 1:2 * parents + 1])
