@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import shutil
 import socket
 import stat
@@ -301,3 +302,20 @@ def test_a_commit_author_full_of_separators_cannot_hide_a_finding(tmp_path: Path
         assert len(found) == len(tokens), args
         assert all(loc["commit"] for f in found for loc in f["locations"]), args
         assert not any(token in run.output or token in report.read_text() for token in tokens)
+
+
+def test_a_file_name_forging_a_listing_line_cannot_take_a_hit_away(tmp_path: Path) -> None:
+    """rev-list prints ``<oid> <path>`` lines unquoted: a file named ``x\\n<oid> docs/notes.txt``
+    lists that blob a second time under a path without Jenkins context. The hits found under
+    its real path must survive the second look."""
+    repo = init_repo(tmp_path / "repo")
+    api, legacy = new_token(), secrets.token_hex(16)
+    content = f"user: alice\ntoken: {api}\npassword: {legacy}\n"
+    oid = subprocess.run(["git", "hash-object", "--stdin"], cwd=repo, input=content, check=True, capture_output=True,
+                         text=True).stdout.strip()
+    commit(repo, {"jenkins/credentials.yaml": content, f"x\n{oid} docs/notes.txt": "nothing here\n"})
+    report = tmp_path / "r.json"
+    run = jts("scan", "--history", str(repo), "-f", "json", "-o", str(report), "--no-progress")
+    assert run.code == 1, run.output
+    rules = sorted(f["rule_id"] for f in json.loads(report.read_text())["findings"])
+    assert rules == ["api_token", "legacy_api_token"]
