@@ -305,9 +305,10 @@ def test_a_commit_author_full_of_separators_cannot_hide_a_finding(tmp_path: Path
 
 
 def test_a_file_name_forging_a_listing_line_cannot_take_a_hit_away(tmp_path: Path) -> None:
-    """rev-list prints ``<oid> <path>`` lines unquoted: a file named ``x\\n<oid> docs/notes.txt``
-    lists that blob a second time under a path without Jenkins context. The hits found under
-    its real path must survive the second look."""
+    """The history listing reads rev-list's unquoted ``<oid> <path>`` lines: a file named
+    ``x\\n<oid> docs/notes.txt`` would list that blob again under a path without Jenkins context,
+    and its second scan would replace the hits of the first. git cuts such names at the newline
+    (show_object_with_name); this holds the listing, whatever produces it, to that."""
     repo = init_repo(tmp_path / "repo")
     api, legacy = new_token(), secrets.token_hex(16)
     content = f"user: alice\ntoken: {api}\npassword: {legacy}\n"
