@@ -4,7 +4,8 @@ Most blobs hold no candidate, so these answers decide most of a scan's cost. Wit
 accelerator each answer is one lazy C-level search of the bytes (a substring test, or a
 translate to "x"/" " and a substring test for runs). With the optional Hyperscan package
 (``pip install 'jenkins-token-scanner[fast]'``) one pass over the blob answers every question at
-once (the hex windows, asked of few blobs, from a second pass of their own); the answers are the same either way (``tests/test_prefilter.py`` holds them equal).
+once (the hex windows, asked of few blobs, from a second pass of their own); the answers are the
+same either way (``tests/test_prefilter.py`` holds them equal).
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def _tokens(stream: IO[bytes] | WatchedStream) -> Iterator[bytes]:
 def _commit(header: bytes) -> CommitMeta:
     """The header's fields; whatever a crafted commit made of them, never an exception."""
     fields = header[1:].decode("utf-8", "replace").split("\n")
-    sha, author, email, date = (fields + ["", "", "", ""])[:4] if len(fields) != 4 else fields
+    sha, author, email, date = (fields + [""] * 4)[:4]
     return CommitMeta(sha=sha, author=author, email=email, date=date)
 
 
