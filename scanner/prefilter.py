@@ -116,7 +116,7 @@ class _Answered(Facts):
         if kind != "window" or self._windows is None or key not in self._windows.index:
             return super()._search(question)
         if self._windows_found is None:  # the first window asked of this blob: one pass for all of them
-            self._windows_found = self._windows.scan(self.data)
+            self._windows_found = self._windows.matcher.matches(self.data)
             if self._windows_found is None:
                 self._windows = None  # the accelerator failed: searches, as without it
                 return super()._search(question)
@@ -141,66 +141,53 @@ class Prefilter:
         ``ACCELERATE_AFTER_BYTES`` were asked about (unless $JTS_NO_HYPERSCAN is set)."""
         self.questions = questions
         self._ids: list[tuple[str, object]] = []
-        self._database = None
-        self._local = threading.local()  # a Hyperscan scratch is one thread's at a time
+        self._matcher: _Matcher | None = None
+        self._windows: _Windows | None = None
+        self._index: dict[Question, int] = {}
+        self._triggers: dict[Trigger, frozenset[int] | None] = {}  # per Trigger: its questions' ids
         self._until_compile = -1  # bytes still to see before compiling; -1: never (again)
         if accelerate is None and os.environ.get(NO_ACCELERATOR_ENV, "") in ("", "0"):
             self._until_compile = ACCELERATE_AFTER_BYTES
         elif accelerate:
-            self._database = _compile(questions, self._ids)
-        self._windows = _windows(questions) if self._database is not None else None
+            self._accelerate()
+
+    def _accelerate(self) -> None:
+        """Build the main database (and the windows' one beside it), or stay in Python."""
+        self._matcher = _compile(self.questions, self._ids)
         self._index = {question: number for number, question in enumerate(self._ids)}
-        self._triggers: dict[Trigger, frozenset[int] | None] = {}  # per Trigger: its questions' ids
+        self._triggers.clear()
+        self._windows = _windows(self.questions) if self._matcher is not None else None
 
     @property
     def engine(self) -> str:
-        return "hyperscan" if self._database is not None else "python"
+        return "hyperscan" if self._matcher is not None else "python"
 
     def facts(self, data: bytes) -> Facts:
         if self._until_compile >= 0:
             self._until_compile -= len(data)
             if self._until_compile < 0:
-                self._database = _compile(self.questions, self._ids)
-                self._index = {question: number for number, question in enumerate(self._ids)}
-                self._triggers.clear()
-                self._windows = _windows(self.questions) if self._database is not None else None
-        if self._database is None or not data:
+                self._accelerate()
+        if self._matcher is None or not data:
             return Facts(data)
-        found: set[int] = set()
-
-        def on_match(match_id: int, _start: int, _end: int, _flags: int, _context: object) -> None:
-            found.add(match_id)
-
-        try:
-            scratch = getattr(self._local, "scratch", None)
-            if scratch is None:
-                import hyperscan
-
-                scratch = self._local.scratch = hyperscan.Scratch(self._database)
-            self._database.scan(data, match_event_handler=on_match, scratch=scratch)
-        except Exception:  # noqa: BLE001 - the accelerator failing must cost speed, never answers
+        found = self._matcher.matches(data)
+        if found is None:
             return Facts(data)
         return _Answered(data, found, self._index, self._triggers, self._windows)
 
 
-class _Windows:
-    """A second Hyperscan database for the hex windows, run only over content that asks one.
+class _Matcher:
+    """One compiled Hyperscan database (each pattern reported once per scan) and its scratches."""
 
-    In the main pass they cost the whole scan ~5x; a few blobs (hex-dense ones, after a hex run
-    was found) ask them, and there one pass answers them all, ~2x faster than walking the runs.
-    """
-
-    def __init__(self, windows: Iterable[tuple[int, int]]):
+    def __init__(self, expressions: list[bytes]):
         import hyperscan
 
-        self.index = {window: number for number, window in enumerate(_unique(windows))}
-        expressions = [b"(?:^|[^0-9a-f])[0-9a-f]{%d,%d}(?:[^0-9a-f]|$)" % w for w in self.index]
         self.database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self.database.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
                               flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(expressions))
-        self._local = threading.local()
+        self._local = threading.local()  # a Hyperscan scratch is one thread's at a time
 
-    def scan(self, data: bytes) -> set[int] | None:
+    def matches(self, data: bytes) -> set[int] | None:
+        """The ids of the patterns found in ``data``; None when Hyperscan failed (ask Python)."""
         found: set[int] = set()
 
         def on_match(match_id: int, _start: int, _end: int, _flags: int, _context: object) -> None:
@@ -218,14 +205,32 @@ class _Windows:
         return found
 
 
-def _windows(questions: Questions) -> _Windows | None:
-    windows = [w for w in questions.hex_windows if w[0] > 0 and w[1] >= w[0]]
-    if not windows:
-        return None
+def _matcher(expressions: list[bytes]) -> _Matcher | None:
+    """A matcher, or None where Hyperscan is missing or cannot compile them (e.g. an unsupported CPU)."""
     try:
-        return _Windows(windows)
-    except Exception:  # noqa: BLE001 - not installed or not supported here: the runs are walked
+        return _Matcher(expressions)
+    except Exception:  # noqa: BLE001 - the pure-Python path answers instead
         return None
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """A second Hyperscan database for the hex windows, run only over content that asks one.
+
+    In the main pass they cost the whole scan ~5x; a few blobs (hex-dense ones, after a hex run
+    was found) ask them, and there one pass answers them all, ~2x faster than walking the runs.
+    """
+
+    index: dict[tuple[int, int], int]  # window -> its pattern id
+    matcher: _Matcher
+
+
+def _windows(questions: Questions) -> _Windows | None:
+    index = {w: number for number, w in enumerate(_unique(w for w in questions.hex_windows if 0 < w[0] <= w[1]))}
+    if not index:
+        return None
+    matcher = _matcher([b"(?:^|[^0-9a-f])[0-9a-f]{%d,%d}(?:[^0-9a-f]|$)" % w for w in index])
+    return None if matcher is None else _Windows(index, matcher)
 
 
 def _ids_of(questions: Trigger, index: dict[Question, int]) -> frozenset[int] | None:
@@ -234,12 +239,9 @@ def _ids_of(questions: Trigger, index: dict[Question, int]) -> frozenset[int] | 
     return None if None in ids else frozenset(ids)  # type: ignore[arg-type]
 
 
-def _compile(questions: Questions, ids: list[tuple[str, object]]):  # type: ignore[no-untyped-def]
-    """One Hyperscan database for every question, or None when Hyperscan is not installed."""
-    try:
-        import hyperscan
-    except ImportError:
-        return None
+def _compile(questions: Questions, ids: list[tuple[str, object]]) -> _Matcher | None:
+    """One Hyperscan database for every question but the windows, or None (not installed, or
+    it cannot compile here); ``ids`` gets each pattern's question."""
     expressions: list[bytes] = []
     for literal in _unique(questions.literals):
         ids.append(("literal", literal))
@@ -249,23 +251,17 @@ def _compile(questions: Questions, ids: list[tuple[str, object]]):  # type: igno
         expressions.append(b"[0-9a-f]{%d}" % length)
     # No hex windows: "a run of 16 to 33 with no hex either side" starts at almost every byte and
     # slowed the whole pass from ~1.3 GB/s to 160 MB/s on git/git. They are asked only of content
-    # whose hex_run was a yes, and answered there by a search of the translated bytes.
+    # whose hex_run was a yes, and answered there by a database of their own (_Windows).
     for length in _unique(questions.base64_runs):
         ids.append(("base64", length))
         expressions.append(b"[A-Za-z0-9+/]{%d}" % length)
     for shape in _unique(questions.shapes):
         ids.append(("shape", shape))
         expressions.append(shape)
-    if not expressions:
-        return None
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    try:
-        database.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
-                         flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(expressions))
-    except Exception:  # noqa: BLE001 - e.g. a CPU Hyperscan does not support: the pure-Python path
+    matcher = _matcher(expressions) if expressions else None
+    if matcher is None:
         ids.clear()
-        return None
-    return database
+    return matcher
 
 
 def _unique(values: Iterable) -> list:

@@ -123,8 +123,8 @@ def test_hex_windows_are_answered_outside_the_main_pass() -> None:
     assert prefilter.facts(b"x " + b"a" * 20 + b" y").hex_window(16, 33)
     assert not prefilter.facts(b"x " + b"a" * 40 + b" y").hex_window(16, 33)
     scanned = []
-    real_scan = prefilter._windows.scan
-    prefilter._windows.scan = lambda data: (scanned.append(data), real_scan(data))[1]
+    real_matches = prefilter._windows.matcher.matches
+    prefilter._windows.matcher.matches = lambda data: (scanned.append(data), real_matches(data))[1]
     facts = prefilter.facts(b"no hex run here at all")
     assert facts.hex_run(16) is False and scanned == []  # never asked, never run
     facts = prefilter.facts(b"x " + b"a" * 20 + b" y " + b"b" * 33)
@@ -207,8 +207,8 @@ def test_an_accelerator_failure_falls_back_to_searches(monkeypatch: pytest.Monke
     def broken(*_args, **_kwargs) -> None:
         raise hyperscan.error("scratch in use")
 
-    monkeypatch.setattr(prefilter, "_database", type("Broken", (), {"scan": staticmethod(broken)})())
-    prefilter._local.scratch = object()
+    monkeypatch.setattr(prefilter._matcher, "database", type("Broken", (), {"scan": staticmethod(broken)})())
+    prefilter._matcher._local.scratch = object()
     assert prefilter.facts(b"a Secret here").has(b"Secret")
 
 
