@@ -691,3 +691,21 @@ def test_objects_the_store_cannot_read_come_from_git(repo: Repo, tmp_path: Path)
     sha256 = Repo(tmp_path / "sha256", "--object-format=sha256")  # not read in-process at all
     sha256.commit({"deploy.sh": f"curl -u bob:{tok} https://jenkins.example.org/\n"})
     assert secrets_of(scan_history(sha256.path, SPEC, in_process=True)) == [tok]
+
+
+def test_the_listing_stops_its_sizing_git_once_every_blob_is_listed(repo: Repo) -> None:
+    """The sizer idles for the rest of the scan: its git (and the pack pages it maps) must not sit
+    on the scan's memory peak beside the readers and the attribution log."""
+    from scanner.sources.git_blobs import BlobSet, iter_history_blobs
+    from scanner.sources.git_catfile import SIZER_TUNING, CatFile
+
+    repo.commit({"a.txt": "one\n", "b.txt": "two\n"})
+    with CatFile(repo.path, sizes_only=True) as sizer:
+        listing = iter_history_blobs(open_repo(repo.path), [], sizer, BlobSet())
+        first = next(listing)
+        running = sizer.proc
+        assert running is not None and running.poll() is None
+        assert f"{SIZER_TUNING[0][0]}={SIZER_TUNING[0][1]}" in running.args  # few mapped pages: sizes only
+        rest = list(listing)
+        assert sizer.proc is None and running.poll() is not None
+    assert {"a.txt", "b.txt"} <= {b.path for b in [first, *rest]}

@@ -116,6 +116,7 @@ def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader
                 entry = _entry(info, paths.popleft(), out)
                 if entry is not None:
                     yield entry
+            reader.stop()  # idle from here on: its git's pack pages would sit on the scan's memory peak
         except GitSourceError as exc:  # a rev-list failure below is the more telling one
             sizing_error = exc
         finally:

@@ -32,6 +32,8 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 # While the history is still being listed, rev-list's ~100 MiB runs beside every reader: a
 # reader's git then keeps half the delta base cache (its memory is about twice the limit).
 LEAN_TUNING = (("core.deltaBaseCacheLimit", "16m"),)
+# Sizes come from entry headers alone: a few mapped MiB do (its pages sit on the listing's peak).
+SIZER_TUNING = (("core.packedGitLimit", "8m"),)
 
 
 class ObjectInfo(NamedTuple):
@@ -84,7 +86,7 @@ class CatFile:
         self.stderr.seek(0)
         self.stderr.truncate()
         command = "--batch-command=%(objectname) %(objectsize)" if self.sizes_only else "--batch-command"
-        proc = popen_git(self.cwd, ["cat-file", command], tuning=LEAN_TUNING if self.lean else (),
+        proc = popen_git(self.cwd, ["cat-file", command], tuning=SIZER_TUNING if self.sizes_only else LEAN_TUNING if self.lean else (),
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, bufsize=READ_BUFFER)
         try:  # bigger pipe = fewer context switches per MB (Linux only, best effort)
             fcntl.fcntl(proc.stdout.fileno(), F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[union-attr]
