@@ -30,8 +30,9 @@ PIPE_SIZE = 1 << 20
 MAX_DEAD_STARTS = 8  # consecutive git deaths with no object read: stop retrying
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 # While the history is still being listed, rev-list's ~100 MiB runs beside every reader: a
-# reader's git then keeps half the delta base cache (its memory is about twice the limit).
-LEAN_TUNING = (("core.deltaBaseCacheLimit", "16m"),)
+# reader's git then keeps a quarter of the delta base cache (its memory is about twice the
+# limit; ~12 MiB less per reader than 16m, for ~+10% of its CPU while the listing lasts).
+LEAN_TUNING = (("core.deltaBaseCacheLimit", "8m"),)
 # Sizes come from entry headers alone: a few mapped MiB do (its pages sit on the listing's peak).
 SIZER_TUNING = (("core.packedGitLimit", "8m"),)
 

@@ -48,12 +48,9 @@ OUTPUT_CONFIG: tuple[tuple[str, str], ...] = (
 )
 # History walks (rev-list, log) read only trees, whose delta chains are short: a smaller delta
 # cache costs them no time and keeps ~20-90 MiB off the peak, where they run beside the readers.
-# They read trees in order, where big windows map ahead cheaply.
-WALK_CONFIG: tuple[tuple[str, str], ...] = (
-    ("core.deltaBaseCacheLimit", "8m"),
-    ("core.packedGitWindowSize", "16m"),
-    ("core.packedGitLimit", "64m"),
-)
+# 16 MiB of pack is mapped at most: the listing's rev-list is the scan's memory peak (~17 MiB
+# less RSS on git/git than 64 MiB in 16 MiB windows, and no slower; the log ~20% faster).
+WALK_CONFIG: tuple[tuple[str, str], ...] = (("core.deltaBaseCacheLimit", "8m"), ("core.packedGitLimit", "16m"))
 WALKERS = frozenset({"rev-list", "log"})
 TUNABLE = frozenset({"core.deltaBaseCacheLimit", "core.packedGitLimit"})
 
