@@ -31,6 +31,7 @@ BINARY_SNIFF = 8192
 # a whole run of hex digits (32 or more): where a found token can appear again
 HEX_WORD_RE = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32,}+")
 PATH_CACHE_MAX = 1 << 16
+CHOSEN_MEMO_MAX = 1 << 12
 BASIC_WORDS = (b"asic", b"ASIC")  # BASIC_RE's "basic" in its usual spellings
 # The bytes of every BASIC_RE match: "basic" in any case (U+017F folds to "s", U+0130/U+0131 to
 # "i"), whitespace (\s: the ASCII ones, or the UTF-8 of U+0085, U+00A0, U+1680, U+2000-U+200A,
@@ -76,7 +77,7 @@ def path_matches(path: str, globs: tuple[str, ...]) -> bool:
 
 
 def is_binary(data: bytes) -> bool:
-    return b"\x00" in data[:BINARY_SNIFF]
+    return data.find(b"\x00", 0, BINARY_SNIFF) != -1  # no copy of the first bytes, once per blob
 
 
 NAMING: Trigger = (("shape", JENKINS_NAMING_SHAPE),)  # could_name_jenkins' byte-level superset
@@ -114,6 +115,7 @@ class Detector:
         # path -> per rule (excluded, on its paths): a history holds many versions of each path
         self.path_verdicts: dict[str, tuple[tuple[bool, bool], ...]] = {}
         self._verdict_forms: dict[tuple[tuple[bool, bool], ...], tuple[tuple[bool, bool], ...]] = {}
+        self._chosen_memo: dict[tuple[int, frozenset[int], bool], list[tuple[Rule, list[Group]]]] = {}
 
     def _path_verdicts(self, path: str) -> tuple[tuple[bool, bool], ...]:
         verdicts = self.path_verdicts.get(path)
@@ -141,8 +143,15 @@ class Detector:
         with a hex run of its own (a split token) sits beside the shorter runs.
         """
         facts = self.prefilter.facts(data)
+        verdicts = self._path_verdicts(path)
+        # Blobs whose accelerated pass found the same things at paths with the same verdicts get the
+        # same rules: remembered, unless some answer came from searching the content itself.
+        found = facts.pass_key()
+        key = None if found is None else (id(verdicts), found, binary)  # verdicts: one shared tuple each
+        if key is not None and (known := self._chosen_memo.get(key)) is not None:
+            return known, facts
         chosen: list[tuple[Rule, list[Group]]] = []
-        for rule, (excluded, on_path), trigger in zip(self.rules, self._path_verdicts(path), self.triggers):
+        for rule, (excluded, on_path), trigger in zip(self.rules, verdicts, self.triggers):
             if (binary and not rule.binary) or excluded:
                 continue
             if rule.path_only or on_path:
@@ -167,6 +176,10 @@ class Detector:
                     groups.append(((derived,), (derived.hex_run, derived.hex_run_max) if windowed else WHOLE))
             if groups:
                 chosen.append((rule, groups))
+        if key is not None and not facts.searched():
+            if len(self._chosen_memo) >= CHOSEN_MEMO_MAX:
+                self._chosen_memo.clear()
+            self._chosen_memo[key] = chosen
         return chosen, facts
 
     def scan_blob(self, path: str, data: bytes, line_offset: int = 0) -> list[Hit]:

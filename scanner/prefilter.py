@@ -54,7 +54,7 @@ class Facts:
         self._hex: bytes | None = None
 
     def has(self, literal: bytes) -> bool:
-        return self._asked(("literal", literal))
+        return not literal or self._asked(("literal", literal))  # every content holds b""
 
     def hex_run(self, length: int) -> bool:
         return self._asked(("hex", length))
@@ -73,6 +73,14 @@ class Facts:
         """False only when none of ``questions`` can be a yes, known without a search; True
         otherwise (the caller then asks them one by one)."""
         return True
+
+    def pass_key(self) -> frozenset[int] | None:
+        """What one accelerated pass found (every answer it gives follows from it); None without one."""
+        return None
+
+    def searched(self) -> bool:
+        """Did an answer come from a search of the content itself (a question the pass was not asked)?"""
+        return bool(self._known)
 
     def hex_translated(self) -> bytes:
         """The content through HEX_TABLE: where the windows around hex runs are found."""
@@ -121,6 +129,9 @@ class _Answered(Facts):
                 self._windows = None  # the accelerator failed: searches, as without it
                 return super()._search(question)
         return self._windows.index[key] in self._windows_found  # type: ignore[index]
+
+    def pass_key(self) -> frozenset[int] | None:
+        return frozenset(self._found)
 
     def may_hold_any(self, questions: Trigger) -> bool:
         ids = self._triggers.get(questions, ())

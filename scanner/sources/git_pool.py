@@ -74,7 +74,7 @@ def scan_chunk(reader: BlobReader, detector: Detecting, chunk: Sequence[tuple[st
             continue
         totals.blobs += 1
         totals.bytes += len(data)
-        if b"\0" in data[:BINARY_SNIFF]:
+        if data.find(b"\0", 0, BINARY_SNIFF) != -1:
             totals.binary += 1  # counted only: the detector decides (binary credential stores exist)
         found, error = scan_or_error(detector, path, data)
         if error:
