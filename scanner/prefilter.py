@@ -4,8 +4,8 @@ Most blobs hold no candidate, so these answers decide most of a scan's cost. Wit
 accelerator each answer is one lazy C-level search of the bytes (a substring test, or a
 translate to "x"/" " and a substring test for runs). With the optional Hyperscan package
 (``pip install 'jenkins-token-scanner[fast]'``) one pass over the blob answers every question at
-once (the hex windows, asked of few blobs, from a second pass of their own); the answers are the
-same either way (``tests/test_prefilter.py`` holds them equal).
+once (the hex windows and base64 runs, asked of few blobs, from passes of their own); the answers
+are the same either way (``tests/test_prefilter.py`` holds them equal).
 """
 
 from __future__ import annotations
@@ -111,24 +111,25 @@ class _Answered(Facts):
     """Answers found by one Hyperscan pass: a question it was not asked falls back to a search."""
 
     def __init__(self, data: bytes, found: set[int], index: dict[Question, int],
-                 triggers: dict[Trigger, frozenset[int] | None], windows: _Windows | None = None):
+                 triggers: dict[Trigger, frozenset[int] | None], later: tuple[_Later, ...] = ()):
         super().__init__(data)
         self._found = found
         self._index = index  # question -> its pattern id (looked up when asked: most never are)
         self._triggers = triggers
-        self._windows = windows
-        self._windows_found: set[int] | None = None
+        self._later = later
+        self._later_found: dict[int, set[int] | None] = {}  # per later database: what its pass found
 
     def _search(self, question: Question) -> bool:
-        kind, key = question
-        if kind != "window" or self._windows is None or key not in self._windows.index:
-            return super()._search(question)
-        if self._windows_found is None:  # the first window asked of this blob: one pass for all of them
-            self._windows_found = self._windows.matcher.matches(self.data)
-            if self._windows_found is None:
-                self._windows = None  # the accelerator failed: searches, as without it
-                return super()._search(question)
-        return self._windows.index[key] in self._windows_found  # type: ignore[index]
+        for number, later in enumerate(self._later):
+            if question not in later.index:
+                continue
+            if number not in self._later_found:  # its first question asked of this blob: one pass for all
+                self._later_found[number] = later.matcher.matches(self.data)
+            found = self._later_found[number]
+            if found is None:
+                break  # the accelerator failed: a search, as without it
+            return later.index[question] in found
+        return super()._search(question)
 
     def pass_key(self) -> frozenset[int] | None:
         return frozenset(self._found)
@@ -153,7 +154,7 @@ class Prefilter:
         self.questions = questions
         self._ids: list[tuple[str, object]] = []
         self._matcher: _Matcher | None = None
-        self._windows: _Windows | None = None
+        self._later: tuple[_Later, ...] = ()
         self._index: dict[Question, int] = {}
         self._triggers: dict[Trigger, frozenset[int] | None] = {}  # per Trigger: its questions' ids
         self._until_compile = -1  # bytes still to see before compiling; -1: never (again)
@@ -163,11 +164,11 @@ class Prefilter:
             self._accelerate()
 
     def _accelerate(self) -> None:
-        """Build the main database (and the windows' one beside it), or stay in Python."""
+        """Build the main database (and the later ones beside it), or stay in Python."""
         self._matcher = _compile(self.questions, self._ids)
         self._index = {question: number for number, question in enumerate(self._ids)}
         self._triggers.clear()
-        self._windows = _windows(self.questions) if self._matcher is not None else None
+        self._later = _later(self.questions) if self._matcher is not None else ()
 
     @property
     def engine(self) -> str:
@@ -183,7 +184,7 @@ class Prefilter:
         found = self._matcher.matches(data)
         if found is None:
             return Facts(data)
-        return _Answered(data, found, self._index, self._triggers, self._windows)
+        return _Answered(data, found, self._index, self._triggers, self._later)
 
 
 class _Matcher:
@@ -225,23 +226,29 @@ def _matcher(expressions: list[bytes]) -> _Matcher | None:
 
 
 @dataclass(frozen=True)
-class _Windows:
-    """A second Hyperscan database for the hex windows, run only over content that asks one.
+class _Later:
+    """A Hyperscan database of questions few blobs ask, run over a blob only when it asks one.
 
-    In the main pass they cost the whole scan ~5x; a few blobs (hex-dense ones, after a hex run
-    was found) ask them, and there one pass answers them all, ~2x faster than walking the runs.
+    The hex windows cost the main pass ~5x: a few blobs (hex-dense ones, after a hex run was
+    found) ask them, and there one pass answers them all, ~2x faster than walking the runs.
+    Base64 runs cost it ~17% (jenkinsci/jenkins): asked only after a derived pattern's keywords
+    were found, where their own pass (~4.8 GB/s) is cheaper than any search.
     """
 
-    index: dict[tuple[int, int], int]  # window -> its pattern id
+    index: dict[Question, int]  # question -> its pattern id in this database
     matcher: _Matcher
 
 
-def _windows(questions: Questions) -> _Windows | None:
-    index = {w: number for number, w in enumerate(_unique(w for w in questions.hex_windows if 0 < w[0] <= w[1]))}
-    if not index:
-        return None
-    matcher = _matcher([b"(?:^|[^0-9a-f])[0-9a-f]{%d,%d}(?:[^0-9a-f]|$)" % w for w in index])
-    return None if matcher is None else _Windows(index, matcher)
+def _later(questions: Questions) -> tuple[_Later, ...]:
+    windows = [("window", w) for w in _unique(w for w in questions.hex_windows if 0 < w[0] <= w[1])]
+    runs = [("base64", n) for n in _unique(questions.base64_runs)]
+    made = []
+    for asked, pattern in ((windows, b"(?:^|[^0-9a-f])[0-9a-f]{%d,%d}(?:[^0-9a-f]|$)"),
+                           (runs, b"[A-Za-z0-9+/]{%d}")):
+        matcher = _matcher([pattern % key for _kind, key in asked]) if asked else None
+        if matcher is not None:
+            made.append(_Later({question: number for number, question in enumerate(asked)}, matcher))
+    return tuple(made)
 
 
 def _ids_of(questions: Trigger, index: dict[Question, int]) -> frozenset[int] | None:
@@ -251,8 +258,8 @@ def _ids_of(questions: Trigger, index: dict[Question, int]) -> frozenset[int] | 
 
 
 def _compile(questions: Questions, ids: list[tuple[str, object]]) -> _Matcher | None:
-    """One Hyperscan database for every question but the windows, or None (not installed, or
-    it cannot compile here); ``ids`` gets each pattern's question."""
+    """One Hyperscan database for every question but the later ones (windows, base64 runs), or
+    None (not installed, or it cannot compile here); ``ids`` gets each pattern's question."""
     expressions: list[bytes] = []
     for literal in _unique(questions.literals):
         ids.append(("literal", literal))
@@ -262,10 +269,8 @@ def _compile(questions: Questions, ids: list[tuple[str, object]]) -> _Matcher | 
         expressions.append(b"[0-9a-f]{%d}" % length)
     # No hex windows: "a run of 16 to 33 with no hex either side" starts at almost every byte and
     # slowed the whole pass from ~1.3 GB/s to 160 MB/s on git/git. They are asked only of content
-    # whose hex_run was a yes, and answered there by a database of their own (_Windows).
-    for length in _unique(questions.base64_runs):
-        ids.append(("base64", length))
-        expressions.append(b"[A-Za-z0-9+/]{%d}" % length)
+    # whose hex_run was a yes, and answered there by a database of their own (_Later), as are
+    # base64 runs.
     for shape in _unique(questions.shapes):
         ids.append(("shape", shape))
         expressions.append(shape)

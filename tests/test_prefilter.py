@@ -12,7 +12,7 @@ import pytest
 
 from scanner.context import BASIC_RE, JENKINS_NAMING_SHAPE, JENKINS_PATHS, LOWERS_TO_ASCII, could_name_jenkins
 from scanner.detect import BASIC_SHAPE, Detector
-from scanner.prefilter import ACCELERATE_AFTER_BYTES, Facts, Prefilter, Questions
+from scanner.prefilter import ACCELERATE_AFTER_BYTES, Facts, Prefilter, Questions, _Answered
 from scanner.rulecheck import expand
 from scanner.rules import load_rules
 from tests.helpers import new_token
@@ -106,7 +106,7 @@ def test_hex_windows_match_a_regex_reference() -> None:
     rng = random.Random(16)
     windows = ((32, 32), (34, 34), (16, 33), (1, 1), (5, 5))
     fast = Prefilter(Questions(hex_runs=(1,), hex_windows=windows), accelerate=True)
-    assert fast._windows is not None
+    assert [later.index for later in fast._later] == [{("window", w): n for n, w in enumerate(windows)}]
     for _ in range(400):
         data = "".join(rng.choice(["a" * rng.randint(1, 40), "-", "\n", "G", "0f" * rng.randint(1, 20)])
                        for _ in range(rng.randint(0, 8))).encode()
@@ -118,20 +118,30 @@ def test_hex_windows_match_a_regex_reference() -> None:
                 assert accelerated.hex_window(shortest, longest) == expected, (data, shortest, longest)
 
 
-def test_hex_windows_are_answered_outside_the_main_pass() -> None:
-    """Bounded whole-run expressions made the single pass ~5x slower (issue 10): the windows get
-    a database of their own, run only over content that asks one, and still answer right."""
-    prefilter = Prefilter(Questions(hex_runs=(16,), hex_windows=((16, 33),)), accelerate=True)
-    assert ("window", (16, 33)) not in prefilter._index
+def test_rare_questions_are_answered_outside_the_main_pass() -> None:
+    """Bounded whole-run expressions made the single pass ~5x slower, base64 runs ~17% slower
+    (issue 10): each kind gets a database of its own, run only over content that asks one of
+    its questions (once for all of them), and still answers right."""
+    prefilter = Prefilter(Questions(hex_runs=(16,), hex_windows=((16, 33), (34, 34)), base64_runs=(86, 20)),
+                          accelerate=True)
+    assert not {("window", (16, 33)), ("window", (34, 34)), ("base64", 86), ("base64", 20)} & set(prefilter._index)
     assert prefilter.facts(b"x " + b"a" * 20 + b" y").hex_window(16, 33)
     assert not prefilter.facts(b"x " + b"a" * 40 + b" y").hex_window(16, 33)
-    scanned = []
-    real_matches = prefilter._windows.matcher.matches
-    prefilter._windows.matcher.matches = lambda data: (scanned.append(data), real_matches(data))[1]
+    assert prefilter.facts(b"-" + b"A/+9" * 22 + b"-").base64_run(86)
+    assert not prefilter.facts(b"-" + b"A/+9" * 21 + b"-").base64_run(86)
+    scanned: list[tuple[int, bytes]] = []
+    for number, later in enumerate(prefilter._later):
+        def spy(data: bytes, number: int = number, real=later.matcher.matches) -> set[int] | None:
+            scanned.append((number, data))
+            return real(data)
+        later.matcher.matches = spy
     facts = prefilter.facts(b"no hex run here at all")
     assert facts.hex_run(16) is False and scanned == []  # never asked, never run
-    facts = prefilter.facts(b"x " + b"a" * 20 + b" y " + b"b" * 33)
-    assert facts.hex_window(16, 33) and facts.hex_window(16, 33) and len(scanned) == 1
+    data = b"x " + b"a" * 20 + b" y " + b"b" * 33 + b" " + b"Z" * 21
+    facts = prefilter.facts(data)
+    assert facts.hex_window(16, 33) and not facts.hex_window(34, 34) and facts.hex_window(16, 33)
+    assert scanned == [(0, data)]  # one pass answered both windows
+    assert facts.base64_run(20) and not facts.base64_run(86) and scanned == [(0, data), (1, data)]
 
 
 def test_the_basic_shape_holds_every_basic_header() -> None:
@@ -213,6 +223,14 @@ def test_an_accelerator_failure_falls_back_to_searches(monkeypatch: pytest.Monke
     monkeypatch.setattr(prefilter._matcher, "database", type("Broken", (), {"scan": staticmethod(broken)})())
     prefilter._matcher._local.scratch = object()
     assert prefilter.facts(b"a Secret here").has(b"Secret")
+    # the later databases too: the main pass answers, the rare questions fall back to searches
+    prefilter = Prefilter(Questions(hex_runs=(16,), hex_windows=((16, 33),), base64_runs=(20,)), accelerate=True)
+    for later in prefilter._later:
+        monkeypatch.setattr(later.matcher, "database", type("Broken", (), {"scan": staticmethod(broken)})())
+        later.matcher._local.scratch = object()
+    facts = prefilter.facts(b"x " + b"a" * 20 + b" y")
+    assert isinstance(facts, _Answered) and facts.hex_run(16)
+    assert facts.hex_window(16, 33) and facts.base64_run(20) and not facts.base64_run(21)
 
 
 def _after_a_large_scan(detector: Detector) -> str:
