@@ -86,8 +86,11 @@ class CatFile:
     def _start(self) -> subprocess.Popen[bytes]:
         self.stderr.seek(0)
         self.stderr.truncate()
-        command = "--batch-command=%(objectname) %(objectsize)" if self.sizes_only else "--batch-command"
-        proc = popen_git(self.cwd, ["cat-file", command], tuning=SIZER_TUNING if self.sizes_only else LEAN_TUNING if self.lean else (),
+        if self.sizes_only:
+            command, tuning = "--batch-command=%(objectname) %(objectsize)", SIZER_TUNING
+        else:
+            command, tuning = "--batch-command", LEAN_TUNING if self.lean else ()
+        proc = popen_git(self.cwd, ["cat-file", command], tuning=tuning,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, bufsize=READ_BUFFER)
         try:  # bigger pipe = fewer context switches per MB (Linux only, best effort)
             fcntl.fcntl(proc.stdout.fileno(), F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[union-attr]
