@@ -165,8 +165,24 @@ def index_blobs(repo: RepoInfo) -> tuple[dict[str, str], list[tuple[str, str]]]:
     return first, entries
 
 
+def by_path(blobs: Iterable[BlobEntry]) -> list[BlobEntry]:
+    """``blobs`` in the order to read them: a file's versions one after another.
+
+    Each version is (mostly) a delta against the one read just before it, still in git's delta base
+    cache; in listing (commit) order they lie far apart and git inflates their chains again and
+    again (the readers' git CPU: 2.7x on git/git, 1.9x on jenkinsci/jenkins, with an 8 MiB cache).
+    The sort is stable: a file's versions keep the listing's newest-first order, the way git's
+    delta chains run.
+    """
+    return sorted(blobs, key=_path_of)
+
+
+def _path_of(blob: BlobEntry) -> str:
+    return blob.path
+
+
 def chunks(blobs: Iterable[BlobEntry], max_bytes: int, max_blobs: int) -> list[list[BlobEntry]]:
-    """Consecutive slices (git's pack order stays local) small enough to balance two workers."""
+    """Consecutive slices small enough to balance two workers."""
     return list(iter_chunks(blobs, max_bytes, max_blobs))
 
 
