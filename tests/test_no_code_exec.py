@@ -490,7 +490,7 @@ def test_git_commands_that_could_run_drivers_are_never_built(args: tuple[str, ..
 
 
 def test_memory_tuning_can_set_nothing_but_memory() -> None:
-    """The readers' lean delta cache goes through ``tuning``: it is applied last, so it must never
+    """The readers' delta cache and pack limit go through ``tuning``: it is applied last, so it must never
     carry a key that names a program or a transport."""
     from scanner.sources.git_cmd import git_argv
 

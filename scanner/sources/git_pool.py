@@ -102,8 +102,7 @@ def _worker(spec: DetectorRecipe, cwd: str, objects_dir: str | None, max_bytes: 
         # CPU than doing it in Python); the object store only vets each delta chain for loops
         with open_reader(cwd, objects_dir, max_bytes, in_process=False) as reader:
             while (task := tasks.get()) is not None:
-                index, chunk, lean = task
-                reader.set_lean(lean)
+                index, chunk = task
                 results.put((index, scan_chunk(reader, detector, chunk), None))
     except BaseException as exc:  # report, so the parent fails loudly instead of waiting forever
         results.put((-1, None, f"{type(exc).__name__}: {exc}"))
@@ -221,13 +220,11 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]
     window: list[BlobEntry] = []  # listed blobs whose window (sorted by path) is not full yet
     window_size = WINDOW_FIRST
 
-    lean = listing  # the readers' gits keep a smaller cache while rev-list runs beside them
-
     def send() -> None:
         """Top up what the workers have queued from the backlog."""
         nonlocal sent
         while backlog.count and sent - done < IN_FLIGHT * workers:
-            tasks.put((*backlog.pop(), lean))
+            tasks.put(backlog.pop())
             sent += 1
 
     index = 0
@@ -239,7 +236,7 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]
         if backlog.count or sent - done >= IN_FLIGHT * workers:
             backlog.push(task)
         else:
-            tasks.put((*task, lean))
+            tasks.put(task)
             sent += 1
 
     try:
@@ -257,7 +254,6 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]
             while take(None):
                 done += 1
                 send()
-        lean = False
         for part in iter_chunks(by_path(window), CHUNK_BYTES, CHUNK_BLOBS):
             queue_up(part)
         window = []

@@ -25,8 +25,6 @@ class BlobReader(Protocol):
 
     def stop(self) -> None: ...
 
-    def set_lean(self, lean: bool) -> None: ...
-
     def close(self) -> None: ...
 
     def __enter__(self) -> BlobReader: ...
@@ -91,9 +89,6 @@ class StoreReader:
 
     def stop(self) -> None:
         self.git.stop()
-
-    def set_lean(self, lean: bool) -> None:
-        self.git.set_lean(lean)
 
     def close(self) -> None:
         self.git.close()
