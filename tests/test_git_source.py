@@ -596,6 +596,19 @@ def test_prefetched_log_stops_with_the_scan(repo: Repo) -> None:
             list(log.entries())
 
 
+def test_prefetched_log_starts_at_the_first_hit(repo: Repo) -> None:
+    """Not after the listing: started then, the log ended seconds after the workers, one core idle."""
+    from scanner.sources.git_attribution import PrefetchedLog
+    from scanner.sources.git_repo import open_repo
+
+    repo.commit({"a.txt": "x"})
+    with PrefetchedLog(open_repo(Path(repo.path)), ["--all"]) as log:
+        assert log._thread is None
+        log.want()
+        assert log._thread is not None
+        assert "a.txt" in [e.path for e in log.entries()]
+
+
 # --- the real detector ---------------------------------------------------------------------------
 
 def test_real_detector_in_workers_finds_token_and_binary_secret_store(repo: Repo) -> None:

@@ -142,15 +142,13 @@ def _sizer(repo: RepoInfo, reader: BlobReader, in_process: bool) -> AbstractCont
     return CatFile(repo.path, sizes_only=True)
 
 
-def _small(listing: Iterable[BlobEntry], blobs: BlobSet, max_blob_bytes: int,
-           done: Callable[[], None]) -> Iterator[BlobEntry]:
+def _small(listing: Iterable[BlobEntry], blobs: BlobSet, max_blob_bytes: int) -> Iterator[BlobEntry]:
     """The listed blobs to read; the large ones are kept in ``blobs`` for the report."""
     for blob in listing:
         if blob.size > max_blob_bytes:
             blobs.large.append(blob)
         else:  # not kept: the workers report the path of each blob that hits
             yield blob
-    done()
 
 
 def _account(result: HistoryResult, blobs: BlobSet, totals: ScanTotals, max_blob_bytes: int, what: str) -> None:
@@ -197,13 +195,13 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
     tips = stash_tips(repo)
     revs = ["--all", *tips, *(["--reflog"] if include_reflogs else [])]
     blobs = BlobSet()
-    # the commit log for attribution runs beside the scan once a blob hits and the listing is done
+    # the commit log for attribution runs beside the scan from the first blob that hits
     with PrefetchedLog(repo, revs) as log:
         # the reader reads the blobs when scanning in this process; the sizer sizes what rev-list lists
         with open_reader(repo.path, repo.objects_dir, max_blob_bytes, in_process=in_process) as reader, \
                 _sizer(repo, reader, in_process) as sizer:
             listing = iter_history_blobs(repo, tips, sizer, blobs, reflogs=include_reflogs)
-            small = _small(listing, blobs, max_blob_bytes, log.allow)
+            small = _small(listing, blobs, max_blob_bytes)
             try:
                 totals = scan_blob_stream(repo.path, spec, small, jobs=jobs,
                                           progress=progress, parallel_min_bytes=parallel_min_bytes, reader=reader,
