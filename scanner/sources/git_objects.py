@@ -13,10 +13,8 @@ import os
 import struct
 import sys
 import zlib
-from array import array
 from collections import OrderedDict
-from itertools import islice, pairwise
-from operator import itemgetter, lt
+from itertools import pairwise
 from pathlib import Path
 from typing import BinaryIO, Self
 
@@ -45,13 +43,6 @@ PAGE_COST = 1 << 16  # what one entry-header read counts towards RELEASE_BYTES: 
 # of cached pages around a faulting one (fault-around), not just its own page
 LOCATED_MAX = 1 << 18  # ~40 MiB at most
 CHAIN_TYPES_MAX = 1 << 16  # remembered delta chain types (~100 bytes each): ~7 MiB, not 100
-TYPE_SCAN_SLICE = 1 << 14  # entries whose first byte is read at once (~5-8 MiB of pack mapped, then handed back)
-SORT_MAX = 1 << 18  # entries whose offsets are sorted in-process when the pack has no .rev
-REV_MAGIC = b"RIDX"
-REV_HEADER = 12  # magic, version, hash id
-RESCAN_EVERY = 4096  # chain checks between looks for packs added under us (a concurrent repack)
-# an entry's first byte holds its type in bits 4-6: REF_DELTA (7) -> 1, anything else -> 0
-REF_DELTA_BYTE = bytes(int((byte >> 4) & 7 == REF_DELTA) for byte in range(256))
 
 
 DEFAULT_MAX_BYTES = 50 << 20  # the largest object inflated in-process (callers pass --max-blob-mb)
@@ -288,60 +279,6 @@ class _Pack:
         if self.pack is not None and hasattr(mmap, "MADV_DONTNEED"):
             self.pack.madvise(mmap.MADV_DONTNEED)
 
-    def has_ref_deltas(self) -> bool:
-        """Does any entry name its delta base by id? True also when that cannot be told cheaply.
-
-        One byte per entry is read, in pack order (git's reverse index ``.rev`` gives it; a small
-        pack's offsets are sorted here), a slice at a time, handing the mapped pages back.
-        """
-        if self.usable is None:
-            self.usable = self._map()
-        if not self.usable or self.idx is None or self.pack is None:
-            return True
-        count = self.fanout[255]
-        table = _big_endian_words(self.idx[self.offsets_at:self.offsets_at + 4 * count])
-        order = self._reverse_index(count)
-        if order is None:
-            if count > SORT_MAX:
-                return True  # sorting would hold ~90 bytes per entry: walk each chain instead
-            order = array("I", sorted(range(count), key=table.__getitem__))
-        last = -1
-        pack = self.pack
-        for start in range(0, count, TYPE_SCAN_SLICE):
-            positions = order[start:start + TYPE_SCAN_SLICE]
-            if self.large_count:  # a pack past 2 GiB: its far entries' offsets are in another table
-                offsets = tuple(self._offset(position, "") for position in positions)
-            else:
-                offsets = itemgetter(*positions)(table) if len(positions) > 1 else (table[positions[0]],)
-            # strictly increasing from first to last: every entry is read once (a forged .rev skips none)
-            if offsets[0] <= last or offsets[0] < PACK_HEADER or offsets[-1] >= self.data_end \
-                    or not all(map(lt, offsets, islice(offsets, 1, None))):
-                return True
-            last = offsets[-1]
-            firsts = itemgetter(*offsets)(pack) if len(offsets) > 1 else (pack[offsets[0]],)
-            if hasattr(mmap, "MADV_DONTNEED"):
-                low = offsets[0] - offsets[0] % mmap.PAGESIZE
-                pack.madvise(mmap.MADV_DONTNEED, low, offsets[-1] + 1 - low)
-            if b"\x01" in bytes(firsts).translate(REF_DELTA_BYTE):
-                return True
-        return False
-
-    def _reverse_index(self, count: int) -> array | None:
-        """The ``.rev`` file's index positions in pack order, when it is present and matches the pack."""
-        try:
-            with open(self.pack_path.with_suffix(".rev"), "rb") as rev:
-                data = rev.read(REV_HEADER + 4 * count + 2 * SHA_LEN + 1)
-        except OSError:
-            return None
-        if len(data) != REV_HEADER + 4 * count + 2 * SHA_LEN or data[:4] != REV_MAGIC \
-                or struct.unpack_from(">II", data, 4) != (1, 1):  # version 1, SHA-1
-            return None
-        assert self.pack is not None
-        pack_sum = data[REV_HEADER + 4 * count:REV_HEADER + 4 * count + SHA_LEN]
-        if pack_sum != self.pack[len(self.pack) - PACK_TRAILER:]:
-            return None  # written for another pack
-        return _big_endian_words(data[REV_HEADER:REV_HEADER + 4 * count])
-
     def delta_target_size(self, pos: int, oid: str) -> int:
         """The target size at the start of the delta at ``pos``, inflating only its first bytes."""
         end = self.data_end
@@ -384,8 +321,6 @@ class ObjectStore:
         self.cache = _Cache(CACHE_BYTES)
         self.chain_types: dict[tuple[int, int], int] = {}  # delta entry -> type of its chain's base
         self.located: dict[bytes, tuple[_Pack, int]] = {}  # found by info(), soon read(): look up once
-        self._no_ref_deltas: bool | None = None  # None: not looked at since the packs last changed
-        self._checks = 0
         self._scan_packs()
 
     @classmethod
@@ -439,18 +374,7 @@ class ObjectStore:
 
     def check_chain(self, oid: str) -> None:
         """Raise ObjectStoreError (``final`` for a loop) when ``oid``'s delta chain cannot end; a
-        walk over entry headers only, remembered for the chain's other members (nothing inflated).
-
-        Where no pack names a delta base by id, nothing is walked: every base is then an earlier
-        entry of the same pack (git refuses any other offset), so no chain can come back to itself.
-        """
-        self._checks += 1
-        if self._checks % RESCAN_EVERY == 0:
-            self._rescan_packs()
-        if self._no_ref_deltas is None:
-            self._no_ref_deltas = not any(pack.has_ref_deltas() for pack in self.packs)
-        if self._no_ref_deltas:
-            return
+        walk over entry headers only, remembered for the chain's other members (nothing inflated)."""
         sha = _sha(oid)
         found = self._locate(sha, oid) if sha is not None else None
         if found is None:
@@ -506,8 +430,6 @@ class ObjectStore:
                 added.append((mtime, _Pack(number, idx_path, pack_dir / pack_name)))
         added.sort(key=lambda item: -item[0])
         self.packs[:0] = [pack for _, pack in added]
-        if added:
-            self._no_ref_deltas = None
         return bool(added)
 
     def _rescan_packs(self) -> bool:
@@ -669,14 +591,6 @@ def _varint(data: bytes, pos: int, oid: str) -> tuple[int, int]:
         shift += 7
         if not c & 0x80:
             return value, pos
-
-
-def _big_endian_words(data: bytes) -> array:
-    words = array("I")
-    words.frombytes(data)
-    if sys.byteorder == "little":
-        words.byteswap()
-    return words
 
 
 def _apply_delta(base: bytes, delta: bytes, oid: str, max_bytes: int) -> bytes:
