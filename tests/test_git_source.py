@@ -791,3 +791,21 @@ def test_listed_blobs_reach_the_workers_in_windows_sorted_by_path(repo: Repo, tm
     first_chunk = sorted(listed[:10])[:4]
     assert first_chunk != listed[:4]  # the test means something: sorting changes this order
     assert any(log.read_text().splitlines()[:4] == first_chunk for log in logs.iterdir())
+
+
+def test_a_shared_clone_is_judged_by_the_history_it_borrows(repo: Repo, tmp_path: Path) -> None:
+    """A --shared clone holds almost no objects of its own: counted alone it looked small, so its
+    whole history was listed before any worker started, and the attribution log ran after all."""
+    from scanner.sources.git import PACKED_RATIO, _looks_large
+
+    for i in range(20):
+        repo.commit({f"f{i}.txt": secrets.token_hex(2000)})
+    repo.git("gc", "-q")
+    packed = sum(p.stat().st_size for p in (repo.path / ".git" / "objects" / "pack").glob("*.pack"))
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--shared", str(repo.path), str(clone)], check=True,
+                   env={**os.environ, **ENV_BASE}, capture_output=True)
+    threshold = packed * PACKED_RATIO // 2
+    assert _looks_large(open_repo(repo.path), threshold)
+    assert _looks_large(open_repo(clone), threshold)
+    assert not _looks_large(open_repo(clone), packed * PACKED_RATIO * 4)

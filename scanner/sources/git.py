@@ -25,6 +25,7 @@ from scanner.sources.git_attribution import DiffEntry, Introduction, PrefetchedL
 from scanner.sources.git_blobs import BlobEntry, BlobSet, index_blobs, iter_history_blobs, sized_blobs
 from scanner.sources.git_catfile import CatFile
 from scanner.sources.git_reader import BlobReader, open_reader
+from scanner.sources.git_objects import alternate_dirs
 from scanner.sources.git_cmd import GitSourceError, run_git
 from scanner.sources.git_pool import (
     PARALLEL_MIN_BYTES,
@@ -171,7 +172,14 @@ def _looks_large(repo: RepoInfo, parallel_min_bytes: int) -> bool:
         name, _, value = line.partition(":")
         if name in ("size", "size-pack") and value.strip().isdigit():
             kib += int(value)
-    return kib * 1024 * PACKED_RATIO >= parallel_min_bytes
+    packed = kib * 1024
+    if repo.objects_dir:  # a --shared clone's history lives in its alternates: it is listed and read too
+        for other in alternate_dirs(Path(repo.objects_dir)):
+            try:
+                packed += sum(pack.stat().st_size for pack in (other / "pack").glob("*.pack"))
+            except OSError:
+                continue
+    return packed * PACKED_RATIO >= parallel_min_bytes
 
 
 def shallow_warning(repo: RepoInfo, at_boundary: int) -> str:

@@ -746,6 +746,11 @@ def _object_format(config: Path) -> str:
     return "sha1"
 
 
+def alternate_dirs(objects_dir: Path) -> list[Path]:
+    """The object directories ``objects_dir`` borrows from (its alternates, theirs, ...)."""
+    return _object_dirs(objects_dir)[1:]
+
+
 def _object_dirs(objects_dir: Path) -> list[Path]:
     """This objects dir, then its alternates (breadth first, cycles and depth bounded like git)."""
     found: list[Path] = []
