@@ -25,8 +25,8 @@ from scanner.sources.git_attribution import DiffEntry, Introduction, PrefetchedL
 from scanner.sources.git_blobs import BlobEntry, BlobSet, index_blobs, iter_history_blobs, sized_blobs
 from scanner.sources.git_catfile import CatFile
 from scanner.sources.git_reader import BlobReader, open_reader
-from scanner.sources.git_objects import alternate_dirs
 from scanner.sources.git_cmd import GitSourceError, run_git
+from scanner.sources.git_objects import alternate_dirs
 from scanner.sources.git_pool import (
     PARALLEL_MIN_BYTES,
     DetectorRecipe,

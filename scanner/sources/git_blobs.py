@@ -7,6 +7,7 @@ import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from scanner.sources.git_catfile import ObjectInfo
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git, run_git
@@ -174,11 +175,7 @@ def by_path(blobs: Iterable[BlobEntry]) -> list[BlobEntry]:
     The sort is stable: a file's versions keep the listing's newest-first order, the way git's
     delta chains run.
     """
-    return sorted(blobs, key=_path_of)
-
-
-def _path_of(blob: BlobEntry) -> str:
-    return blob.path
+    return sorted(blobs, key=attrgetter("path"))
 
 
 def chunks(blobs: Iterable[BlobEntry], max_bytes: int, max_blobs: int) -> list[list[BlobEntry]]:

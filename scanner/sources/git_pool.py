@@ -239,6 +239,13 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]
             tasks.put(task)
             sent += 1
 
+    def release_window() -> None:
+        """Queue the listed window, sorted by path, and start the next (twice as large)."""
+        nonlocal window, window_size
+        for part in iter_chunks(by_path(window), CHUNK_BYTES, CHUNK_BLOBS):
+            queue_up(part)
+        window, window_size = [], min(2 * window_size, WINDOW_MOST)
+
     try:
         # the listing may still be running: between its chunks, merge what is ready and top the
         # workers up (a window fills for seconds, they must not wait for it)
@@ -246,17 +253,13 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]
             if listing:
                 window += chunk
                 if len(window) >= window_size:
-                    for part in iter_chunks(by_path(window), CHUNK_BYTES, CHUNK_BLOBS):
-                        queue_up(part)
-                    window, window_size = [], min(2 * window_size, WINDOW_MOST)
+                    release_window()
             else:
                 queue_up(chunk)
             while take(None):
                 done += 1
                 send()
-        for part in iter_chunks(by_path(window), CHUNK_BYTES, CHUNK_BLOBS):
-            queue_up(part)
-        window = []
+        release_window()
         send()
         while backlog.count:
             if take(POLL_SECONDS):
