@@ -41,6 +41,10 @@ INFLATE_SLICE = 1 << 20
 RELEASE_BYTES = 16 << 20  # inflated bytes between RSS releases (git maps 64 MiB windows here, see git_cmd)
 PAGE_COST = 1 << 16  # what one entry-header read counts towards RELEASE_BYTES: Linux maps up to 64 KiB
 # of cached pages around a faulting one (fault-around), not just its own page
+# An entry's type/size header (<= 10 bytes here, see header) and its delta base (<= 20 more): read
+# with pread, so vetting every blob's chain maps no pack page (~5-11 MiB per history worker)
+HEAD_READ = 32
+PACK_FDS = 64  # descriptors a store keeps for those reads; packs past them read headers from the map
 LOCATED_MAX = 1 << 18  # ~40 MiB at most
 CHAIN_TYPES_MAX = 1 << 16  # remembered delta chain types (~100 bytes each): ~7 MiB, not 100
 
@@ -97,13 +101,17 @@ class _Pack:
     in the page cache, so nothing is read twice from disk).
     """
 
-    def __init__(self, number: int, idx_path: Path, pack_path: Path):
+    def __init__(self, number: int, idx_path: Path, pack_path: Path, fds: _FdBudget | None = None):
         self.number = number
         self.idx_path = idx_path
         self.pack_path = pack_path
         self.usable: bool | None = None  # None until mapped
         self.idx: mmap.mmap | None = None
         self.pack: mmap.mmap | None = None
+        self.fds = fds
+        self.fd: int | None = None  # for header reads (pread), while the store's budget lasts
+        self.head_at = -1  # the last header read: (its offset, HEAD_READ bytes from there)
+        self.head = b""
         self.view = memoryview(b"")  # of the pack map: slices for zlib without copying
         self.read_since_release = 0
         self.fanout: tuple[int, ...] = ()
@@ -117,6 +125,8 @@ class _Pack:
             with open(self.idx_path, "rb") as idx_file, open(self.pack_path, "rb") as pack_file:
                 self.idx = mmap.mmap(idx_file.fileno(), 0, access=mmap.ACCESS_READ)
                 self.pack = mmap.mmap(pack_file.fileno(), 0, access=mmap.ACCESS_READ)
+                if self.fds is not None and self.fds.take():
+                    self.fd = os.dup(pack_file.fileno())
         except (OSError, ValueError):  # vanished under a concurrent gc, or empty (mmap refuses 0 bytes)
             self.close()
             return False
@@ -189,17 +199,41 @@ class _Pack:
             offset = struct.unpack_from(">Q", idx, self.large_at + large * 8)[0]
         return offset
 
+    def _head(self, offset: int) -> bytes:
+        """HEAD_READ bytes (fewer at the end) from ``offset``: an entry's header and delta base."""
+        if self.fd is None:
+            pack = self.pack
+            assert pack is not None
+            # a read from the map maps (at least) one page: vetting every chain would touch the whole pack
+            self.read_since_release += PAGE_COST
+            if self.read_since_release > RELEASE_BYTES:
+                self._release()
+            return pack[offset:min(offset + HEAD_READ, self.data_end)]
+        if offset != self.head_at:
+            try:
+                head = os.pread(self.fd, min(HEAD_READ, self.data_end - offset), offset)
+            except OSError as exc:
+                raise ObjectStoreError(f"{self.pack_path.name}: cannot read at {offset} ({exc.strerror})") from None
+            if not head:  # the file shrank under its map (rewritten in place?)
+                raise ObjectStoreError(f"{self.pack_path.name}: nothing to read at {offset}")
+            self.head_at, self.head = offset, head
+        return self.head
+
+    def _byte(self, pos: int) -> int:
+        """The pack's byte at ``pos`` (within the data), from the last header read when it holds it."""
+        at = pos - self.head_at
+        if 0 <= at < len(self.head):
+            return self.head[at]
+        head = self._head(pos)
+        return head[0]
+
     def header(self, offset: int, oid: str) -> tuple[int, int, int]:
         """(type number, size, position after the header) of the entry at ``offset``."""
-        pack, end = self.pack, self.data_end
-        assert pack is not None
+        end = self.data_end
         if not PACK_HEADER <= offset < end:
             raise ObjectStoreError(f"{oid}: {self.pack_path.name}: offset {offset} outside the pack")
-        # a header read maps (at least) one page: vetting every blob's chain touches the whole pack
-        self.read_since_release += PAGE_COST
-        if self.read_since_release > RELEASE_BYTES:
-            self._release()
-        c = pack[offset]
+        head = self._head(offset)
+        c = head[0]
         kind = (c >> 4) & 7
         size = c & 0x0F
         shift = 4
@@ -207,23 +241,24 @@ class _Pack:
         while c & 0x80:
             if pos >= end or shift > 64:
                 raise ObjectStoreError(f"{oid}: {self.pack_path.name}: bad entry header at {offset}")
-            c = pack[pos]
+            c = head[pos - offset] if pos - offset < len(head) else self._byte(pos)
             pos += 1
             size |= (c & 0x7F) << shift
             shift += 7
+        if self.fd is None:
+            self.head_at, self.head = offset, head
         return kind, size, pos
 
     def ofs_base(self, offset: int, pos: int, oid: str) -> tuple[int, int]:
         """(base offset, position of the delta data) of an OFS_DELTA entry."""
-        pack, end = self.pack, self.data_end
-        assert pack is not None
+        end = self.data_end
         start = pos
         relative = -1
         c = 0x80
         while c & 0x80:
             if pos >= end or pos - start > 9:
                 raise ObjectStoreError(f"{oid}: {self.pack_path.name}: bad delta base offset at {offset}")
-            c = pack[pos]
+            c = self._byte(pos)
             pos += 1
             relative = ((relative + 1) << 7) | (c & 0x7F)  # git's encoding: no redundant forms
         base = offset - relative
@@ -234,7 +269,13 @@ class _Pack:
     def ref_base(self, pos: int, oid: str) -> bytes:
         if pos + SHA_LEN > self.data_end:
             raise ObjectStoreError(f"{oid}: {self.pack_path.name}: truncated delta base at {pos}")
-        return bytes(self.view[pos:pos + SHA_LEN])
+        at = pos - self.head_at
+        if 0 <= at and at + SHA_LEN <= len(self.head):
+            return self.head[at:at + SHA_LEN]
+        base = bytes(self._head(pos)[:SHA_LEN])
+        if len(base) != SHA_LEN:
+            raise ObjectStoreError(f"{oid}: {self.pack_path.name}: truncated delta base at {pos}")
+        return base
 
     def inflate(self, pos: int, size: int, oid: str, max_bytes: int) -> bytes:
         """The ``size`` bytes of the zlib stream at ``pos``, whose compressed length is unknown.
@@ -307,6 +348,28 @@ class _Pack:
                 except BufferError:  # a slice still alive somewhere: the map goes with it
                     pass
         self.idx = self.pack = None
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+            if self.fds is not None:
+                self.fds.give_back()
+        self.head_at, self.head = -1, b""
+
+
+class _FdBudget:
+    """How many pack descriptors a store may still hold (a repository may have thousands of packs)."""
+
+    def __init__(self, left: int):
+        self.left = left
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
+
+    def give_back(self) -> None:
+        self.left += 1
 
 
 class ObjectStore:
@@ -321,6 +384,7 @@ class ObjectStore:
         self.cache = _Cache(CACHE_BYTES)
         self.chain_types: dict[tuple[int, int], int] = {}  # delta entry -> type of its chain's base
         self.located: dict[bytes, tuple[_Pack, int]] = {}  # found by info(), soon read(): look up once
+        self.fds = _FdBudget(PACK_FDS)
         self._scan_packs()
 
     @classmethod
@@ -427,7 +491,7 @@ class ObjectStore:
                 except OSError:
                     continue
                 number = len(self.packs) + len(added)
-                added.append((mtime, _Pack(number, idx_path, pack_dir / pack_name)))
+                added.append((mtime, _Pack(number, idx_path, pack_dir / pack_name, self.fds)))
         added.sort(key=lambda item: -item[0])
         self.packs[:0] = [pack for _, pack in added]
         return bool(added)
