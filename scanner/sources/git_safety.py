@@ -105,6 +105,7 @@ ENV = {
     "GIT_PROTOCOL_FROM_USER": "0",  # transports left at the "user" policy count as not asked for
     # a fixed malloc mmap threshold: git's blob buffers go back to the system when freed
     "MALLOC_MMAP_THRESHOLD_": str(1 << 20),  # see workers.fixed_mmap_threshold
+    "MALLOC_TRIM_THRESHOLD_": str(2 << 20),
 }
 REMOTE_ENV = {"GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}  # an empty password: never wait for one
 
