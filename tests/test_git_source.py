@@ -809,3 +809,127 @@ def test_a_shared_clone_is_judged_by_the_history_it_borrows(repo: Repo, tmp_path
     assert _looks_large(open_repo(repo.path), threshold)
     assert _looks_large(open_repo(clone), threshold)
     assert not _looks_large(open_repo(clone), packed * PACKED_RATIO * 4)
+
+
+# --- the listing handed from rev-list to the attribution log -------------------------------------
+
+def _every_shape(repo: Repo) -> dict[str, str]:
+    """A history with the shapes a listing can get wrong; returns the token placed in each."""
+    toks = {name: token() for name in ("early", "renamed", "evil", "tag_blob", "tree_ref", "tag_tag_blob",
+                                       "orphan", "stash", "note", "readded")}
+    repo.commit({"cfg/app.txt": config(toks["early"]), "docs/a.md": "a\n"}, msg="early")
+    # more listing than a pipe holds: rev-list is still writing when the log takes over
+    bulk = repo.path / "bulk" / ("a-directory-name-long-enough-to-fill-the-pipe-" * 2)
+    bulk.mkdir(parents=True)
+    for i in range(1500):
+        (bulk / f"file-{i}.txt").write_text(f"bulk {i}\n")
+    repo.git("add", "bulk")
+    repo.commit(msg="bulk")
+    for i in range(12):
+        repo.commit({f"src/f{i % 4}.txt": f"version {i}\n" * (i + 1)})
+    (repo.path / "conf").mkdir()
+    repo.git("mv", "cfg/app.txt", "conf/application.txt")
+    repo.commit({"moved.txt": config(toks["renamed"])}, msg="rename and add")
+    repo.commit({"copy/app.txt": (repo.path / "conf/application.txt").read_text()}, msg="copy")
+    repo.commit(rm=("docs/a.md",), msg="delete")
+    repo.commit({"docs/a.md": "a\n", "re.txt": config(toks["readded"])}, msg="re-add")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit({"side/s.txt": "side\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit({"main/m.txt": "main\n"})
+    repo.git("merge", "-q", "--no-commit", "--no-ff", "side")
+    repo.write("evil/new.txt", config(toks["evil"]))
+    repo.git("add", "evil/new.txt")
+    repo.git("commit", "-q", "--no-edit")
+
+    def stored(text: str) -> str:
+        return subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, input=text.encode(),
+                              capture_output=True, check=True).stdout.decode().strip()
+
+    repo.git("tag", "blob-tag", stored(config(toks["tag_blob"])))
+    tree = subprocess.run(["git", "mktree"], cwd=repo.path, capture_output=True, check=True, text=True,
+                          input=f"100644 blob {stored(config(toks['tree_ref']))}\tonly-here.txt\n").stdout.strip()
+    repo.git("update-ref", "refs/trees/one", tree)
+    repo.git("tag", "-a", "-m", "inner", "inner", stored(config(toks["tag_tag_blob"])))
+    repo.git("tag", "-a", "-m", "outer", "outer", "inner")
+    repo.git("notes", "add", "-m", config(toks["note"]), "HEAD")
+    gitlink = repo.git("rev-parse", "HEAD")
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{gitlink},vendor/sub")
+    repo.commit(msg="submodule")
+    repo.write("stash.txt", config(toks["stash"]))
+    repo.git("add", "stash.txt")
+    repo.git("stash", "-q")
+    repo.git("checkout", "-q", "--orphan", "orphan")
+    repo.git("rm", "-rq", "--cached", ".")
+    repo.commit({"orphan.txt": config(toks["orphan"])}, msg="second root")
+    repo.git("checkout", "-q", "-f", "main")
+    return toks
+
+
+def _listed(repo: Repo, switch_after: int | None) -> tuple[list[tuple[str, int]], list[str], list[int]]:
+    """(oid, size) of every listed blob, the missing ones, and how each rev-list ended; the log
+    takes over after ``switch_after`` blobs (None: never)."""
+    from scanner.sources import git_blobs
+    from scanner.sources.git_attribution import PrefetchedLog
+    from scanner.sources.git_blobs import BlobSet, iter_history_blobs
+    from scanner.sources.git_catfile import CatFile
+    from scanner.sources.git_repo import stash_tips
+
+    info = open_repo(repo.path)
+    tips = stash_tips(info)
+    out, ends = BlobSet(), []
+    calls = [0]
+    real_popen = git_blobs.popen_git
+
+    def popen(*args, **kwargs):  # type: ignore[no-untyped-def]
+        proc = real_popen(*args, **kwargs)
+        real_wait = proc.wait
+
+        def wait(*a, **k):  # type: ignore[no-untyped-def]
+            ends.append(real_wait(*a, **k))
+            return ends[-1]
+
+        proc.wait = wait  # type: ignore[method-assign]
+        return proc
+
+    with PrefetchedLog(info, ["--all", *tips]) as log, CatFile(info.path, sizes_only=True) as sizer:
+        def switch():  # type: ignore[no-untyped-def]
+            calls[0] += 1
+            if switch_after is not None and calls[0] > switch_after:
+                return log.follow()
+            return None
+
+        git_blobs.popen_git = popen
+        try:
+            blobs = [(b.oid, b.size) for b in iter_history_blobs(info, tips, sizer, out, log_listing=switch)]
+        finally:
+            git_blobs.popen_git = real_popen
+    return blobs, sorted(out.missing), ends
+
+
+@pytest.mark.parametrize("switch_after", [0, 1, 7, 25])
+def test_the_log_lists_exactly_what_rev_list_would(repo: Repo, switch_after: int) -> None:
+    """Once a blob hits, the attribution log (which diffs every commit anyway) lists the rest and
+    rev-list stops: the same blobs, each once, including those only refs to trees, tags of blobs,
+    evil merges, notes, stashes, second roots and renames hold."""
+    _every_shape(repo)
+    expected, missing, _ = _listed(repo, None)
+    listed, missing_after, ends = _listed(repo, switch_after)
+    assert len(listed) == len(set(listed))  # each blob once
+    assert sorted(listed) == sorted(expected) and missing_after == missing
+    assert ends[0] == -9  # rev-list was stopped, not left to walk the rest
+    assert ends[1:] == [0]  # the refs to trees and blobs, listed after the log
+
+
+def test_a_switched_listing_finds_and_attributes_every_token(repo: Repo) -> None:
+    """Through scan_history: workers running, the first hit starts the log, which lists the rest."""
+    toks = _every_shape(repo)
+    reference = scan_history(repo.path, SPEC, jobs=1)
+    switched = scan_history(repo.path, SPEC, jobs=2, parallel_min_bytes=0)
+    assert secrets_of(switched) == secrets_of(reference) and set(toks.values()) <= set(secrets_of(switched))
+    assert switched.blobs == reference.blobs and switched.bytes == reference.bytes
+
+    def where(result: HistoryResult) -> list[tuple[str, str | None, str | None]]:
+        return sorted((h.secret, loc.path, loc.commit) for h, loc in result.hits)
+
+    assert where(switched) == where(reference)

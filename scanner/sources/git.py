@@ -208,7 +208,11 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
         # the reader reads the blobs when scanning in this process; the sizer sizes what rev-list lists
         with open_reader(repo.path, repo.objects_dir, max_blob_bytes, in_process=in_process) as reader, \
                 _sizer(repo, reader, in_process) as sizer:
-            listing = iter_history_blobs(repo, tips, sizer, blobs, reflogs=include_reflogs)
+            # once a blob hits, the attribution log lists the rest of the history (not with
+            # reflogs: the log walks reflog entries as commits, their trees may be anything)
+            switch = None if in_process or include_reflogs else \
+                (lambda: log.follow() if log.started() else None)
+            listing = iter_history_blobs(repo, tips, sizer, blobs, reflogs=include_reflogs, log_listing=switch)
             small = _small(listing, blobs, max_blob_bytes)
             try:
                 totals = scan_blob_stream(repo.path, spec, small, jobs=jobs,

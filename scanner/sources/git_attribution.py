@@ -9,6 +9,7 @@ result is new on all sides (an "evil merge" or a conflict resolution), never by 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 import threading
@@ -59,13 +60,40 @@ class Introduction:
 
 def _tokens(stream: IO[bytes] | WatchedStream) -> Iterator[bytes]:
     """NUL-separated tokens of a (possibly huge) stream, without holding it in memory."""
+    return _split(iter(lambda: stream.read(READ_SIZE), b""))
+
+
+def _split(blocks: Iterable[bytes]) -> Iterator[bytes]:
     rest = b""
-    while block := stream.read(READ_SIZE):
+    for block in blocks:
         parts = (rest + block).split(b"\0")
         rest = parts.pop()
         yield from parts
     if rest:
         yield rest
+
+
+def log_blobs(blocks: Iterable[bytes]) -> Iterator[tuple[bytes, bytes]]:
+    """(new blob id in hex, path) of each entry of ``git log --raw`` output, repeats included.
+
+    Every blob reachable from the walked commits is some entry's new side: follow a blob at a path
+    back through parents that hold it there, to a commit where none does; its diff (a root's
+    included, a merge's combined one) lists it. Deletions and submodule commits are left out.
+    """
+    tokens = _split(blocks)
+    for token in tokens:
+        if token[:1] == b"\n":
+            token = token.lstrip(b"\n")
+        if not token.startswith(b":"):
+            continue  # commit headers and the separators between commits
+        path = next(tokens, b"")
+        parents = len(token) - len(token.lstrip(b":"))
+        fields = token.split()
+        if len(fields) < 2 * parents + 2 or fields[parents] == GITLINK_BYTES:
+            continue
+        new = fields[2 * parents + 1]
+        if new.strip(b"0"):
+            yield new, path
 
 
 def _commit(header: bytes) -> CommitMeta:
@@ -120,6 +148,9 @@ class PrefetchedLog:
         self._proc: subprocess.Popen[bytes] | None = None
         self._error: BaseException | None = None
         self._closing = False
+        self._grown = threading.Condition()  # told each time the file grows, and when git is done
+        self._written = 0
+        self._finished = False
 
     def __enter__(self) -> PrefetchedLog:
         return self
@@ -137,6 +168,9 @@ class PrefetchedLog:
             self._thread = threading.Thread(target=self._copy, name="jts-git-log", daemon=True)
             self._thread.start()
 
+    def started(self) -> bool:
+        return self._thread is not None
+
     def _copy(self) -> None:
         assert self._file is not None
         try:
@@ -146,20 +180,52 @@ class PrefetchedLog:
                     proc.kill()
                 while block := stream.read(READ_SIZE):
                     self._file.write(block)
+                    self._file.flush()  # follow() reads the file by descriptor
+                    with self._grown:
+                        self._written += len(block)
+                        self._grown.notify_all()
         except (GitSourceError, OSError, ValueError) as exc:  # ValueError: the file closed under us
             self._error = exc
+        finally:
+            with self._grown:
+                self._finished = True
+                self._grown.notify_all()
+
+    def follow(self) -> Iterator[bytes]:
+        """The log's output as git writes it, while it is also kept for ``entries``."""
+        self.start()
+        assert self._file is not None
+        fd = self._file.fileno()
+        offset = 0
+        while True:
+            with self._grown:
+                while offset == self._written and not self._finished:
+                    self._grown.wait()
+                end, finished = self._written, self._finished
+            if offset < end:
+                block = os.pread(fd, min(READ_SIZE, end - offset), offset)
+                if not block:
+                    raise GitSourceError(f"cannot read back the commit history of {self.repo.path}")
+                offset += len(block)
+                yield block
+            elif finished:
+                break
+        self._raise_error()
 
     def entries(self, want: Callable[[str], bool] | None = None) -> Iterator[DiffEntry]:
         self.start()
         assert self._thread is not None and self._file is not None
         self._thread.join()
+        self._raise_error()
+        self._file.seek(0)
+        yield from _parse(_tokens(self._file), want, None)
+
+    def _raise_error(self) -> None:
         if isinstance(self._error, GitSourceError):
             raise self._error
         if self._error is not None:
             raise GitSourceError(f"cannot buffer the commit history of {self.repo.path}: "
                                  f"{type(self._error).__name__}")
-        self._file.seek(0)
-        yield from _parse(_tokens(self._file), want, None)
 
     def close(self) -> None:
         """Stop git if it still runs (the scan failed or was interrupted) and drop the file."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from binascii import a2b_hex
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
 
+from scanner.sources.git_attribution import log_blobs
 from scanner.sources.git_catfile import ObjectInfo
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git, run_git
 from scanner.sources.git_reader import BlobReader
@@ -63,24 +66,57 @@ def _parse_sizes(lines: Iterable[bytes], out: BlobSet, paths: dict[str, str]) ->
         out.scan.append(BlobEntry(oid=oid, size=int(size_b), path=paths.get(oid, "")))
 
 
-def _listing(lines: Iterable[bytes], out: BlobSet, paths: deque[str]) -> Iterator[str]:
-    """Blob oids of rev-list ``<oid> <path>`` lines; their paths queue up in ``paths``, in order.
+# The rest of a history's listing comes from the attribution log once it runs (see
+# iter_history_blobs): a function that hands over its output then, else None.
+LogListing = Callable[[], Iterable[bytes] | None]
 
-    rev-list names each object once, so no set of the oids seen is kept (~35 MiB on git/git); a
-    repeat would only be scanned twice, its hits keyed by oid."""
-    interned: dict[str, str] = {}  # a path repeats once per version: keep one string
+
+class _Listed:
+    """The listing's bookkeeping: each blob's path in order, one string per path, the ids seen."""
+
+    def __init__(self, out: BlobSet, keep_seen: bool):
+        self.out = out
+        self.paths: deque[str] = deque()
+        self.interned: dict[str, str] = {}  # a path repeats once per version: keep one string
+        # raw ids (~75 bytes each with the set: 13 MiB for jenkinsci/jenkins), kept only where a
+        # second source may list the same blobs again
+        self.seen: set[bytes] | None = set() if keep_seen else None
+
+    def new(self, oid_b: bytes, path_b: bytes) -> bool:
+        """Record a listed blob; False when it was listed before (by the other source)."""
+        if self.seen is not None:
+            try:
+                key = a2b_hex(oid_b)
+            except ValueError:
+                key = oid_b
+            if key in self.seen:
+                return False
+            self.seen.add(key)
+        path = _decode(path_b)
+        self.paths.append(self.interned.setdefault(path, path))
+        return True
+
+
+def _listing(lines: Iterable[bytes], listed: _Listed) -> Iterator[str]:
+    """Blob oids of rev-list ``<oid> <path>`` lines; their paths queue up in ``listed.paths``.
+
+    rev-list names each object once: without another source, no set of the oids seen is kept
+    (~35 MiB on git/git); a repeat would only be scanned twice, its hits keyed by oid."""
     for raw in lines:
         line = raw.rstrip(b"\n")
         if line.startswith(b"?"):  # --missing=print: never fetched (partial clone), or lost (damaged pack)
-            out.missing.append(_decode(line[1:]))
+            listed.out.missing.append(_decode(line[1:]))
             continue
         oid_b, _, path_b = line.partition(b" ")
-        oid = _decode(oid_b)
-        if not oid:
-            continue
-        path = _decode(path_b)
-        paths.append(interned.setdefault(path, path))
-        yield oid
+        if oid_b and listed.new(oid_b, path_b):
+            yield _decode(oid_b)
+
+
+def _from_log(blocks: Iterable[bytes], listed: _Listed) -> Iterator[str]:
+    """The blobs of ``git log --raw`` output that no source listed before."""
+    for oid_b, path_b in log_blobs(blocks):
+        if listed.new(oid_b, path_b):
+            yield _decode(oid_b)
 
 
 def _entry(info: ObjectInfo, path: str, out: BlobSet) -> BlobEntry | None:
@@ -94,47 +130,92 @@ def _entry(info: ObjectInfo, path: str, out: BlobSet) -> BlobEntry | None:
 
 
 def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, out: BlobSet, *,
-                       reflogs: bool = False) -> Iterator[BlobEntry]:
+                       reflogs: bool = False, log_listing: LogListing | None = None) -> Iterator[BlobEntry]:
     """Every blob reachable from all refs (+ extra tips), streamed as rev-list finds them, sized by
-    ``reader``'s git, so the scan starts long before the listing ends. Missing ones go to ``out``."""
+    ``reader``'s git, so the scan starts long before the listing ends. Missing ones go to ``out``.
+
+    ``log_listing``: once it hands over the attribution log's output (a blob hit, so the log runs
+    over every commit's diff anyway), the log lists the rest and rev-list stops: its walk of every
+    tree (~3.5 CPU-s and ~80 MiB on jenkinsci/jenkins) would repeat the log's. The ids listed are
+    kept, so no blob is listed twice, and refs to trees or blobs, which the log does not walk, are
+    listed after it.
+    """
     # --in-commit-order: each commit's new objects as soon as it is walked, where rev-list would
     # otherwise walk every commit first (git/git: the first blob after 2.3 s instead of 0.07 s,
     # the workers idle until then); the same objects, in the same order, at the same paths
-    args = ["rev-list", "--objects", "--in-commit-order", "--all", "--filter=object:type=blob",
-            "--filter-provided-objects"]
-    if reflogs:
-        args.append("--reflog")
+    args = ["--all", *(["--reflog"] if reflogs else []), *extra_tips]
+    listed = _Listed(out, keep_seen=log_listing is not None)
+    reader.start()  # git starts up while rev-list walks history
+
+    def oids() -> Iterator[str]:
+        with _rev_list(repo, args) as lines:
+            for oid in _listing(lines, listed):
+                yield oid
+                blocks = log_listing() if log_listing is not None else None
+                if blocks is not None:
+                    break
+            else:
+                return
+        yield from _from_log(blocks, listed)
+        tips = _other_tips(repo)
+        if tips:
+            with _rev_list(repo, ["--no-walk", *tips]) as lines:
+                yield from _listing(lines, listed)
+
+    stream = oids()
+    try:
+        for info in reader.info(stream):
+            entry = _entry(info, listed.paths.popleft(), out)
+            if entry is not None:
+                yield entry
+        reader.stop()  # idle from here on: its git's pack pages would sit on the scan's memory peak
+    finally:
+        stream.close()
+
+
+@contextmanager
+def _rev_list(repo: RepoInfo, revs: list[str]) -> Iterator[WatchedStream]:
+    """``git rev-list`` listing the blobs of ``revs`` as ``<oid> <path>`` lines (``?<oid>``: missing).
+
+    Left early, rev-list is stopped. Its own failure is raised, also over a failure of the sizing
+    beside it (a damaged object database shows there first, and rev-list says what it is).
+    """
     # Missing blobs are reported instead of failing (or being fetched lazily): never fetched into a
     # partial clone, or lost to a damaged pack in any repository, where the rest is still scanned.
-    args.append("--missing=print")
-    args += [*extra_tips, "--"]
-    paths: deque[str] = deque()
-    sizing_error: GitSourceError | None = None
-    with tempfile.TemporaryFile() as rl_err:
-        rev_list = popen_git(repo.path, args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=rl_err,
-                             bufsize=1 << 16)
-        watchdog = Watchdog(rev_list)  # a damaged tree can make rev-list loop forever
-        reader.start()  # git starts up while rev-list walks history
+    args = ["rev-list", "--objects", "--in-commit-order", "--filter=object:type=blob", "--filter-provided-objects",
+            "--missing=print", *revs, "--"]
+    with tempfile.TemporaryFile() as err:
+        proc = popen_git(repo.path, args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, bufsize=1 << 16)
+        watchdog = Watchdog(proc)  # a damaged tree can make rev-list loop forever
+        stream = WatchedStream(proc.stdout, watchdog)  # type: ignore[arg-type]
+        stopped = False
         try:
-            listing = WatchedStream(rev_list.stdout, watchdog)  # type: ignore[arg-type]
-            for info in reader.info(_listing(listing, out, paths)):
-                entry = _entry(info, paths.popleft(), out)
-                if entry is not None:
-                    yield entry
-            reader.stop()  # idle from here on: its git's pack pages would sit on the scan's memory peak
-        except GitSourceError as exc:  # a rev-list failure below is the more telling one
-            sizing_error = exc
+            yield stream
         finally:
-            rev_list.stdout.close()  # type: ignore[union-attr]
-            rc_list = rev_list.wait()
+            if proc.poll() is None:
+                proc.kill()  # left early: what it would still list comes from elsewhere, or not at all
+                stopped = True
+            proc.stdout.close()  # type: ignore[union-attr]
+            rc = proc.wait()
             watchdog.close()
-        if rc_list != 0:
-            rl_err.seek(0)
-            why = watchdog.message("git rev-list") if watchdog.fired else first_error_line(rl_err.read())
-            raise GitSourceError(f"cannot list the objects of {repo.path}: {why}"
-                                 " (corrupt or incomplete object database? try git fsck)")
-    if sizing_error is not None:
-        raise sizing_error
+            if rc != 0 and not stopped:
+                err.seek(0)
+                why = watchdog.message("git rev-list") if watchdog.fired else first_error_line(err.read())
+                raise GitSourceError(f"cannot list the objects of {repo.path}: {why}"  # noqa: B012
+                                     " (corrupt or incomplete object database? try git fsck)")
+
+
+def _other_tips(repo: RepoInfo) -> list[str]:
+    """Refs to trees and blobs (directly or through tags): ``--all`` covers them, ``git log`` does not."""
+    proc = run_git(repo.path, ["for-each-ref", "--format=%(objecttype) %(*objecttype) %(objectname)"],
+                   what="listing refs")
+    tips = []
+    for line in proc.stdout.decode("ascii", "replace").splitlines():
+        kind, _, rest = line.partition(" ")
+        target, _, oid = rest.partition(" ")
+        if kind in ("tree", "blob") or (kind == "tag" and target != "commit"):
+            tips.append(oid)
+    return tips
 
 
 def sized_blobs(repo: RepoInfo, paths: dict[str, str]) -> BlobSet:
