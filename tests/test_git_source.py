@@ -896,7 +896,8 @@ def _listed(repo: Repo, switch_after: int | None) -> tuple[list[tuple[str, int]]
         def switch():  # type: ignore[no-untyped-def]
             calls[0] += 1
             if switch_after is not None and calls[0] > switch_after:
-                return log.follow()
+                list(log.entries())  # the whole log written: it is past rev-list at its first look
+                return log.tail()
             return None
 
         git_blobs.popen_git = popen

@@ -211,7 +211,7 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
             # once a blob hits, the attribution log lists the rest of the history (not with
             # reflogs: the log walks reflog entries as commits, their trees may be anything)
             switch = None if in_process or include_reflogs else \
-                (lambda: log.follow() if log.started() else None)
+                (lambda: log.tail() if log.started() else None)
             listing = iter_history_blobs(repo, tips, sizer, blobs, reflogs=include_reflogs, log_listing=switch)
             small = _small(listing, blobs, max_blob_bytes)
             try:

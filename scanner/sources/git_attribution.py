@@ -74,26 +74,52 @@ def _split(blocks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def log_blobs(blocks: Iterable[bytes]) -> Iterator[tuple[bytes, bytes]]:
-    """(new blob id in hex, path) of each entry of ``git log --raw`` output, repeats included.
+    """(new blob id in hex, path) of each entry of ``git log --raw -z`` output, repeats included."""
+    parser = LogBlobs()
+    for block in blocks:
+        yield from parser.feed(block)
+    yield from parser.end()
+
+
+class LogBlobs:
+    """``git log --raw -z`` output, fed block by block: the new blob of each complete entry.
 
     Every blob reachable from the walked commits is some entry's new side: follow a blob at a path
     back through parents that hold it there, to a commit where none does; its diff (a root's
     included, a merge's combined one) lists it. Deletions and submodule commits are left out.
     """
-    tokens = _split(blocks)
-    for token in tokens:
-        if token[:1] == b"\n":
-            token = token.lstrip(b"\n")
-        if not token.startswith(b":"):
-            continue  # commit headers and the separators between commits
-        path = next(tokens, b"")
-        parents = len(token) - len(token.lstrip(b":"))
-        fields = token.split()
-        if len(fields) < 2 * parents + 2 or fields[parents] == GITLINK_BYTES:
-            continue
-        new = fields[2 * parents + 1]
-        if new.strip(b"0"):
-            yield new, path
+
+    def __init__(self) -> None:
+        self.rest = b""
+        self.entry: bytes | None = None  # an entry whose path token has not come yet
+
+    def feed(self, block: bytes) -> list[tuple[bytes, bytes]]:
+        parts = (self.rest + block).split(b"\0")
+        self.rest = parts.pop()
+        return self._tokens(parts)
+
+    def end(self) -> list[tuple[bytes, bytes]]:
+        rest, self.rest = self.rest, b""
+        return self._tokens([rest] if rest else [])
+
+    def _tokens(self, tokens: list[bytes]) -> list[tuple[bytes, bytes]]:
+        found = []
+        for token in tokens:
+            if self.entry is not None:
+                entry, self.entry = self.entry, None
+                parents = len(entry) - len(entry.lstrip(b":"))
+                fields = entry.split()
+                if len(fields) < 2 * parents + 2 or fields[parents] == GITLINK_BYTES:
+                    continue
+                new = fields[2 * parents + 1]
+                if new.strip(b"0"):
+                    found.append((new, token))
+                continue
+            if token[:1] == b"\n":
+                token = token.lstrip(b"\n")
+            if token.startswith(b":"):
+                self.entry = token  # its path is the next token
+        return found
 
 
 def _commit(header: bytes) -> CommitMeta:
@@ -128,6 +154,26 @@ def _log_stream(repo: RepoInfo, revs: Iterable[str]) -> Iterator[tuple[WatchedSt
             err.seek(0)
             why = watchdog.message("git log") if watchdog.fired else first_error_line(err.read())
             raise GitSourceError(f"cannot read commit history of {repo.path}: {why}")
+
+
+class LogTail:
+    """A PrefetchedLog's output read as it grows: what is there now, or all of it to the end."""
+
+    def __init__(self, log: PrefetchedLog):
+        self.log = log
+        self.offset = 0
+
+    def ready(self) -> bytes:
+        """What git wrote since the last read (b"" when nothing, or at the end)."""
+        block = self.log._read(self.offset, wait=False)
+        self.offset += len(block or b"")
+        return block or b""
+
+    def rest(self) -> Iterator[bytes]:
+        """Everything still to come, waiting for git; its failure is raised at the end."""
+        while (block := self.log._read(self.offset, wait=True)) is not None:
+            self.offset += len(block)
+            yield block
 
 
 class PrefetchedLog:
@@ -191,26 +237,27 @@ class PrefetchedLog:
                 self._finished = True
                 self._grown.notify_all()
 
-    def follow(self) -> Iterator[bytes]:
-        """The log's output as git writes it, while it is also kept for ``entries``."""
+    def tail(self) -> LogTail:
+        """The log's output as git writes it (it is kept for ``entries`` all the same)."""
         self.start()
+        return LogTail(self)
+
+    def _read(self, offset: int, wait: bool) -> bytes | None:
+        """Output from ``offset`` on: b"" when none is there yet (without ``wait``), None at the end."""
         assert self._file is not None
-        fd = self._file.fileno()
-        offset = 0
-        while True:
-            with self._grown:
-                while offset == self._written and not self._finished:
-                    self._grown.wait()
-                end, finished = self._written, self._finished
-            if offset < end:
-                block = os.pread(fd, min(READ_SIZE, end - offset), offset)
-                if not block:
-                    raise GitSourceError(f"cannot read back the commit history of {self.repo.path}")
-                offset += len(block)
-                yield block
-            elif finished:
-                break
-        self._raise_error()
+        with self._grown:
+            while wait and offset == self._written and not self._finished:
+                self._grown.wait()
+            end, finished = self._written, self._finished
+        if offset < end:
+            block = os.pread(self._file.fileno(), min(READ_SIZE, end - offset), offset)
+            if not block:
+                raise GitSourceError(f"cannot read back the commit history of {self.repo.path}")
+            return block
+        if finished:
+            self._raise_error()
+            return None
+        return b""
 
     def entries(self, want: Callable[[str], bool] | None = None) -> Iterator[DiffEntry]:
         self.start()

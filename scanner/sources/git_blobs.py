@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from scanner.sources.git_attribution import log_blobs
+from scanner.sources.git_attribution import LogBlobs, LogTail
 from scanner.sources.git_catfile import ObjectInfo
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git, run_git
 from scanner.sources.git_reader import BlobReader
@@ -68,7 +68,12 @@ def _parse_sizes(lines: Iterable[bytes], out: BlobSet, paths: dict[str, str]) ->
 
 # The rest of a history's listing comes from the attribution log once it runs (see
 # iter_history_blobs): a function that hands over its output then, else None.
-LogListing = Callable[[], Iterable[bytes] | None]
+LogListing = Callable[[], LogTail | None]
+CATCH_UP_EVERY = 64  # rev-list blobs listed between looks at what the log wrote meanwhile
+# rev-list blobs listed after the log started, at most: the log starts again from the newest
+# commit and lists nothing new until it passes rev-list (seconds: it is the slower walk), so
+# rev-list goes on a while to keep the workers busy (~1.5 s of their work on jenkinsci/jenkins)
+CATCH_UP_BLOBS = 20000
 
 
 class _Listed:
@@ -112,11 +117,8 @@ def _listing(lines: Iterable[bytes], listed: _Listed) -> Iterator[str]:
             yield _decode(oid_b)
 
 
-def _from_log(blocks: Iterable[bytes], listed: _Listed) -> Iterator[str]:
-    """The blobs of ``git log --raw`` output that no source listed before."""
-    for oid_b, path_b in log_blobs(blocks):
-        if listed.new(oid_b, path_b):
-            yield _decode(oid_b)
+def _new_from_log(found: list[tuple[bytes, bytes]], listed: _Listed) -> list[str]:
+    return [_decode(oid_b) for oid_b, path_b in found if listed.new(oid_b, path_b)]
 
 
 def _entry(info: ObjectInfo, path: str, out: BlobSet) -> BlobEntry | None:
@@ -148,15 +150,28 @@ def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader
     reader.start()  # git starts up while rev-list walks history
 
     def oids() -> Iterator[str]:
+        tail: LogTail | None = None
+        parser = LogBlobs()
+        started = 0
         with _rev_list(repo, args) as lines:
-            for oid in _listing(lines, listed):
+            for count, oid in enumerate(_listing(lines, listed)):
                 yield oid
-                blocks = log_listing() if log_listing is not None else None
-                if blocks is not None:
-                    break
+                if tail is None:
+                    tail = log_listing() if log_listing is not None else None
+                    started = count
+                elif count % CATCH_UP_EVERY == 0:
+                    # until the log passes rev-list, all it lists was listed: its first new blob
+                    # says it has; after CATCH_UP_BLOBS, the workers have enough to wait for it
+                    fresh = _new_from_log(parser.feed(tail.ready()), listed)
+                    yield from fresh
+                    if fresh or count - started >= CATCH_UP_BLOBS:
+                        break
             else:
-                return
-        yield from _from_log(blocks, listed)
+                return  # rev-list listed everything (refs to trees and blobs too)
+        assert tail is not None
+        for block in tail.rest():
+            yield from _new_from_log(parser.feed(block), listed)
+        yield from _new_from_log(parser.end(), listed)
         tips = _other_tips(repo)
         if tips:
             with _rev_list(repo, ["--no-walk", *tips]) as lines:
