@@ -934,3 +934,31 @@ def test_a_switched_listing_finds_and_attributes_every_token(repo: Repo) -> None
         return sorted((h.secret, loc.path, loc.commit) for h, loc in result.hits)
 
     assert where(switched) == where(reference)
+
+
+def test_a_crafted_author_cannot_hide_a_blob_from_the_log_listing(repo: Repo) -> None:
+    """The log's output is NUL-separated: a NUL in an author name, followed by text shaped like a
+    raw diff entry, would make the next real entry (the blob holding a token) a fake one's path.
+    git ends a name at a NUL (checked here through the listing), so the blob is still listed."""
+    tok = token()
+
+    def stored(kind: str, data: bytes) -> str:
+        return subprocess.run(["git", "hash-object", "--literally", "-t", kind, "-w", "--stdin"], cwd=repo.path,
+                              input=data, capture_output=True, check=True).stdout.decode().strip()
+
+    parent = repo.git("rev-parse", "HEAD")
+    readme = repo.git("rev-parse", "HEAD:README.md")
+    hidden = stored("blob", config(tok).encode())
+    tree = subprocess.run(["git", "mktree"], cwd=repo.path, capture_output=True, check=True, text=True,
+                          input=f"100644 blob {readme}\tREADME.md\n100644 blob {hidden}\tsecret.txt\n").stdout.strip()
+    fake = f"\0\n:000000 100644 {'0' * 40} {readme} A".encode()
+    commit = stored("commit", b"tree " + tree.encode() + b"\nparent " + parent.encode() + b"\nauthor Eve"
+                    + fake + b" <eve@example.com> 1700000000 +0000\ncommitter Eve <eve@example.com> "
+                    b"1700000000 +0000\n\ncrafted\n")
+    repo.git("update-ref", "refs/heads/main", commit)
+    expected, _, _ = _listed(repo, None)
+    listed, _, _ = _listed(repo, 0)
+    assert hidden in {oid for oid, _ in expected}
+    assert sorted(listed) == sorted(expected)
+    result = scan_history(repo.path, SPEC, jobs=2, parallel_min_bytes=0)
+    assert tok in secrets_of(result)
