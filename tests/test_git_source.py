@@ -962,3 +962,26 @@ def test_a_crafted_author_cannot_hide_a_blob_from_the_log_listing(repo: Repo) ->
     assert sorted(listed) == sorted(expected)
     result = scan_history(repo.path, SPEC, jobs=2, parallel_min_bytes=0)
     assert tok in secrets_of(result)
+
+
+
+def test_a_rev_list_read_to_the_end_is_waited_for_not_stopped(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the end of its output rev-list may still be exiting: its failure must count, not be
+    taken for a listing left early and killed (a truncated pack passed as a clean, empty history)."""
+    from scanner.sources import git_blobs
+
+    repo.commit({"a.txt": "a\n" * 100})
+    repo.git("gc", "-q")
+    [pack] = (repo.path / ".git" / "objects" / "pack").glob("*.pack")
+    pack.chmod(0o644)
+    pack.write_bytes(pack.read_bytes()[:200])
+    real_popen = git_blobs.popen_git
+
+    def still_exiting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        proc = real_popen(*args, **kwargs)
+        proc.poll = lambda: None  # type: ignore[method-assign]
+        return proc
+
+    monkeypatch.setattr(git_blobs, "popen_git", still_exiting)
+    with pytest.raises(GitSourceError, match="cannot list the objects"):
+        scan_history(repo.path, SPEC)

@@ -153,7 +153,7 @@ def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader
         tail: LogTail | None = None
         parser = LogBlobs()
         started = 0
-        with _rev_list(repo, args) as lines:
+        with _rev_list(repo, args) as (lines, stop):
             for count, oid in enumerate(_listing(lines, listed)):
                 yield oid
                 if tail is None:
@@ -165,6 +165,7 @@ def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader
                     fresh = _new_from_log(parser.feed(tail.ready()), listed)
                     yield from fresh
                     if fresh or count - started >= CATCH_UP_BLOBS:
+                        stop()
                         break
             else:
                 return  # rev-list listed everything (refs to trees and blobs too)
@@ -174,7 +175,7 @@ def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader
         yield from _new_from_log(parser.end(), listed)
         tips = _other_tips(repo)
         if tips:
-            with _rev_list(repo, ["--no-walk", *tips]) as lines:
+            with _rev_list(repo, ["--no-walk", *tips]) as (lines, _stop):
                 yield from _listing(lines, listed)
 
     stream = oids()
@@ -189,11 +190,12 @@ def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader
 
 
 @contextmanager
-def _rev_list(repo: RepoInfo, revs: list[str]) -> Iterator[WatchedStream]:
+def _rev_list(repo: RepoInfo, revs: list[str]) -> Iterator[tuple[WatchedStream, Callable[[], None]]]:
     """``git rev-list`` listing the blobs of ``revs`` as ``<oid> <path>`` lines (``?<oid>``: missing).
 
-    Left early, rev-list is stopped. Its own failure is raised, also over a failure of the sizing
-    beside it (a damaged object database shows there first, and rev-list says what it is).
+    The caller stops it when leaving early (the log lists the rest), or an error does; read to
+    the end, it is waited for. Its own failure is raised, also over a failure of the sizing beside
+    it (a damaged object database shows there first, and rev-list says what it is).
     """
     # Missing blobs are reported instead of failing (or being fetched lazily): never fetched into a
     # partial clone, or lost to a damaged pack in any repository, where the rest is still scanned.
@@ -204,12 +206,20 @@ def _rev_list(repo: RepoInfo, revs: list[str]) -> Iterator[WatchedStream]:
         watchdog = Watchdog(proc)  # a damaged tree can make rev-list loop forever
         stream = WatchedStream(proc.stdout, watchdog)  # type: ignore[arg-type]
         stopped = False
-        try:
-            yield stream
-        finally:
+
+        def stop() -> None:
+            """Stop a rev-list still listing (not one that ended: its exit status still counts)."""
+            nonlocal stopped
             if proc.poll() is None:
-                proc.kill()  # left early: what it would still list comes from elsewhere, or not at all
+                proc.kill()
                 stopped = True
+
+        try:
+            yield stream, stop
+        except BaseException:
+            stop()  # left by an error: what it would still list is not wanted
+            raise
+        finally:
             proc.stdout.close()  # type: ignore[union-attr]
             rc = proc.wait()
             watchdog.close()
