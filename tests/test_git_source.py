@@ -964,6 +964,33 @@ def test_a_crafted_author_cannot_hide_a_blob_from_the_log_listing(repo: Repo) ->
     assert tok in secrets_of(result)
 
 
+# --- the history as its objects say, not as the scanned repository asks git to show it ------------
+
+def test_a_replace_ref_cannot_swap_out_a_commit_holding_a_token(repo: Repo) -> None:
+    """refs/replace/<commit> makes git show another commit in its place: a clean one would hide
+    the token everywhere, while a clone of the branch still carries it."""
+    tok = token()
+    leak = repo.commit({"cfg.txt": config(tok)}, msg="leak")
+    tip = repo.commit({"more.txt": "more\n"}, msg="after")
+    repo.git("checkout", "-q", "--orphan", "clean")
+    repo.git("rm", "-rq", "--cached", ".")
+    clean = repo.commit({"README.md": "hello\n"}, msg="clean")
+    repo.git("checkout", "-q", "-f", "main")
+    repo.git("replace", leak, clean)
+    repo.git("branch", "-q", "-D", "clean")
+    for result in (scan_history(repo.path, SPEC), scan_range(repo.path, SPEC, f"{leak}~1..{tip}")):
+        assert [loc.commit for loc in locs(result, tok)] == [leak]
+
+
+def test_grafts_cannot_cut_off_the_history_holding_a_token(repo: Repo) -> None:
+    """info/grafts (deprecated, still honoured by git) can make any commit a root."""
+    tok = token()
+    leak = repo.commit({"cfg.txt": config(tok)}, msg="leak")
+    tip = repo.commit({"cfg.txt": None}, rm=("cfg.txt",), msg="removed")
+    (repo.path / ".git" / "info").mkdir(exist_ok=True)
+    (repo.path / ".git" / "info" / "grafts").write_text(tip + "\n")
+    assert [loc.commit for loc in locs(scan_history(repo.path, SPEC), tok)] == [leak]
+
 
 def test_a_rev_list_read_to_the_end_is_waited_for_not_stopped(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     """At the end of its output rev-list may still be exiting: its failure must count, not be

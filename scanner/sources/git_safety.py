@@ -103,6 +103,11 @@ ENV = {
     "GIT_OPTIONAL_LOCKS": "0",  # never rewrite the scanned index
     "GIT_NO_LAZY_FETCH": "1",  # a partial clone's missing object stays missing (git 2.39.4+)
     "GIT_PROTOCOL_FROM_USER": "0",  # transports left at the "user" policy count as not asked for
+    # The history as its objects say, not as the scanned repository asks git to show it: a replace
+    # ref would swap a commit holding a token for a clean one (the replacements are refs, scanned
+    # too), and info/grafts (deprecated, still honoured) would cut the history off before it.
+    "GIT_NO_REPLACE_OBJECTS": "1",
+    "GIT_GRAFT_FILE": os.devnull,
     # a fixed malloc mmap threshold: git's blob buffers go back to the system when freed
     "MALLOC_MMAP_THRESHOLD_": str(1 << 20),  # see workers.fixed_mmap_threshold
     "MALLOC_TRIM_THRESHOLD_": str(2 << 20),
