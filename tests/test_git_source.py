@@ -1012,3 +1012,29 @@ def test_a_rev_list_read_to_the_end_is_waited_for_not_stopped(repo: Repo, monkey
     monkeypatch.setattr(git_blobs, "popen_git", still_exiting)
     with pytest.raises(GitSourceError, match="cannot list the objects"):
         scan_history(repo.path, SPEC)
+
+
+def test_a_crafted_commit_graph_cannot_cut_off_the_history_holding_a_token(repo: Repo) -> None:
+    """git trusts objects/info/commit-graph for parents: one that calls the tip a root would hide
+    every commit before it."""
+    import hashlib
+    import struct
+
+    tok = token()
+    leak = repo.commit({"cfg.txt": config(tok)}, msg="leak")
+    tip = repo.commit(rm=("cfg.txt",), msg="removed")
+    repo.git("commit-graph", "write", "--reachable")
+    graph = repo.path / ".git" / "objects" / "info" / "commit-graph"
+    data = bytearray(graph.read_bytes())
+    chunks = {}
+    for i in range(data[6] + 1):  # the chunk table after the 8-byte header
+        chunk_id, offset = struct.unpack_from(">4sQ", data, 8 + 12 * i)
+        chunks[chunk_id] = offset
+    ids = [bytes(data[chunks[b"OIDL"] + 20 * i:chunks[b"OIDL"] + 20 * (i + 1)]).hex()
+           for i in range((chunks[b"CDAT"] - chunks[b"OIDL"]) // 20)]
+    struct.pack_into(">I", data, chunks[b"CDAT"] + 36 * ids.index(tip) + 20, 0x70000000)  # first parent: none
+    data[-20:] = hashlib.sha1(bytes(data[:-20])).digest()
+    graph.chmod(0o644)
+    graph.write_bytes(bytes(data))
+    assert repo.git("log", "--format=%H") == tip  # git itself now sees a one-commit history
+    assert [loc.commit for loc in locs(scan_history(repo.path, SPEC), tok)] == [leak]

@@ -80,7 +80,10 @@ def _protocols(allowed: frozenset[str]) -> tuple[tuple[str, str], ...]:
             *((f"protocol.{name}.allow", "always" if name in allowed else "never") for name in TRANSPORTS))
 
 
-SCAN_CONFIG = OUTPUT_CONFIG + NO_PROGRAMS + NO_CREDENTIAL_PROGRAMS + _protocols(frozenset())
+# The commit-graph file is a cache git trusts for parents: a crafted one can make any commit a
+# root and hide the history before it (the walks then read commits from their objects).
+NO_HISTORY_CACHES: tuple[tuple[str, str], ...] = (("core.commitGraph", "false"),)
+SCAN_CONFIG = OUTPUT_CONFIG + NO_PROGRAMS + NO_CREDENTIAL_PROGRAMS + NO_HISTORY_CACHES + _protocols(frozenset())
 # Clones and fetches keep the user's own credential and ssh settings (a private sweep URL needs them).
 REMOTE_CONFIG = OUTPUT_CONFIG + NO_PROGRAMS + _protocols(CLONE_TRANSPORTS) + (
     ("submodule.recurse", "false"),
