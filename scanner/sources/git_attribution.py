@@ -60,12 +60,8 @@ class Introduction:
 
 def _tokens(stream: IO[bytes] | WatchedStream) -> Iterator[bytes]:
     """NUL-separated tokens of a (possibly huge) stream, without holding it in memory."""
-    return _split(iter(lambda: stream.read(READ_SIZE), b""))
-
-
-def _split(blocks: Iterable[bytes]) -> Iterator[bytes]:
     rest = b""
-    for block in blocks:
+    while block := stream.read(READ_SIZE):
         parts = (rest + block).split(b"\0")
         rest = parts.pop()
         yield from parts
@@ -73,12 +69,14 @@ def _split(blocks: Iterable[bytes]) -> Iterator[bytes]:
         yield rest
 
 
-def log_blobs(blocks: Iterable[bytes]) -> Iterator[tuple[bytes, bytes]]:
-    """(new blob id in hex, path) of each entry of ``git log --raw -z`` output, repeats included."""
-    parser = LogBlobs()
-    for block in blocks:
-        yield from parser.feed(block)
-    yield from parser.end()
+def _new_blob(entry: bytes) -> tuple[int, list[bytes]] | None:
+    """(parents, fields) of a raw entry whose new side is a blob; None for a deleted path, a
+    submodule commit, or anything not shaped like an entry."""
+    parents = len(entry) - len(entry.lstrip(b":"))
+    fields = entry.split()  # the colons stay on the first mode: the indexes are the same
+    if len(fields) < 2 * parents + 2 or fields[parents] == GITLINK_BYTES or not fields[2 * parents + 1].strip(b"0"):
+        return None
+    return parents, fields
 
 
 class LogBlobs:
@@ -107,13 +105,9 @@ class LogBlobs:
         for token in tokens:
             if self.entry is not None:
                 entry, self.entry = self.entry, None
-                parents = len(entry) - len(entry.lstrip(b":"))
-                fields = entry.split()
-                if len(fields) < 2 * parents + 2 or fields[parents] == GITLINK_BYTES:
-                    continue
-                new = fields[2 * parents + 1]
-                if new.strip(b"0"):
-                    found.append((new, token))
+                if (blob := _new_blob(entry)) is not None:
+                    parents, fields = blob
+                    found.append((fields[2 * parents + 1], token))
                 continue
             if token[:1] == b"\n":
                 token = token.lstrip(b"\n")
@@ -180,10 +174,8 @@ class PrefetchedLog:
     """``git log --raw`` run beside the history scan, into a temporary file.
 
     Attribution needs the log only when some blob hits, and then only after the scan; started at
-    the first hit, git walks the commits while the workers still detect, instead of after them.
-    It may run beside the listing's rev-list: with the readers' small caches (git_catfile) both
-    walks fit the memory budget (jenkinsci/jenkins: tree peak ~280 MiB), and the log no longer
-    ends seconds after the workers with one core idle.
+    the first hit, git walks the commits while the workers still detect, instead of after them
+    (and the listing reads the rest of the history from it, see git_blobs.iter_history_blobs).
     """
 
     def __init__(self, repo: RepoInfo, revs: list[str]):
@@ -226,7 +218,7 @@ class PrefetchedLog:
                     proc.kill()
                 while block := stream.read(READ_SIZE):
                     self._file.write(block)
-                    self._file.flush()  # follow() reads the file by descriptor
+                    self._file.flush()  # _read reads the file by descriptor
                     with self._grown:
                         self._written += len(block)
                         self._grown.notify_all()
@@ -300,13 +292,13 @@ def _parse(tokens: Iterator[bytes], want: Callable[[str], bool] | None,
         if not token.startswith(b":"):
             continue  # empty separators between commits
         path = next(tokens, b"")
-        parents = len(token) - len(token.lstrip(b":"))
-        fields = token.split()  # the colons stay on the first mode: the indexes are the same
+        blob = _new_blob(token)
+        if blob is None:
+            continue  # deleted path or submodule commit: nothing new to look at
+        parents, fields = blob
         new = fields[2 * parents + 1].decode()
         if want is not None and not want(new):
-            continue  # most entries, on the cheapest test (no deletion or submodule is ever wanted)
-        if set(new) == {"0"} or fields[parents] == GITLINK_BYTES:
-            continue  # deleted path or submodule commit: nothing new to look at
+            continue
         if meta is None:
             meta = _commit(header)
         olds = tuple(f.decode() for f in fields[parents + 1:2 * parents + 1])
