@@ -201,6 +201,8 @@ class _Pack:
 
     def _head(self, offset: int) -> bytes:
         """HEAD_READ bytes (fewer at the end) from ``offset``: an entry's header and delta base."""
+        if offset == self.head_at:
+            return self.head
         if self.fd is None:
             pack = self.pack
             assert pack is not None
@@ -208,24 +210,23 @@ class _Pack:
             self.read_since_release += PAGE_COST
             if self.read_since_release > RELEASE_BYTES:
                 self._release()
-            return pack[offset:min(offset + HEAD_READ, self.data_end)]
-        if offset != self.head_at:
+            head = pack[offset:min(offset + HEAD_READ, self.data_end)]
+        else:
             try:
                 head = os.pread(self.fd, min(HEAD_READ, self.data_end - offset), offset)
             except OSError as exc:
                 raise ObjectStoreError(f"{self.pack_path.name}: cannot read at {offset} ({exc.strerror})") from None
-            if not head:  # the file shrank under its map (rewritten in place?)
-                raise ObjectStoreError(f"{self.pack_path.name}: nothing to read at {offset}")
-            self.head_at, self.head = offset, head
-        return self.head
+        if not head:  # the file shrank under its map (rewritten in place?)
+            raise ObjectStoreError(f"{self.pack_path.name}: nothing to read at {offset}")
+        self.head_at, self.head = offset, head
+        return head
 
-    def _byte(self, pos: int) -> int:
-        """The pack's byte at ``pos`` (within the data), from the last header read when it holds it."""
+    def _bytes(self, pos: int, count: int) -> bytes:
+        """Up to ``count`` bytes at ``pos``, from the last header read when it holds them."""
         at = pos - self.head_at
-        if 0 <= at < len(self.head):
-            return self.head[at]
-        head = self._head(pos)
-        return head[0]
+        if 0 <= at and at + count <= len(self.head):
+            return self.head[at:at + count]
+        return self._head(pos)[:count]
 
     def header(self, offset: int, oid: str) -> tuple[int, int, int]:
         """(type number, size, position after the header) of the entry at ``offset``."""
@@ -241,12 +242,10 @@ class _Pack:
         while c & 0x80:
             if pos >= end or shift > 64:
                 raise ObjectStoreError(f"{oid}: {self.pack_path.name}: bad entry header at {offset}")
-            c = head[pos - offset] if pos - offset < len(head) else self._byte(pos)
+            c = head[pos - offset] if pos - offset < len(head) else self._bytes(pos, 1)[0]
             pos += 1
             size |= (c & 0x7F) << shift
             shift += 7
-        if self.fd is None:
-            self.head_at, self.head = offset, head
         return kind, size, pos
 
     def ofs_base(self, offset: int, pos: int, oid: str) -> tuple[int, int]:
@@ -258,7 +257,7 @@ class _Pack:
         while c & 0x80:
             if pos >= end or pos - start > 9:
                 raise ObjectStoreError(f"{oid}: {self.pack_path.name}: bad delta base offset at {offset}")
-            c = self._byte(pos)
+            c = self._bytes(pos, 1)[0]
             pos += 1
             relative = ((relative + 1) << 7) | (c & 0x7F)  # git's encoding: no redundant forms
         base = offset - relative
@@ -269,10 +268,7 @@ class _Pack:
     def ref_base(self, pos: int, oid: str) -> bytes:
         if pos + SHA_LEN > self.data_end:
             raise ObjectStoreError(f"{oid}: {self.pack_path.name}: truncated delta base at {pos}")
-        at = pos - self.head_at
-        if 0 <= at and at + SHA_LEN <= len(self.head):
-            return self.head[at:at + SHA_LEN]
-        base = bytes(self._head(pos)[:SHA_LEN])
+        base = self._bytes(pos, SHA_LEN)
         if len(base) != SHA_LEN:
             raise ObjectStoreError(f"{oid}: {self.pack_path.name}: truncated delta base at {pos}")
         return base
