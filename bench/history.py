@@ -163,32 +163,30 @@ def _children(pid: int) -> list[int] | None:
     return kids
 
 
-def _tree(root: int) -> set[int]:
-    tree, frontier = {root}, [root]
-    while frontier:
-        kids = _children(frontier.pop())
-        if kids is None:
-            return _tree_by_scan(root)
-        kids = [k for k in kids if k not in tree]
-        tree.update(kids)
-        frontier.extend(kids)
-    return tree
-
-
-def _tree_by_scan(root: int) -> set[int]:
-    parents: dict[int, int] = {}
+def _children_by_scan() -> dict[int, list[int]]:
+    """Every process's children, from each /proc/<pid>/stat (where the children files are missing)."""
+    kids: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat", "rb") as f:
                     stat = f.read()
-                parents[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+                kids.setdefault(int(stat[stat.rindex(b")") + 2:].split()[1]), []).append(int(entry))
             except (OSError, ValueError):
                 continue
+    return kids
+
+
+def _tree(root: int) -> set[int]:
+    scanned: dict[int, list[int]] | None = None
     tree, frontier = {root}, [root]
     while frontier:
         pid = frontier.pop()
-        kids = [c for c, p in parents.items() if p == pid]
+        kids = _children(pid) if scanned is None else scanned.get(pid, [])
+        if kids is None:
+            scanned = _children_by_scan()
+            kids = scanned.get(pid, [])
+        kids = [k for k in kids if k not in tree]
         tree.update(kids)
         frontier.extend(kids)
     return tree
