@@ -12,9 +12,11 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scanner.sources import git_objects
-from scanner.sources.git_objects import ObjectStore, ObjectStoreError
+from scanner.sources.git_objects import NO_FAST_DELTAS_ENV, ObjectStore, ObjectStoreError, fast_deltas
 from tests.helpers import GIT_ENV, commit, git, init_repo
 
 TYPES = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
@@ -200,6 +202,112 @@ def loose_blob(repo: Path, data: bytes) -> str:
 
 
 # -- real repositories ---------------------------------------------------------------------------
+
+APPLIERS = ["compiled", "python"]
+
+
+@pytest.fixture(params=APPLIERS)
+def applier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with the compiled delta applier (the test extra installs it) and without it."""
+    if request.param == "python":
+        monkeypatch.setenv(NO_FAST_DELTAS_ENV, "1")
+    else:
+        monkeypatch.delenv(NO_FAST_DELTAS_ENV, raising=False)
+        assert fast_deltas() is not None, "the test extra installs dulwich: its compiled delta applier is tested"
+    return str(request.param)
+
+
+def test_real_deltas_read_like_git_with_either_applier(tmp_path: Path, applier: str) -> None:
+    repo = tmp_path / "repo"
+    edited_file_history(repo)
+    git(repo, "gc", "-q", "--aggressive")
+    assert {6} <= pack_entry_types(repo) and max_chain_length(repo) > 5
+    with open_store(repo / ".git" / "objects") as store:
+        assert (store.fast is not None) == (applier == "compiled")
+    assert assert_same_as_git(repo) > 100
+
+
+def _instruction(draw: st.DrawFn, base_size: int) -> tuple[bytes, int]:
+    """One delta instruction and the bytes it makes: mostly valid for a base of ``base_size``
+    bytes, sometimes not (copies past the base, short inserts, a reserved zero, truncation)."""
+    kind = draw(st.sampled_from(["copy", "copy", "insert", "zero", "truncated"]))
+    if kind == "insert":
+        length = draw(st.integers(1, 0x7F))
+        return bytes([length]) + draw(st.binary(min_size=max(0, length - 2), max_size=length)), length
+    if kind == "zero":
+        return b"\0", 0
+    start = draw(st.integers(0, base_size + 4))
+    length = draw(st.integers(1, max(1, base_size - start) + 4))
+    encoded = bytes([0x80 | 0x01 | 0x02 | 0x10 | 0x20]) + struct.pack("<HH", start, length)
+    return (encoded[:draw(st.integers(1, 4))], 0) if kind == "truncated" else (encoded, length)
+
+
+@st.composite
+def deltas(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    """(base, delta) pairs whose announced sizes are usually right, sometimes not."""
+    base = draw(st.binary(max_size=300))
+    instructions = [_instruction(draw, len(base)) for _ in range(draw(st.integers(0, 12)))]
+    made = sum(length for _, length in instructions)
+    source = len(base) + draw(st.sampled_from([0, 0, 0, 1]))
+    # what all instructions make, what all but the last make (complete before a last one git
+    # refuses: the shape dulwich alone accepts), or anything
+    last = instructions[-1][1] if instructions else 0
+    target = draw(st.sampled_from([made, made, made - last, -1]))
+    target = draw(st.integers(0, 2000)) if target < 0 else target
+    return base, varint(source) + varint(target) + b"".join(code for code, _ in instructions)
+
+
+@settings(max_examples=400, deadline=None)
+@given(deltas())
+def test_compiled_and_python_deltas_agree(case: tuple[bytes, bytes]) -> None:
+    """Same result, or the same error, for valid and damaged deltas alike."""
+    base, delta = case
+    fast = fast_deltas()
+    assert fast is not None, "the test extra installs dulwich: its compiled delta applier is tested"
+
+    def apply(with_fast: object) -> bytes | str:
+        try:
+            return git_objects._apply_delta(base, delta, "x" * 40, 1 << 20, with_fast)  # type: ignore[arg-type]
+        except ObjectStoreError as exc:
+            return f"error: {exc}"
+
+    assert apply(fast) == apply(None)
+
+
+@pytest.mark.parametrize("failure", ["raises", "short", "long"])
+def test_a_failing_compiled_applier_leaves_the_answer_to_python(failure: str) -> None:
+    """The accelerator failing costs speed, never answers: its result is used only when it is the
+    announced size, and any exception it raises is not the caller's."""
+    base = b"base content\n" * 10
+    target = base + b"tail\n"
+    good = make_delta(base, target)
+    damaged = varint(len(base)) + varint(8) + bytes([0x80 | 0x01 | 0x10, 0xF0, 8])  # copies beyond its base
+
+    def broken(_base: bytes, _delta: bytes) -> list[bytes]:
+        if failure == "raises":
+            raise MemoryError("accelerator failed")
+        return [b"x" * (len(target) + (1 if failure == "long" else -1))]
+
+    assert git_objects._apply_delta(base, good, "a" * 40, 1 << 20, broken) == target
+    with pytest.raises(ObjectStoreError, match="copies beyond its base"):
+        git_objects._apply_delta(base, damaged, "a" * 40, 1 << 20, broken)
+
+
+def test_sizes_are_checked_before_the_compiled_applier_sees_a_delta() -> None:
+    """A few bytes can claim a terabyte result: the limit is checked first, so the applier never
+    allocates what the delta claims."""
+    called: list[bytes] = []
+
+    def spy(base: bytes, delta: bytes) -> list[bytes]:
+        called.append(delta)
+        return [b""]
+
+    huge = varint(4) + varint(1 << 40) + bytes([0x80 | 0x10 | 0x20 | 0x40, 0xFF, 0xFF, 0xFF])
+    with pytest.raises(ObjectStoreError, match="over the 1 MiB limit"):
+        git_objects._apply_delta(b"base", huge, "a" * 40, 1 << 20, spy)
+    with pytest.raises(ObjectStoreError, match="expects a 5-byte base"):
+        git_objects._apply_delta(b"base", varint(5) + varint(4) + bytes([0x90, 4]), "a" * 40, 1 << 20, spy)
+    assert called == []
 
 def test_loose_objects_only(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
@@ -443,7 +551,46 @@ def test_ref_delta_bases_in_another_pack_or_loose(tmp_path: Path) -> None:
         assert store.read(loose_oid) == ("blob", loose_base)
 
 
-def test_damaged_deltas_raise_object_store_error(tmp_path: Path) -> None:
+def test_a_delta_git_refuses_is_refused_by_either_applier(tmp_path: Path, applier: str) -> None:
+    """dulwich (like git once did) stops at an instruction it refuses and keeps the result when
+    that was the last one and the result was complete; current git refuses the delta, and so do we."""
+    repo = init_repo(tmp_path / "repo")
+    objects = repo / ".git" / "objects"
+    base = b"base content\n" * 10
+    base_oid = object_id("blob", base)
+    complete = varint(len(base)) + varint(4) + bytes([0x90, 4])  # copies the first 4 bytes: done
+    cases = {
+        "copy past the base, last": complete + bytes([0x91, 0xF0, 8]),
+        "copy of 1 byte once complete": complete + bytes([0x90, 1]),
+        "insert without its bytes, last": complete + bytes([9]),
+        "insert of 1 without its byte, last": complete + bytes([1]),
+        "copy past the base, then more": varint(len(base)) + varint(4) + bytes([0x91, 0xF0, 8, 0x90, 4]),
+    }
+    fast = fast_deltas()
+    if applier == "compiled":  # the shapes the second pass exists for: dulwich alone accepts some
+        assert fast is not None
+        accepted = []
+        for name, delta in cases.items():
+            try:
+                accepted += [name] if b"".join(fast(base, delta)) == b"base" else []
+            except Exception:  # noqa: BLE001 - refused by dulwich itself
+                pass
+        assert "copy past the base, last" in accepted
+    entries = [(base_oid, 3, b"", base)]
+    for number, delta in enumerate(cases.values()):
+        entries.append((hashlib.sha1(b"edge %d" % number).hexdigest(), 6, base_oid.encode(), delta))
+    write_pack(objects, entries)
+    with open_store(objects) as store:
+        for (oid, _kind, _prefix, _payload), name in zip(entries[1:], cases):
+            shown = subprocess.run(["git", "cat-file", "blob", oid], cwd=repo, env={**os.environ, **GIT_ENV},
+                                   capture_output=True)
+            assert shown.returncode != 0 and b"gone wild" in shown.stderr, name
+            with pytest.raises(ObjectStoreError):
+                store.read(oid)
+        assert store.read(base_oid) == ("blob", base)
+
+
+def test_damaged_deltas_raise_object_store_error(tmp_path: Path, applier: str) -> None:
     repo = init_repo(tmp_path / "repo")
     objects = repo / ".git" / "objects"
     base = b"base content\n" * 10
@@ -581,6 +728,7 @@ def test_pages_read_are_handed_back_and_reading_goes_on(tmp_path: Path, monkeypa
     edited_file_history(repo)
     git(repo, "gc", "-q", "--aggressive")
     monkeypatch.setattr(git_objects, "RELEASE_BYTES", 1024)  # release after nearly every object
+    monkeypatch.setattr(git_objects, "PACK_FDS", 0)  # packs read through their map (pread maps nothing)
     released: list[int] = []
     real_release = git_objects._Pack._release
 
@@ -602,11 +750,15 @@ class NoMapReads:
     def close(self) -> None:
         pass
 
+    def release(self) -> None:
+        pass
+
 
 @pytest.mark.parametrize("packing", ["ofs", "ref"])
-def test_vetting_reads_headers_without_mapping_pack_pages(tmp_path: Path, packing: str) -> None:
-    """Vetting every blob's chain reads entry headers with pread: a history worker's map of the
-    pack would otherwise hold megabytes of its pages (measured: 5-11 MiB per worker on jenkins)."""
+def test_vetting_and_reading_map_no_pack_page(tmp_path: Path, packing: str) -> None:
+    """Vetting every blob's chain reads entry headers with pread, and reading inflates what pread
+    returns: a history worker's map of the pack would otherwise hold its pages (measured on
+    jenkins: 5-11 MiB per worker for vetting, ~50 MiB per in-process reading worker)."""
     repo = tmp_path / "repo"
     edited_file_history(repo, edits=30)
     if packing == "ref":
@@ -622,8 +774,12 @@ def test_vetting_reads_headers_without_mapping_pack_pages(tmp_path: Path, packin
         store.check_chain(listed[0][0])  # maps the pack
         for pack in store.packs:
             pack.pack = NoMapReads()  # type: ignore[assignment]
+            pack.view = NoMapReads()  # type: ignore[assignment]
         for oid, _, _ in listed:
             store.check_chain(oid)
+        expected = cat_file_batch(repo, [oid for oid, _, _ in listed])
+        for oid, _, _ in listed:
+            assert store.read(oid) == expected[oid]
 
 
 def test_headers_read_from_the_map_once_descriptors_run_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -304,13 +304,30 @@ def _prefixed_bomb(header: bytes) -> bytes:
                      squeeze.flush()])
 
 
+@pytest.mark.parametrize("reader", ["in-process", "cat-file"])
 @pytest.mark.parametrize("mutation", ["self", "pair"])
-def test_worker_processes_vet_delta_chains_too(tmp_path, monkeypatch, mutation):
+def test_worker_processes_vet_delta_chains_too(tmp_path, monkeypatch, mutation, reader):
     """A history large enough for worker processes: each worker's git is never handed a looping
     delta (git would spin, growing its stack, until the stall watchdog). Before, only the
-    listing's sizing pass vetted chains, and the workers asked git for every blob."""
+    listing's sizing pass vetted chains, and the workers asked git for every blob. Workers read
+    in-process where deltas are applied by compiled code, else through a git cat-file each."""
     from scanner.detect import DetectorSpec
     from scanner.sources.git import scan_history as scan_in_process
+    from scanner.sources.git_catfile import CatFile
+    from scanner.sources.git_objects import NO_FAST_DELTAS_ENV, fast_deltas
+
+    if reader == "cat-file":
+        monkeypatch.setenv(NO_FAST_DELTAS_ENV, "1")
+    else:
+        assert fast_deltas() is not None, "the test extra installs dulwich"
+        real_read = CatFile.read
+
+        def no_git_contents(self, oids):  # forked workers inherit this: none may ask git
+            if self.vet is not None:
+                raise AssertionError("a worker read contents through git cat-file")
+            return real_read(self, oids)
+
+        monkeypatch.setattr(CatFile, "read", no_git_contents)
 
     repo = Repo(tmp_path / "repo")
     a, b = repo.victim, repo.other

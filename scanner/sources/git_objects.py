@@ -14,6 +14,7 @@ import struct
 import sys
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import BinaryIO, Self
@@ -50,6 +51,28 @@ CHAIN_TYPES_MAX = 1 << 16  # remembered delta chain types (~100 bytes each): ~7 
 
 
 DEFAULT_MAX_BYTES = 50 << 20  # the largest object inflated in-process (callers pass --max-blob-mb)
+# set to 1 to apply deltas in Python even where the compiled applier is installed (benchmarks, tests)
+NO_FAST_DELTAS_ENV = "JTS_NO_FAST_DELTAS"
+
+# (base, delta) -> the result in one or more parts; raises on a delta that does not fit its base
+FastDelta = Callable[[bytes, bytes], Sequence[bytes]]
+
+
+def fast_deltas() -> FastDelta | None:
+    """A compiled delta applier, or None (not installed, or turned off by $JTS_NO_FAST_DELTAS).
+
+    The optional accelerator (``pip install 'jenkins-token-scanner[fast]'``) is dulwich's Rust
+    extension. Applying real histories' deltas in Python is what made in-process reading cost
+    more CPU than a ``git cat-file`` (a loop over ~100 instructions per delta); compiled, reading
+    in-process costs less than half of it (README "Benchmarks").
+    """
+    if os.environ.get(NO_FAST_DELTAS_ENV, "") not in ("", "0"):
+        return None
+    try:
+        from dulwich._pack import apply_delta
+    except Exception:  # noqa: BLE001 - not installed, or built without its extension: Python applies them
+        return None
+    return apply_delta  # type: ignore[no-any-return]
 
 
 class ObjectStoreError(Exception):
@@ -221,6 +244,17 @@ class _Pack:
         self.head_at, self.head = offset, head
         return head
 
+    def _pread(self, pos: int, count: int) -> bytes:
+        """``count`` bytes at ``pos`` through the descriptor (the caller checked the pack ends later)."""
+        assert self.fd is not None
+        try:
+            data = os.pread(self.fd, count, pos)
+        except OSError as exc:
+            raise ObjectStoreError(f"{self.pack_path.name}: cannot read at {pos} ({exc.strerror})") from None
+        if len(data) != count:  # the file shrank under its map (rewritten in place?)
+            raise ObjectStoreError(f"{self.pack_path.name}: {len(data)} of {count} bytes at {pos}")
+        return data
+
     def _bytes(self, pos: int, count: int) -> bytes:
         """Up to ``count`` bytes at ``pos``, from the last header read when it holds them."""
         at = pos - self.head_at
@@ -289,13 +323,19 @@ class _Pack:
         step = min(size + size // 8 + 4096, INFLATE_SLICE)
         parts: list[bytes] = []
         got = 0
+        mapped = 0
         try:
             while not inflater.eof:
                 if pos >= end:
                     raise ObjectStoreError(f"{oid}: {self.pack_path.name}: truncated zlib stream")
                 stop = min(pos + step, end)
+                if self.fd is None:
+                    compressed: bytes | memoryview = self.view[pos:stop]
+                    mapped += stop - pos
+                else:
+                    compressed = self._pread(pos, stop - pos)
                 # at most size+1 bytes out: a damaged stream cannot balloon memory
-                out = inflater.decompress(self.view[pos:stop], min(size + 1 - got, sys.maxsize))
+                out = inflater.decompress(compressed, min(size + 1 - got, sys.maxsize))
                 if inflater.unconsumed_tail:
                     raise ObjectStoreError(f"{oid}: {self.pack_path.name}: object larger than its header says")
                 parts.append(out)
@@ -306,9 +346,10 @@ class _Pack:
             raise ObjectStoreError(f"{oid}: {self.pack_path.name}: bad zlib data ({exc})") from None
         if got != size:
             raise ObjectStoreError(f"{oid}: {self.pack_path.name}: inflated {got} bytes, header says {size}")
-        self.read_since_release += got
-        if self.read_since_release > RELEASE_BYTES:
-            self._release()
+        if mapped:
+            self.read_since_release += max(got, mapped, PAGE_COST)
+            if self.read_since_release > RELEASE_BYTES:
+                self._release()
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _release(self) -> None:
@@ -374,6 +415,7 @@ class ObjectStore:
     def __init__(self, object_dirs: list[Path], max_bytes: int = DEFAULT_MAX_BYTES):
         self.object_dirs = object_dirs  # the repository's own first, then its alternates
         self.max_bytes = max_bytes  # no object, delta or delta base is inflated past this
+        self.fast = fast_deltas()
         self.packs: list[_Pack] = []
         self.pack_dir_stamps: dict[Path, int] = {}
         self.last: _Pack | None = None  # consecutive objects tend to live in the same pack
@@ -613,7 +655,8 @@ class ObjectStore:
                 raise ObjectStoreError(f"{oid}: {pack.pack_path.name}: unknown entry type {kind} at {offset}")
             key = (pack.number, offset)
         for delta_pack, delta_offset, pos, size in reversed(deltas):
-            data = _apply_delta(data, delta_pack.inflate(pos, size, oid, self.max_bytes), oid, self.max_bytes)
+            data = _apply_delta(data, delta_pack.inflate(pos, size, oid, self.max_bytes), oid, self.max_bytes,
+                                self.fast)
             self.cache.put((delta_pack.number, delta_offset), kind, data)
         return kind, data
 
@@ -653,14 +696,61 @@ def _varint(data: bytes, pos: int, oid: str) -> tuple[int, int]:
             return value, pos
 
 
-def _apply_delta(base: bytes, delta: bytes, oid: str, max_bytes: int) -> bytes:
-    """git's delta format: sizes, then copy-from-base and insert-literal instructions."""
+def _fast_delta(fast: FastDelta, base: bytes, delta: bytes, body: int, source_size: int,
+                target_size: int) -> bytes | None:
+    """The compiled applier's result when git would give the same; None leaves the delta to Python.
+
+    dulwich applies deltas as git once did: it stops at the first instruction it refuses, and
+    keeps the result when that instruction was the last and the result already complete. Current
+    git refuses such a delta (so does the Python loop). A second pass tells them apart: with one
+    byte more announced and a 1-byte insert of "J" appended, a delta git accepts ends with that
+    "J"; in the other, the refused instruction now either fits (the "J" then no longer does, or
+    the insert's own opcode became its literal) or still stops the replay before the end.
+    """
+    try:
+        result = b"".join(fast(base, delta))  # one part: the join returns it without a copy
+        if len(result) != target_size:
+            return None
+        probe = _size_varint(source_size) + _size_varint(target_size + 1) + delta[body:] + b"\x01J"
+        replayed = b"".join(fast(base, probe))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: BLE001 - a damaged delta, or the accelerator failing (a Rust panic is
+        return None  # a BaseException): the loop says why
+    if len(replayed) != target_size + 1 or replayed[-1:] != b"J":
+        return None
+    return result
+
+
+def _size_varint(value: int) -> bytes:
+    """A delta header size, encoded as ``_varint`` reads it."""
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if not value:
+            out.append(byte)
+            return bytes(out)
+        out.append(byte | 0x80)
+
+
+def _apply_delta(base: bytes, delta: bytes, oid: str, max_bytes: int, fast: FastDelta | None = None) -> bytes:
+    """git's delta format: sizes, then copy-from-base and insert-literal instructions.
+
+    ``fast``: a compiled applier, given only deltas whose sizes passed the checks here (no result
+    past ``max_bytes``) and trusted only for a result of the announced size; anything else it
+    does, raising included, leaves the delta to the Python loop, whose answer or error stands.
+    """
     source_size, pos = _varint(delta, 0, oid)
     target_size, pos = _varint(delta, pos, oid)
     if target_size > max_bytes:  # a few bytes of copy instructions can claim terabytes
         raise ObjectStoreError(f"{oid}: delta result of {target_size} bytes is over the {max_bytes >> 20} MiB limit")
     if source_size != len(base):
         raise ObjectStoreError(f"{oid}: delta expects a {source_size}-byte base, got {len(base)}")
+    if fast is not None:
+        result = _fast_delta(fast, base, delta, pos, source_size, target_size)
+        if result is not None:
+            return result
     source = memoryview(base)
     literal = memoryview(delta)
     parts: list[memoryview] = []  # joined once at the end: one copy of the result
