@@ -33,7 +33,8 @@ PACK_HEADER = 12
 PACK_TRAILER = SHA_LEN
 LARGE_OFFSET = 0x80000000
 
-CACHE_BYTES = 16 << 20  # resolved objects: sibling deltas share bases (git caches 96 MiB, 32 MiB as we run it)
+CACHE_BYTES = 8 << 20  # resolved objects: sibling deltas share bases (git caches 96 MiB by default); on
+# jenkinsci/jenkins 8 MiB costs the CPU of 16 in a reader (~20 MiB less peak), 4 MiB costs ~15% more
 MAX_ALTERNATE_DEPTH = 5
 LOOSE_HEADER_MAX = 64  # "<type> <size>\0" is far shorter
 LOOSE_READ = 4096
