@@ -271,6 +271,38 @@ def test_merges_do_not_introduce_but_an_evil_merge_does(repo: Repo) -> None:
     assert [loc.commit for loc in locs(result, evil)] == [merge]
 
 
+def test_attribution_passes_over_unwanted_entries_with_the_same_answers(repo: Repo) -> None:
+    """The attribution parse skips one-parent entries whose new id is not wanted without splitting
+    them; merges, deletions and a path shaped like an entry naming the wanted id change nothing."""
+    from scanner.sources.git_attribution import PrefetchedLog
+    from scanner.sources.git_repo import open_repo as open_info
+
+    tok, evil = token(), token()
+    hit = repo.commit({"hit.txt": config(tok)})
+    wanted = repo.git("rev-parse", f"{hit}:hit.txt")
+    decoy = f":100644 100644 {'0' * 40} {wanted} M"  # a path shaped like an entry, not one
+    repo.write(decoy, "decoy\n")
+    repo.git("add", "--", f":(literal){decoy}")
+    repo.commit()
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit({"side.txt": config(tok)})
+    repo.git("checkout", "-q", "main")
+    repo.commit({"main.txt": "main\n"}, rm=("hit.txt",))
+    repo.git("merge", "-q", "--no-commit", "--no-ff", "side")
+    repo.write("main.txt", config(evil))
+    repo.git("add", "main.txt")
+    repo.git("commit", "-q", "--no-edit")
+    evil_blob = repo.git("rev-parse", "HEAD:main.txt")
+    side_blob = repo.git("rev-parse", "side:side.txt")
+    ids = {wanted, evil_blob, side_blob}
+    with PrefetchedLog(open_info(repo.path), ["--all"]) as log:
+        every = list(log.entries(lambda oid: oid in ids))
+        skipping = list(log.entries(lambda oid: oid in ids, among={oid.encode() for oid in ids}))
+    assert skipping == every
+    assert {entry.new for entry in every} == ids
+    assert any(len(entry.olds) == 2 for entry in every)  # the evil merge's combined entry
+
+
 def test_each_unique_blob_is_scanned_once(repo: Repo) -> None:
     tok = token()
     repo.commit({"keep.txt": config(tok)})

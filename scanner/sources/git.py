@@ -233,7 +233,7 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
                     return True
                 return False
 
-            intros = introductions(log.entries(want), hits_of)
+            intros = introductions(log.entries(want, among={oid.encode() for oid in hits_of}), hits_of)
     boundary = shallow_boundary(repo)
     head = head_blobs(repo, lambda _p, oid: oid in hits_of) if hits_of else None
     for intro in intros:
