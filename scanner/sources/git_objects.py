@@ -46,7 +46,7 @@ PAGE_COST = 1 << 16  # what one entry-header read counts towards RELEASE_BYTES: 
 # An entry's type/size header (<= 10 bytes here, see header) and its delta base (<= 20 more): read
 # with pread, so vetting every blob's chain maps no pack page (~5-11 MiB per history worker)
 HEAD_READ = 32
-PACK_FDS = 64  # descriptors a store keeps for those reads; packs past them read headers from the map
+PACK_FDS = 64  # descriptors a store keeps for pread (headers and inflating); packs past them read from the map
 LOCATED_MAX = 1 << 18  # ~40 MiB at most
 CHAIN_TYPES_MAX = 1 << 16  # remembered delta chain types (~100 bytes each): ~7 MiB, not 100
 
@@ -64,8 +64,8 @@ def fast_deltas() -> FastDelta | None:
 
     The optional accelerator (``pip install 'jenkins-token-scanner[fast]'``) is dulwich's Rust
     extension. Applying real histories' deltas in Python is what made in-process reading cost
-    more CPU than a ``git cat-file`` (a loop over ~100 instructions per delta); compiled, reading
-    in-process costs less than half of it (README "Benchmarks").
+    more CPU than a ``git cat-file`` (a loop over ~100 instructions per delta); compiled, history
+    workers reading in-process cost jenkinsci/jenkins ~1.5 CPU-s less in all (README "Architecture").
     """
     if os.environ.get(NO_FAST_DELTAS_ENV, "") not in ("", "0"):
         return None
@@ -120,9 +120,11 @@ class _Cache:
 class _Pack:
     """One ``pack-*.idx`` and its ``.pack``, mapped on first use; unusable packs find nothing.
 
-    Pages of the pack read so far count in the process's RSS, up to the whole pack (git bounds
-    its own with core.packedGitLimit): every RELEASE_BYTES read, they are handed back (they stay
-    in the page cache, so nothing is read twice from disk).
+    Headers and compressed data are read with ``pread`` while the store's descriptor budget lasts,
+    so no pack page counts in the process's RSS. Past it, they are read through the map, whose
+    pages would count up to the whole pack (git bounds its own with core.packedGitLimit): every
+    RELEASE_BYTES read, they are handed back (they stay in the page cache, so nothing is read
+    twice from disk).
     """
 
     def __init__(self, number: int, idx_path: Path, pack_path: Path, fds: _FdBudget | None = None):
@@ -133,7 +135,7 @@ class _Pack:
         self.idx: mmap.mmap | None = None
         self.pack: mmap.mmap | None = None
         self.fds = fds
-        self.fd: int | None = None  # for header reads (pread), while the store's budget lasts
+        self.fd: int | None = None  # for reads with pread, while the store's budget lasts
         self.head_at = -1  # the last header read: (its offset, HEAD_READ bytes from there)
         self.head = b""
         self.view = memoryview(b"")  # of the pack map: slices for zlib without copying
@@ -227,6 +229,7 @@ class _Pack:
         """HEAD_READ bytes (fewer at the end) from ``offset``: an entry's header and delta base."""
         if offset == self.head_at:
             return self.head
+        count = min(HEAD_READ, self.data_end - offset)
         if self.fd is None:
             pack = self.pack
             assert pack is not None
@@ -234,13 +237,10 @@ class _Pack:
             self.read_since_release += PAGE_COST
             if self.read_since_release > RELEASE_BYTES:
                 self._release()
-            head = pack[offset:min(offset + HEAD_READ, self.data_end)]
+            head = pack[offset:offset + max(count, 0)]
         else:
-            try:
-                head = os.pread(self.fd, min(HEAD_READ, self.data_end - offset), offset)
-            except OSError as exc:
-                raise ObjectStoreError(f"{self.pack_path.name}: cannot read at {offset} ({exc.strerror})") from None
-        if not head:  # the file shrank under its map (rewritten in place?)
+            head = self._pread(offset, max(count, 0))
+        if not head:  # nothing left at the offset
             raise ObjectStoreError(f"{self.pack_path.name}: nothing to read at {offset}")
         self.head_at, self.head = offset, head
         return head
