@@ -823,3 +823,55 @@ def test_a_loop_through_an_entry_no_index_names_is_caught(tmp_path: Path) -> Non
         with pytest.raises(ObjectStoreError, match="loops") as caught:
             store.check_chain(looping)
         assert caught.value.final
+
+
+def index_only_pack(pack_dir: Path, offsets: dict[bytes, int]) -> git_objects._Pack:
+    """A version-2 index of ``{raw id: offset}`` beside a pack that claims as many entries but
+    holds none: enough to look ids up, nothing to read."""
+    ids = sorted(offsets)
+    body = b"PACK" + struct.pack(">II", 2, len(ids))
+    pack_sha = hashlib.sha1(body).digest()
+    fanout = [0] * 256
+    for raw in ids:
+        fanout[raw[0]] += 1
+    for first in range(1, 256):
+        fanout[first] += fanout[first - 1]
+    idx = bytearray(b"\377tOc" + struct.pack(">I", 2) + struct.pack(">256I", *fanout))
+    idx += b"".join(ids) + b"\0\0\0\0" * len(ids) + b"".join(struct.pack(">I", offsets[raw]) for raw in ids)
+    idx += pack_sha
+    idx += hashlib.sha1(idx).digest()
+    pack_dir.mkdir(parents=True, exist_ok=True)
+    (pack_dir / "pack-x.pack").write_bytes(body + pack_sha)
+    (pack_dir / "pack-x.idx").write_bytes(bytes(idx))
+    return git_objects._Pack(0, pack_dir / "pack-x.idx", pack_dir / "pack-x.pack")
+
+
+def test_lookups_in_large_index_buckets(tmp_path: Path) -> None:
+    """Buckets of hundreds of ids are searched around an interpolated guess first: uniform ids,
+    a crowded bucket that defeats the guess, and an id found straddling two entries all answer as
+    a plain bisection would."""
+    rng = random.Random(7)
+    ids = {rng.randbytes(20) for _ in range(60_000)}
+    # crowded buckets: every id shares its second byte, so the guesses land far below or above
+    ids |= {b"\x42\x00" + rng.randbytes(18) for _ in range(400)}
+    ids |= {b"\x43\xff" + rng.randbytes(18) for _ in range(400)}
+    # ``straddle`` is absent (it sorts between them), but its bytes run across two neighbouring
+    # entries of bucket 0x99, right where its guess looks
+    head, tail = b"\x99\x40" + bytes(8), b"\x99\x40" + bytes(7) + b"\x01"
+    straddle = head + tail
+    left, right = head + head, tail + bytes(10)
+    assert left < straddle < right
+    ids = {raw for raw in ids if not left <= raw <= right} | {left, right}
+    offsets = {raw: 12 + 7 * n for n, raw in enumerate(sorted(ids))}
+    pack = index_only_pack(tmp_path / "pack", offsets)
+    assert sum(raw[0] == 0x99 for raw in ids) > 2 * git_objects.FIND_SPAN  # the guess is tried
+    try:
+        for raw, offset in offsets.items():
+            assert pack.find(raw, raw.hex()) == offset
+        absent = [rng.randbytes(20) for _ in range(5000)] + [straddle]
+        absent += [raw[:-1] + bytes([raw[-1] ^ 1]) for raw in rng.sample(sorted(ids), 5000)]
+        for raw in absent:
+            if raw not in offsets:
+                assert pack.find(raw, raw.hex()) is None
+    finally:
+        pack.close()

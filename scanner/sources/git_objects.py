@@ -43,10 +43,13 @@ INFLATE_SLICE = 1 << 20
 RELEASE_BYTES = 16 << 20  # inflated bytes between RSS releases (git maps 64 MiB windows here, see git_cmd)
 PAGE_COST = 1 << 16  # what one entry-header read counts towards RELEASE_BYTES: Linux maps up to 64 KiB
 # of cached pages around a faulting one (fault-around), not just its own page
-# An entry's type/size header (<= 10 bytes here, see header) and its delta base (<= 20 more): read
-# with pread, so vetting every blob's chain maps no pack page (~5-11 MiB per history worker)
-HEAD_READ = 32
+# An entry's type/size header (<= 10 bytes here, see header), its delta base (<= 20 more) and, for
+# most entries, all of their compressed data (90% of jenkinsci/jenkins' are under 512 bytes): one
+# pread then serves both the header and inflating. Read with pread, so vetting every blob's chain
+# maps no pack page (~5-11 MiB per history worker)
+HEAD_READ = 1024
 PACK_FDS = 64  # descriptors a store keeps for pread (headers and inflating); packs past them read from the map
+FIND_SPAN = 48  # entries either side of an id's interpolated place searched first (see _Pack.find)
 LOCATED_MAX = 1 << 18  # ~40 MiB at most
 CHAIN_TYPES_MAX = 1 << 16  # remembered delta chain types (~100 bytes each): ~7 MiB, not 100
 
@@ -202,6 +205,22 @@ class _Pack:
         first = sha[0]
         lo = self.fanout[first - 1] if first else 0
         hi = self.fanout[first]
+        if hi - lo > 2 * FIND_SPAN:
+            # ids are uniform: the next bytes place one within a few dozen entries of a guess, and
+            # one find() over those beats a bisection step by step (~7 us a lookup) in Python
+            guess = lo + ((hi - lo) * int.from_bytes(sha[1:4], "big") >> 24)
+            start, end = max(lo, guess - FIND_SPAN), min(hi, guess + FIND_SPAN)
+            base = IDX_FANOUT_END + start * SHA_LEN
+            at = idx.find(sha, base, IDX_FANOUT_END + end * SHA_LEN)
+            while at != -1 and (at - IDX_FANOUT_END) % SHA_LEN:  # straddles two entries
+                at = idx.find(sha, at + 1, IDX_FANOUT_END + end * SHA_LEN)
+            if at != -1:
+                return self._offset((at - IDX_FANOUT_END) // SHA_LEN, oid)
+            below = start == lo or idx[base:base + SHA_LEN] < sha
+            last = IDX_FANOUT_END + (end - 1) * SHA_LEN
+            above = end == hi or idx[last:last + SHA_LEN] > sha
+            if below and above:  # the window holds where it would be: it is not in this pack
+                return None
         while lo < hi:
             mid = (lo + hi) // 2
             at = IDX_FANOUT_END + mid * SHA_LEN
@@ -325,16 +344,24 @@ class _Pack:
         parts: list[bytes] = []
         got = 0
         mapped = 0
+        at = pos - self.head_at
+        # the header's read holds the start of the data (often all of it): no second pread
+        held = memoryview(self.head)[at:] if self.fd is not None and 0 <= at < len(self.head) else None
         try:
             while not inflater.eof:
                 if pos >= end:
                     raise ObjectStoreError(f"{oid}: {self.pack_path.name}: truncated zlib stream")
-                stop = min(pos + step, end)
-                if self.fd is None:
-                    compressed: bytes | memoryview = self.view[pos:stop]
-                    mapped += stop - pos
+                if held is not None:
+                    compressed: bytes | memoryview = held
+                    stop, held = pos + len(held), None
                 else:
-                    compressed = self._pread(pos, stop - pos)
+                    stop = min(pos + step, end)
+                    if self.fd is None:
+                        compressed = self.view[pos:stop]
+                        mapped += stop - pos
+                    else:
+                        compressed = self._pread(pos, stop - pos)
+                    step = INFLATE_SLICE
                 # at most size+1 bytes out: a damaged stream cannot balloon memory
                 out = inflater.decompress(compressed, min(size + 1 - got, sys.maxsize))
                 if inflater.unconsumed_tail:
@@ -342,7 +369,6 @@ class _Pack:
                 parts.append(out)
                 got += len(out)
                 pos = stop
-                step = INFLATE_SLICE
         except zlib.error as exc:
             raise ObjectStoreError(f"{oid}: {self.pack_path.name}: bad zlib data ({exc})") from None
         if got != size:
