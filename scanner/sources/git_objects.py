@@ -723,7 +723,7 @@ def _varint(data: bytes, pos: int, oid: str) -> tuple[int, int]:
             return value, pos
 
 
-def _fast_delta(fast: FastDelta, base: bytes, delta: bytes, body: int, source_size: int,
+def _fast_delta(fast: FastDelta, base: bytes, delta: bytes, target_at: int, body: int,
                 target_size: int) -> bytes | None:
     """The compiled applier's result when git would give the same; None leaves the delta to Python.
 
@@ -738,7 +738,8 @@ def _fast_delta(fast: FastDelta, base: bytes, delta: bytes, body: int, source_si
         result = b"".join(fast(base, delta))  # one part: the join returns it without a copy
         if len(result) != target_size:
             return None
-        probe = _size_varint(source_size) + _size_varint(target_size + 1) + delta[body:] + b"\x01J"
+        # the target size (at ``target_at``, instructions from ``body``) is the only header change
+        probe = b"".join((delta[:target_at], _size_varint(target_size + 1), memoryview(delta)[body:], b"\x01J"))
         replayed = b"".join(fast(base, probe))
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -768,14 +769,14 @@ def _apply_delta(base: bytes, delta: bytes, oid: str, max_bytes: int, fast: Fast
     past ``max_bytes``) and trusted only for a result of the announced size; anything else it
     does, raising included, leaves the delta to the Python loop, whose answer or error stands.
     """
-    source_size, pos = _varint(delta, 0, oid)
-    target_size, pos = _varint(delta, pos, oid)
+    source_size, at = _varint(delta, 0, oid)
+    target_size, pos = _varint(delta, at, oid)
     if target_size > max_bytes:  # a few bytes of copy instructions can claim terabytes
         raise ObjectStoreError(f"{oid}: delta result of {target_size} bytes is over the {max_bytes >> 20} MiB limit")
     if source_size != len(base):
         raise ObjectStoreError(f"{oid}: delta expects a {source_size}-byte base, got {len(base)}")
     if fast is not None:
-        result = _fast_delta(fast, base, delta, pos, source_size, target_size)
+        result = _fast_delta(fast, base, delta, at, pos, target_size)
         if result is not None:
             return result
     source = memoryview(base)
