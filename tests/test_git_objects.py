@@ -875,3 +875,47 @@ def test_lookups_in_large_index_buckets(tmp_path: Path) -> None:
                 assert pack.find(raw, raw.hex()) is None
     finally:
         pack.close()
+
+
+def test_objects_over_the_limit_are_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked for an object over its limit, the store reads no further than its size (its own
+    header, or its delta's): nothing else is inflated, and git is not asked (ObjectTooLarge is
+    final). A small object on a large base is not "too large": git is asked for it as before."""
+    repo = init_repo(tmp_path / "repo")
+    objects = repo / ".git" / "objects"
+    small = b"small\n" * 10
+    large = small * 40
+    shrunk = b"small\n" * 9
+    ids = {data: object_id("blob", data) for data in (small, large, shrunk)}
+    # a small delta (40 two-byte copies of the whole base), a large result
+    copies = varint(len(small)) + varint(len(large)) + bytes([0x80 | 0x10, len(small)]) * 40
+    write_pack(objects, [(ids[small], 3, b"", small), (ids[large], 6, ids[small].encode(), copies)])
+    big_base = b"big base\n" * 300
+    base_oid = object_id("blob", big_base)
+    on_big = object_id("blob", shrunk)
+    write_pack(objects, [(base_oid, 3, b"", big_base), (on_big, 6, base_oid.encode(), make_delta(big_base, shrunk))])
+    loose_oid = loose_blob(repo, b"loose and large\n" * 200)
+    inflated: list[int] = []
+    real = git_objects._Pack.inflate
+
+    def counting(self: git_objects._Pack, pos: int, size: int, oid: str, max_bytes: int) -> bytes:
+        inflated.append(size)
+        return real(self, pos, size, oid, max_bytes)
+
+    monkeypatch.setattr(git_objects._Pack, "inflate", counting)
+    with ObjectStore.open(objects, max_bytes=1024) as store:
+        assert store is not None
+        with pytest.raises(git_objects.ObjectTooLarge) as whole:
+            store.read(base_oid)
+        assert (whole.value.size, whole.value.final, inflated) == (len(big_base), True, [])
+        with pytest.raises(git_objects.ObjectTooLarge) as delta:
+            store.read(ids[large])
+        assert (delta.value.size, len(inflated)) == (len(large), 1)  # its delta only, not its base
+        with pytest.raises(git_objects.ObjectTooLarge) as loose:
+            store.read(loose_oid)
+        assert loose.value.size == len(b"loose and large\n" * 200)
+        with pytest.raises(ObjectStoreError) as base_too_large:
+            store.read(on_big)
+        assert not isinstance(base_too_large.value, git_objects.ObjectTooLarge) and not base_too_large.value.final
+        assert store.read(ids[small]) == ("blob", small)
+    assert assert_same_as_git(repo) == 5  # under the default limit, each reads as git reads it

@@ -138,6 +138,40 @@ def repo(tmp_path: Path) -> Repo:
     return r
 
 
+@dataclass
+class Sizing:
+    mode: str
+    started: list[int]  # one entry per sizing git started
+
+    def check(self) -> None:
+        """The scans since the last check ran in this mode; starts counting again."""
+        assert bool(self.started) == (self.mode == "sized")
+        self.started.clear()
+
+
+@pytest.fixture(params=["sized", "unsized"])
+def sizing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Sizing:
+    """A history scan with workers whose blobs a git sized first, or (reading in-process with
+    compiled deltas) blobs listed without sizes, the workers skipping the large ones themselves."""
+    from scanner.sources import git as git_source
+    from scanner.sources.git_objects import NO_FAST_DELTAS_ENV, fast_deltas
+
+    if request.param == "unsized" and fast_deltas() is None:
+        pytest.skip("dulwich's compiled delta applier is not installed")  # the [test] extra installs it
+    if request.param == "sized":
+        monkeypatch.setenv(NO_FAST_DELTAS_ENV, "1")
+    started: list[int] = []
+    real = git_source.CatFile
+
+    def counting(*args: object, **kwargs: object) -> object:
+        if kwargs.get("sizes_only"):
+            started.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(git_source, "CatFile", counting)
+    return Sizing(request.param, started)
+
+
 # --- all refs ------------------------------------------------------------------------------------
 
 
@@ -599,14 +633,22 @@ def test_invalid_range(repo: Repo) -> None:
         scan_range(repo.path, SPEC, "HEAD")
 
 
-def test_streamed_listing_keeps_large_blobs_and_attribution(repo: Repo) -> None:
+def test_streamed_listing_keeps_large_blobs_and_attribution(repo: Repo, sizing: Sizing) -> None:
     """Workers start while rev-list still lists (issue 10): large blobs are still named, every
-    hit still gets its commit from the log that runs beside the scan."""
+    hit still gets its commit from the log that runs beside the scan. Unsized, the workers find
+    the large ones: a whole object, a delta whose result is large (its delta is small), a loose one."""
     toks = [token() for _ in range(4)]
     commits = [repo.commit({f"app{i}/cfg.txt": config(tok)}) for i, tok in enumerate(toks)]
-    repo.commit({"big.log": config(token()) + "x" * 4096})
+    big = config(token()) + "".join(f"line {n}\n" for n in range(600))
+    repo.commit({"big.log": big, "small.log": "x\n"})
+    repo.commit({"big.log": big + "one more line\n"})
+    repo.git("gc", "-q")
+    repo.commit({"loose/big.txt": "y" * 5000})
     result = scan_history(repo.path, SPEC, jobs=2, parallel_min_bytes=0, max_blob_bytes=2048)
-    assert result.skipped_large == 1 and "big.log" in result.warnings[0]
+    sizing.check()
+    assert result.skipped_large == 3 and result.errors == []
+    assert re.search(r"skipped 3 blob\(s\) larger than .*: big.log \(.*\), big.log \(.*\), loose/big.txt",
+                     result.warnings[0])
     assert {h.secret: loc.commit for h, loc in result.hits} == dict(zip(toks, commits))
 
 
@@ -795,7 +837,7 @@ class LoggingDetector(FakeDetector):
         return super().scan_blob(path, data)
 
 
-def test_listed_blobs_reach_the_workers_in_windows_sorted_by_path(repo: Repo, tmp_path: Path,
+def test_listed_blobs_reach_the_workers_in_windows_sorted_by_path(repo: Repo, tmp_path: Path, sizing: Sizing,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """While the listing runs, blobs wait for their window (10, then 12) to fill, are sorted by path
     and cut into chunks (4 blobs) for the workers; the last, partial window is not forgotten."""
@@ -809,9 +851,12 @@ def test_listed_blobs_reach_the_workers_in_windows_sorted_by_path(repo: Repo, tm
     monkeypatch.setattr(git_pool, "WINDOW_FIRST", 10)
     monkeypatch.setattr(git_pool, "WINDOW_MOST", 12)
     monkeypatch.setattr(git_pool, "CHUNK_BLOBS", 4)
+    monkeypatch.setattr(git_pool, "UNSIZED_CHUNK_BLOBS", 4)
     logs = tmp_path / "logs"
     logs.mkdir()
+    sizing.started.clear()
     two = scan_history(repo.path, LoggingSpec(str(logs)), jobs=2, parallel_min_bytes=0)
+    sizing.check()
     assert [(h.secret, loc) for h, loc in one.hits] == [(h.secret, loc) for h, loc in two.hits]
     assert (one.blobs, one.bytes) == (two.blobs, two.bytes) == (20, one.bytes)  # README + 16 + 3
     scanned = [line for log in logs.iterdir() for line in log.read_text().splitlines()]

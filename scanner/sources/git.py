@@ -35,6 +35,7 @@ from scanner.sources.git_pool import (
     effective_jobs,
     scan_blob_stream,
     scan_blobs,
+    workers_read_in_process,
 )
 from scanner.sources.git_repo import (
     FETCH_MORE,
@@ -114,7 +115,9 @@ def _mib(n: int) -> str:
 def _skip_warnings(blobs: BlobSet, max_blob_bytes: int, what: str) -> list[str]:
     out = []
     if blobs.large:
-        named = ", ".join(f"{b.path or b.oid} ({_mib(b.size)})" for b in blobs.large[:EXAMPLES])
+        # by path: workers that find them report in the order they finish
+        large = sorted(blobs.large, key=lambda b: (b.path, b.oid))
+        named = ", ".join(f"{b.path or b.oid} ({_mib(b.size)})" for b in large[:EXAMPLES])
         more = f" and {len(blobs.large) - EXAMPLES} more" if len(blobs.large) > EXAMPLES else ""
         out.append(f"skipped {len(blobs.large)} {what} larger than {_mib(max_blob_bytes)} (not scanned): "
                    f"{named}{more}; raise the blob size limit to scan them")
@@ -135,11 +138,16 @@ def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, pr
     return totals
 
 
-def _sizer(repo: RepoInfo, reader: BlobReader, in_process: bool) -> AbstractContextManager[BlobReader]:
+def _sizer(repo: RepoInfo, reader: BlobReader, in_process: bool,
+           unsized: bool) -> AbstractContextManager[BlobReader | None]:
     """What sizes the listed blobs: the in-process reader itself (no git), else a git asked for
-    sizes only, so the listing never needs a delta chain vetted (the readers vet what they read)."""
+    sizes only, so the listing never needs a delta chain vetted (the readers vet what they read).
+    ``unsized``: nothing (None); the workers find the blobs too large to read from their headers
+    (a git sizing them costs ~2 CPU-s on jenkinsci/jenkins, its Python side included)."""
     if in_process:
         return nullcontext(reader)
+    if unsized:
+        return nullcontext(None)
     return CatFile(repo.path, sizes_only=True)
 
 
@@ -203,11 +211,14 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
     tips = stash_tips(repo)
     revs = ["--all", *tips, *(["--reflog"] if include_reflogs else [])]
     blobs = BlobSet()
+    large = effective_jobs(jobs) > 1 and _looks_large(repo, parallel_min_bytes)
+    # workers reading in-process skip the blobs too large to read themselves: none need sizing first
+    unsized = large and not in_process and workers_read_in_process(repo.objects_dir)
     # the commit log for attribution runs beside the scan from the first blob that hits
     with PrefetchedLog(repo, revs) as log:
         # the reader reads the blobs when scanning in this process; the sizer sizes what rev-list lists
         with open_reader(repo.path, repo.objects_dir, max_blob_bytes, in_process=in_process) as reader, \
-                _sizer(repo, reader, in_process) as sizer:
+                _sizer(repo, reader, in_process, unsized) as sizer:
             # once a blob hits, the attribution log lists the rest of the history (not with
             # reflogs: the log walks reflog entries as commits, their trees may be anything)
             switch = None if in_process or include_reflogs else \
@@ -218,10 +229,10 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
                 totals = scan_blob_stream(repo.path, spec, small, jobs=jobs,
                                           progress=progress, parallel_min_bytes=parallel_min_bytes, reader=reader,
                                           objects_dir=repo.objects_dir, max_bytes=max_blob_bytes,
-                                          on_hits=log.want,
-                                          large=effective_jobs(jobs) > 1 and _looks_large(repo, parallel_min_bytes))
+                                          on_hits=log.want, large=large, sized=not unsized)
             finally:
                 listing.close()
+        blobs.large += totals.large
         _account(result, blobs, totals, max_blob_bytes, "blob(s)")
         hits_of = totals.hits
         intros: list[Introduction] = []

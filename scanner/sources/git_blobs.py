@@ -131,10 +131,11 @@ def _entry(info: ObjectInfo, path: str, out: BlobSet) -> BlobEntry | None:
     return BlobEntry(oid=info.oid, size=0, path=path)
 
 
-def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader, out: BlobSet, *,
+def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader | None, out: BlobSet, *,
                        reflogs: bool = False, log_listing: LogListing | None = None) -> Iterator[BlobEntry]:
     """Every blob reachable from all refs (+ extra tips), streamed as rev-list finds them, sized by
     ``reader``'s git, so the scan starts long before the listing ends. Missing ones go to ``out``.
+    ``reader`` None: not sized (size 0), for readers that find the blobs too large to read themselves.
 
     ``log_listing``: once it hands over the attribution log's output (a blob hit, so the log runs
     over every commit's diff anyway), the log lists the rest and rev-list stops: its walk of every
@@ -144,7 +145,8 @@ def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader
     """
     args = ["--all", *(["--reflog"] if reflogs else []), *extra_tips]
     listed = _Listed(out, keep_seen=log_listing is not None)
-    reader.start()  # git starts up while rev-list walks history
+    if reader is not None:
+        reader.start()  # git starts up while rev-list walks history
 
     def oids() -> Iterator[str]:
         tail: LogTail | None = None
@@ -177,6 +179,10 @@ def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader
 
     stream = oids()
     try:
+        if reader is None:
+            for oid in stream:
+                yield BlobEntry(oid=oid, size=0, path=listed.paths.popleft())
+            return
         for info in reader.info(stream):
             entry = _entry(info, listed.paths.popleft(), out)
             if entry is not None:

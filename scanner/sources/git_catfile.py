@@ -49,6 +49,7 @@ class BlobRead:
     oid: str
     data: bytes | None  # None when the object could not be read
     error: str | None = None
+    too_large: int | None = None  # its size, when it was not read for being over the size limit
 
 
 class CatFile:

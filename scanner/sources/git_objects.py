@@ -91,6 +91,16 @@ class ObjectStoreError(Exception):
         self.final = final
 
 
+class ObjectTooLarge(ObjectStoreError):
+    """The object asked for is over the store's size limit, so it is not read: the caller reports
+    it as skipped for its size (its size comes from its own header, or its delta's). Final: git is
+    not asked for it either."""
+
+    def __init__(self, oid: str, size: int, limit: int):
+        super().__init__(f"{oid}: {size} bytes, over the {limit >> 20} MiB limit", final=True)
+        self.size = size
+
+
 class _Cache:
     """Resolved pack objects by (pack number, offset): an LRU bounded by bytes."""
 
@@ -514,7 +524,8 @@ class ObjectStore:
             self._base_type(pack, offset, oid)
 
     def read(self, oid: str) -> tuple[str, bytes] | None:
-        """(type, content); None when not found. Raises ObjectStoreError when found but unreadable/corrupt."""
+        """(type, content); None when not found. Raises ObjectStoreError when found but unreadable/corrupt,
+        ObjectTooLarge (read no further) when it is over ``max_bytes``."""
         sha = _sha(oid)
         if sha is None:
             return None
@@ -522,7 +533,7 @@ class ObjectStore:
         if found is not None:
             kind, data = self._packed_read(*found, oid)
             return TYPE_NAMES[kind], data
-        loose = self._loose_read(oid)
+        loose = self._loose_read(oid, asked=True)
         if loose is not None:
             return loose
         if self._rescan_packs():  # a concurrent gc may just have packed the loose object
@@ -646,30 +657,44 @@ class ObjectStore:
         # walk down to a cached or whole object, then apply the deltas back up: chains can be
         # thousands deep, so no recursion
         deltas: list[tuple[_Pack, int, int, int]] = []  # pack, offset, delta data position, delta size
+        top: bytes | None = None  # the asked-for object's own delta, inflated first for its size
         seen: set[tuple[int, int]] = set()
         key = (pack.number, offset)
         while True:
             cached = self.cache.get(key)
             if cached is not None:
-                kind, data = cached
+                kind, data = cached  # never over max_bytes: nothing larger is inflated or applied
                 break
             if key in seen:
                 raise ObjectStoreError(f"{oid}: delta chain loops (a delta is its own base)", final=True)
             seen.add(key)
             kind, size, pos = pack.header(offset, oid)
             if kind in TYPE_NAMES:
+                if not deltas and size > self.max_bytes:  # nothing is inflated for an object too large
+                    raise ObjectTooLarge(oid, size, self.max_bytes)
                 data = pack.inflate(pos, size, oid, self.max_bytes)
                 # cached even when read for itself: histories are read newest first, and older
                 # versions are deltas against the newer ones
                 self.cache.put(key, kind, data)
                 break
+            base: bytes | None = None
             if kind == OFS_DELTA:
                 base_offset, pos = pack.ofs_base(offset, pos, oid)
-                deltas.append((pack, offset, pos, size))
-                offset = base_offset
             elif kind == REF_DELTA:
-                base = pack.ref_base(pos, oid)
-                deltas.append((pack, offset, pos + SHA_LEN, size))
+                base, pos = pack.ref_base(pos, oid), pos + SHA_LEN
+            else:
+                raise ObjectStoreError(f"{oid}: {pack.pack_path.name}: unknown entry type {kind} at {offset}")
+            if not deltas:
+                # the asked-for object's own delta says how large it is: checked before any base is
+                # read (and inflated now, while its header's read still holds it: applying needs it)
+                top = pack.inflate(pos, size, oid, self.max_bytes)
+                target = _varint(top, _varint(top, 0, oid)[1], oid)[0]
+                if target > self.max_bytes:
+                    raise ObjectTooLarge(oid, target, self.max_bytes)
+            deltas.append((pack, offset, pos, size))
+            if base is None:
+                offset = base_offset
+            else:
                 found = self._locate(base, oid)
                 if found is None:
                     loose = self._loose_read(base.hex())
@@ -678,24 +703,31 @@ class ObjectStore:
                     kind, data = TYPE_NUMBERS[loose[0]], loose[1]
                     break
                 pack, offset = found
-            else:
-                raise ObjectStoreError(f"{oid}: {pack.pack_path.name}: unknown entry type {kind} at {offset}")
             key = (pack.number, offset)
-        for delta_pack, delta_offset, pos, size in reversed(deltas):
-            data = _apply_delta(data, delta_pack.inflate(pos, size, oid, self.max_bytes), oid, self.max_bytes,
-                                self.fast)
+        for number, (delta_pack, delta_offset, pos, size) in enumerate(reversed(deltas), 1):
+            delta = top if number == len(deltas) and top is not None else \
+                delta_pack.inflate(pos, size, oid, self.max_bytes)
+            data = _apply_delta(data, delta, oid, self.max_bytes, self.fast)
             self.cache.put((delta_pack.number, delta_offset), kind, data)
         return kind, data
 
-    def _loose_read(self, oid: str) -> tuple[str, bytes] | None:
+    def _loose_read(self, oid: str, asked: bool = False) -> tuple[str, bytes] | None:
+        """``asked``: the object itself, not a delta base: over the size limit, it is not read."""
         for objects_dir in self.object_dirs:
             try:
                 with open(objects_dir / oid[:2] / oid[2:], "rb") as file:
+                    if asked:
+                        _, size = _loose_header(file, oid)
+                        if size > self.max_bytes:
+                            raise ObjectTooLarge(oid, size, self.max_bytes)
+                        file.seek(0)
                     raw = file.read()
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as exc:
                 raise ObjectStoreError(f"{oid}: cannot read loose object ({exc.strerror})") from None
+            except zlib.error as exc:
+                raise ObjectStoreError(f"{oid}: bad zlib data in loose object ({exc})") from None
             return _parse_loose(raw, oid, self.max_bytes)
         return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from scanner.detect import scan_or_error
 from scanner.sources.backlog import Backlog
 from scanner.sources.git_blobs import BlobEntry, by_path, chunks, iter_chunks
 from scanner.sources.git_cmd import GitSourceError
-from scanner.sources.git_objects import DEFAULT_MAX_BYTES, fast_deltas
+from scanner.sources.git_objects import DEFAULT_MAX_BYTES, ObjectStore, fast_deltas
 from scanner.sources.git_reader import BlobReader, open_reader
 from scanner.sources.workers import dead_workers, die_with_parent, fixed_mmap_threshold, process_context, shutdown
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 BINARY_SNIFF = 8000  # git's own heuristic: a NUL in the first 8000 bytes means binary
 CHUNK_BYTES = 8 << 20  # ~128 chunks per GB: fine-grained enough to keep both cores busy to the end
 CHUNK_BLOBS = 2000
+UNSIZED_CHUNK_BLOBS = 400  # blobs listed without sizes: ~8 MiB on jenkinsci/jenkins (~20 KiB a blob)
 PARALLEL_MIN_BYTES = 64 << 20  # below this, starting workers (~0.3 s of imports) costs more than it saves
 POLL_SECONDS = 1.0
 IN_FLIGHT = 3  # chunks queued per worker: enough that none waits for the next, the rest wait in a Backlog
@@ -58,6 +60,7 @@ class ScanTotals:
     binary: int = 0
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # blobs that could not be scanned
+    large: list[BlobEntry] = field(default_factory=list)  # over the size limit, found by the reader: not read
 
     def merge(self, other: ScanTotals) -> None:
         self.hits.update(other.hits)
@@ -67,6 +70,7 @@ class ScanTotals:
         self.binary += other.binary
         self.warnings.extend(other.warnings)
         self.errors.extend(other.errors)
+        self.large.extend(other.large)
 
 
 def scan_chunk(reader: BlobReader, detector: Detecting, chunk: Sequence[tuple[str, str]]) -> ScanTotals:
@@ -74,6 +78,9 @@ def scan_chunk(reader: BlobReader, detector: Detecting, chunk: Sequence[tuple[st
     totals = ScanTotals()
     for (oid, path), got in zip(chunk, reader.read(oid for oid, _ in chunk)):
         data = got.data
+        if data is None and got.too_large is not None:
+            totals.large.append(BlobEntry(oid=oid, size=got.too_large, path=path))
+            continue
         if data is None:
             totals.errors.append(f"blob {oid} ({path or 'no path'}) not scanned: {got.error}")
             continue
@@ -110,6 +117,18 @@ def _worker(spec: DetectorRecipe, cwd: str, objects_dir: str | None, max_bytes: 
         results.put((-1, None, f"{type(exc).__name__}: {exc}"))
 
 
+def workers_read_in_process(objects_dir: str | None) -> bool:
+    """Will history workers read the object database themselves (see ``_worker``)? They then also
+    find the blobs too large to read, from each blob's own header, so the listing need not size them."""
+    if fast_deltas() is None or not objects_dir:
+        return False
+    store = ObjectStore.open(Path(objects_dir))
+    if store is None:
+        return False
+    store.close()
+    return True
+
+
 def effective_jobs(jobs: int) -> int:
     return jobs if jobs > 0 else (os.cpu_count() or 1)
 
@@ -136,20 +155,24 @@ def scan_blobs(cwd: str, spec: DetectorRecipe, blobs: list[BlobEntry], *, jobs: 
         return _scan_here(cwd, spec, work, total, progress, reader, objects_dir, max_bytes)
     if reader is not None:  # idle while workers read; forked workers must not inherit its pipes
         reader.stop()
-    return _scan_workers(cwd, spec, work, lambda: total, workers, progress, objects_dir, max_bytes)
+    return _scan_workers(cwd, spec, work, lambda _totals: total, workers, progress, objects_dir, max_bytes)
 
 
 def scan_blob_stream(cwd: str, spec: DetectorRecipe, blobs: Iterable[BlobEntry], *, jobs: int = 0,
                      progress: Progress | None = None, parallel_min_bytes: int = PARALLEL_MIN_BYTES,
                      reader: BlobReader | None = None, objects_dir: str | None = None,
                      max_bytes: int = DEFAULT_MAX_BYTES, on_hits: OnHits | None = None,
-                     large: bool = False) -> ScanTotals:
+                     large: bool = False, sized: bool = True) -> ScanTotals:
     """``scan_blobs`` over blobs still being listed (a lazy iterator that starts git when first read).
 
     ``large``: the caller expects at least ``parallel_min_bytes``, so workers start before the
     listing does (forked while this process has no git pipe open) and read chunks as soon as
     they are listed: listing and detection overlap instead of taking turns. Otherwise the
     listing ends first and ``scan_blobs`` chooses as it always does.
+
+    ``sized=False`` (with ``large`` only): the blobs come without sizes (0), because the workers
+    read in-process and skip those over ``max_bytes`` themselves (``ScanTotals.large``); chunks
+    are then cut by count, and the progress total is estimated from the blobs read so far.
     """
     workers = effective_jobs(jobs)
     if not large or workers <= 1 or mp.current_process().daemon:
@@ -159,16 +182,21 @@ def scan_blob_stream(cwd: str, spec: DetectorRecipe, blobs: Iterable[BlobEntry],
         if totals.hits and on_hits:
             on_hits()
         return totals
-    listed = [0]  # bytes listed so far: the progress total grows with the listing
+    listed = [0, 0]  # bytes and blobs listed so far: the progress total grows with the listing
 
     def counted(stream: Iterable[BlobEntry]) -> Iterator[BlobEntry]:
         for blob in stream:
             listed[0] += blob.size
+            listed[1] += 1
             yield blob
 
-    work = iter_chunks(counted(blobs), CHUNK_BYTES, CHUNK_BLOBS)
-    return _scan_workers(cwd, spec, work, lambda: listed[0], workers, progress, objects_dir, max_bytes, on_hits,
-                         listing=True)
+    def estimated(totals: ScanTotals) -> int:
+        done = totals.blobs + len(totals.large) + len(totals.errors)
+        return totals.bytes if done >= listed[1] else totals.bytes * listed[1] // max(done, 1)
+
+    work = iter_chunks(counted(blobs), CHUNK_BYTES, CHUNK_BLOBS if sized else UNSIZED_CHUNK_BLOBS)
+    total = (lambda _totals: listed[0]) if sized else estimated
+    return _scan_workers(cwd, spec, work, total, workers, progress, objects_dir, max_bytes, on_hits, listing=True)
 
 
 def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], total: int,
@@ -186,7 +214,7 @@ def _scan_here(cwd: str, spec: DetectorRecipe, work: list[list[BlobEntry]], tota
     return totals
 
 
-def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]], total: Callable[[], int],
+def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]], total: Callable[[ScanTotals], int],
                   workers: int, progress: Progress | None, objects_dir: str | None, max_bytes: int,
                   on_hits: OnHits | None = None, listing: bool = False) -> ScanTotals:
     """``listing``: ``work`` comes from a git history walk still running (its memory beside ours)."""
@@ -214,7 +242,7 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]
         if part.hits and on_hits:
             on_hits()
         if progress:
-            progress(totals.bytes, total())
+            progress(totals.bytes, total(totals))
         return True
 
     backlog = Backlog()  # chunks listed but not yet sent: on disk, not in this process

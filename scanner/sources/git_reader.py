@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from scanner.sources.git_catfile import BlobRead, CatFile, ObjectInfo
-from scanner.sources.git_objects import DEFAULT_MAX_BYTES, ObjectStore, ObjectStoreError
+from scanner.sources.git_objects import DEFAULT_MAX_BYTES, ObjectStore, ObjectStoreError, ObjectTooLarge
 
 
 class BlobReader(Protocol):
@@ -75,6 +75,9 @@ class StoreReader:
                 continue
             try:
                 got = self.store.read(oid)
+            except ObjectTooLarge as exc:
+                yield BlobRead(oid, None, _reason(exc, oid), too_large=exc.size)
+                continue
             except ObjectStoreError as exc:
                 if exc.final:
                     yield BlobRead(oid, None, _reason(exc, oid))
