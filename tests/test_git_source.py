@@ -661,8 +661,9 @@ def test_prefetched_log_stops_with_the_scan(repo: Repo) -> None:
     info = open_repo(Path(repo.path))
     with PrefetchedLog(info, ["--all"]) as log:
         log.start()
-    assert log._thread is not None and not log._thread.is_alive()
-    assert log._file is not None and log._file.closed
+    assert log.parts and not log.parts[0].thread.is_alive() and log.parts[0].file.closed
+    log.want()  # after the scan: nothing starts again
+    assert len(log.parts) == 1
     with PrefetchedLog(info, ["--all"]) as log:
         assert "a.txt" in [e.path for e in log.entries()]
     with PrefetchedLog(info, ["no-such-ref-anywhere"]) as log:
@@ -677,10 +678,16 @@ def test_prefetched_log_starts_at_the_first_hit(repo: Repo) -> None:
 
     repo.commit({"a.txt": "x"})
     with PrefetchedLog(open_repo(Path(repo.path)), ["--all"]) as log:
-        assert log._thread is None
+        assert not log.started()
         log.want()
-        assert log._thread is not None
+        assert log.started()
         assert "a.txt" in [e.path for e in log.entries()]
+    # while the listing runs, it starts the log (where to split it is the listing's to say)
+    with PrefetchedLog(open_repo(Path(repo.path)), ["--all"], deferred=True) as log:
+        log.want()
+        assert log.wanted and not log.started()
+        log.undefer()  # the listing ended without taking it
+        assert log.started() and "a.txt" in [e.path for e in log.entries()]
 
 
 # --- the real detector ---------------------------------------------------------------------------
@@ -943,9 +950,11 @@ def _every_shape(repo: Repo) -> dict[str, str]:
     return toks
 
 
-def _listed(repo: Repo, switch_after: int | None) -> tuple[list[tuple[str, int]], list[str], list[int]]:
+def _listed(repo: Repo, switch_after: int | None,
+            split: int | None = None) -> tuple[list[tuple[str, int]], list[str], list[int]]:
     """(oid, size) of every listed blob, the missing ones, and how each rev-list ended; the log
-    takes over after ``switch_after`` blobs (None: never)."""
+    takes over after ``switch_after`` blobs (None: never), split after ``split`` commits (None:
+    where the listing says)."""
     from scanner.sources import git_blobs
     from scanner.sources.git_attribution import PrefetchedLog
     from scanner.sources.git_blobs import BlobSet, iter_history_blobs
@@ -969,14 +978,18 @@ def _listed(repo: Repo, switch_after: int | None) -> tuple[list[tuple[str, int]]
         proc.wait = wait  # type: ignore[method-assign]
         return proc
 
-    with PrefetchedLog(info, ["--all", *tips]) as log, CatFile(info.path, sizes_only=True) as sizer:
-        def switch():  # type: ignore[no-untyped-def]
-            calls[0] += 1
-            if switch_after is not None and calls[0] > switch_after:
+    with PrefetchedLog(info, ["--all", *tips], deferred=True) as log, CatFile(info.path, sizes_only=True) as sizer:
+        class Switch(git_blobs.LogHandOver):
+            def take(self, first: int):  # type: ignore[no-untyped-def]
+                calls[0] += 1
+                if switch_after is None or calls[0] <= switch_after:
+                    return None
+                self.log.want()
+                tails = super().take(first if split is None else split)
                 list(log.entries())  # the whole log written: it is past rev-list at its first look
-                return log.tail()
-            return None
+                return tails
 
+        switch = Switch(log, info, tips)
         git_blobs.popen_git = popen
         try:
             blobs = [(b.oid, b.size) for b in iter_history_blobs(info, tips, sizer, out, log_listing=switch)]
@@ -985,18 +998,50 @@ def _listed(repo: Repo, switch_after: int | None) -> tuple[list[tuple[str, int]]
     return blobs, sorted(out.missing), ends
 
 
-@pytest.mark.parametrize("switch_after", [0, 1, 7, 25])
-def test_the_log_lists_exactly_what_rev_list_would(repo: Repo, switch_after: int) -> None:
+@pytest.mark.parametrize(("switch_after", "split"), [(0, None), (1, None), (7, None), (25, None), (0, 0), (7, 1),
+                                                     (7, 5), (25, 10**6)])
+def test_the_log_lists_exactly_what_rev_list_would(repo: Repo, switch_after: int, split: int | None) -> None:
     """Once a blob hits, the attribution log (which diffs every commit anyway) lists the rest and
     rev-list stops: the same blobs, each once, including those only refs to trees, tags of blobs,
-    evil merges, notes, stashes, second roots and renames hold."""
+    evil merges, notes, stashes, second roots and renames hold; wherever the log is split in two."""
     _every_shape(repo)
     expected, missing, _ = _listed(repo, None)
-    listed, missing_after, ends = _listed(repo, switch_after)
+    listed, missing_after, ends = _listed(repo, switch_after, split)
     assert len(listed) == len(set(listed))  # each blob once
     assert sorted(listed) == sorted(expected) and missing_after == missing
     assert ends[0] == -9  # rev-list was stopped, not left to walk the rest
     assert ends[1:] == [0]  # the refs to trees and blobs, listed after the log
+
+
+def test_a_split_log_holds_exactly_the_whole_logs_entries(repo: Repo) -> None:
+    """The log split in two (its first K commits, and the rest) from tips resolved once holds the
+    same diff entries as the whole log over ``--all``: each commit once, wherever K falls, with a
+    detached HEAD that no ref holds, tags, notes, merges, a stash and a second root."""
+    from scanner.sources.git_attribution import PrefetchedLog
+    from scanner.sources.git_blobs import commit_tips
+    from scanner.sources.git_repo import stash_tips
+
+    _every_shape(repo)
+    repo.git("checkout", "-q", "--detach", "main")
+    detached = repo.commit({"detached.txt": config(token())}, msg="only HEAD holds this")
+    info = open_repo(repo.path)
+    tips = stash_tips(info)
+    revs = ["--all", *tips]
+
+    def entries(log: PrefetchedLog) -> list[tuple[str, str, tuple[str, ...], str]]:
+        return [(e.commit.sha, e.path, e.olds, e.new) for e in log.entries()]
+
+    with PrefetchedLog(info, revs) as log:
+        whole = entries(log)
+    commits = int(repo.git("rev-list", "--count", *revs))
+    assert detached in {sha for sha, *_ in whole} and commits > 25
+    for first in (0, 1, 2, commits // 2, commits - 1, commits, commits + 5):
+        with PrefetchedLog(info, revs, deferred=True) as log:
+            log.want()
+            tails = log.split(first, commit_tips(info, tips))
+            assert len(tails) == (2 if first else 1)
+            got = entries(log)
+        assert sorted(got) == sorted(whole) and len(got) == len(whole), first
 
 
 def test_a_switched_listing_finds_and_attributes_every_token(repo: Repo) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from scanner.findings import Location
 from scanner.sources.git_attribution import DiffEntry, Introduction, PrefetchedLog, introductions, iter_log
-from scanner.sources.git_blobs import BlobEntry, BlobSet, index_blobs, iter_history_blobs, sized_blobs
+from scanner.sources.git_blobs import BlobEntry, BlobSet, LogHandOver, index_blobs, iter_history_blobs, sized_blobs
 from scanner.sources.git_catfile import CatFile
 from scanner.sources.git_reader import BlobReader, open_reader
 from scanner.sources.git_cmd import GitSourceError, run_git
@@ -215,14 +215,14 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
     # workers reading in-process skip the blobs too large to read themselves: none need sizing first
     unsized = large and not in_process and workers_read_in_process(repo.objects_dir)
     # the commit log for attribution runs beside the scan from the first blob that hits
-    with PrefetchedLog(repo, revs) as log:
+    # once a blob hits, the attribution log lists the rest of the history (not with reflogs: the
+    # log walks reflog entries as commits, their trees may be anything); the listing starts it then
+    hand_over = not in_process and not include_reflogs
+    with PrefetchedLog(repo, revs, deferred=hand_over) as log:
         # the reader reads the blobs when scanning in this process; the sizer sizes what rev-list lists
         with open_reader(repo.path, repo.objects_dir, max_blob_bytes, in_process=in_process) as reader, \
                 _sizer(repo, reader, in_process, unsized) as sizer:
-            # once a blob hits, the attribution log lists the rest of the history (not with
-            # reflogs: the log walks reflog entries as commits, their trees may be anything)
-            switch = None if in_process or include_reflogs else \
-                (lambda: log.tail() if log.started() else None)
+            switch = LogHandOver(log, repo, tips) if hand_over else None
             listing = iter_history_blobs(repo, tips, sizer, blobs, reflogs=include_reflogs, log_listing=switch)
             small = _small(listing, blobs, max_blob_bytes)
             try:

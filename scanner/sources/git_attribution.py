@@ -131,11 +131,17 @@ def iter_log(repo: RepoInfo, revs: Iterable[str], want: Callable[[str], bool] | 
 
 
 @contextmanager
-def _log_stream(repo: RepoInfo, revs: Iterable[str]) -> Iterator[tuple[WatchedStream, subprocess.Popen[bytes]]]:
-    """``git log --raw`` over ``revs`` as a watched stream; its failure is raised once it is read."""
-    with tempfile.TemporaryFile() as err:
-        proc = popen_git(repo.path, [*LOG_ARGS, *revs, "--"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=err)
+def _log_stream(repo: RepoInfo, revs: Iterable[str],
+                tips: bytes | None = None) -> Iterator[tuple[WatchedStream, subprocess.Popen[bytes]]]:
+    """``git log --raw`` over ``revs`` (and ``tips``, one commit id a line, read with --stdin) as a
+    watched stream; its failure is raised once it is read."""
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as given:
+        if tips is not None:
+            given.write(tips)
+            given.seek(0)
+            revs = ["--stdin", *revs]
+        proc = popen_git(repo.path, [*LOG_ARGS, *revs, "--"], stdin=given if tips is not None else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=err)
         assert proc.stdout is not None
         watchdog = Watchdog(proc)  # a damaged tree can make git log loop forever
         try:
@@ -151,44 +157,122 @@ def _log_stream(repo: RepoInfo, revs: Iterable[str]) -> Iterator[tuple[WatchedSt
 
 
 class LogTail:
-    """A PrefetchedLog's output read as it grows: what is there now, or all of it to the end."""
+    """One git log's output (of a PrefetchedLog) read as it grows."""
 
-    def __init__(self, log: PrefetchedLog):
-        self.log = log
+    def __init__(self, part: _LogPart):
+        self.part = part
         self.offset = 0
+        self.ended = False
 
     def ready(self) -> bytes:
-        """What git wrote since the last read (b"" when nothing, or at the end)."""
-        block = self.log._read(self.offset, wait=False)
-        self.offset += len(block or b"")
-        return block or b""
+        """What git wrote since the last read (b"" when nothing yet, or at the end: ``ended``);
+        its failure is raised at the end."""
+        block = self.part.read(self.offset, wait=False)
+        if block is None:
+            self.ended = True
+            return b""
+        self.offset += len(block)
+        return block
 
     def rest(self) -> Iterator[bytes]:
         """Everything still to come, waiting for git; its failure is raised at the end."""
-        while (block := self.log._read(self.offset, wait=True)) is not None:
+        while (block := self.part.read(self.offset, wait=True)) is not None:
             self.offset += len(block)
             yield block
+        self.ended = True
+
+
+class _LogPart:
+    """One ``git log --raw`` copied into a temporary file by a thread of its own."""
+
+    def __init__(self, repo: RepoInfo, revs: list[str], tips: bytes | None, grown: threading.Condition):
+        self.repo = repo
+        self.revs = revs
+        self.tips = tips
+        self.grown = grown  # the PrefetchedLog's: told each time a part's file grows, and when git is done
+        self.file = tempfile.TemporaryFile()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.error: BaseException | None = None
+        self.closing = False
+        self.written = 0
+        self.finished = False
+        self.thread = threading.Thread(target=self._copy, name="jts-git-log", daemon=True)
+        self.thread.start()
+
+    def _copy(self) -> None:
+        try:
+            with _log_stream(self.repo, self.revs, self.tips) as (stream, proc):
+                self.proc = proc
+                if self.closing:  # close() came before git started: nothing to wait for
+                    proc.kill()
+                while block := stream.read(READ_SIZE):
+                    self.file.write(block)
+                    self.file.flush()  # read() reads the file by descriptor
+                    with self.grown:
+                        self.written += len(block)
+                        self.grown.notify_all()
+        except (GitSourceError, OSError, ValueError) as exc:  # ValueError: the file closed under us
+            self.error = exc
+        finally:
+            with self.grown:
+                self.finished = True
+                self.grown.notify_all()
+
+    def read(self, offset: int, wait: bool) -> bytes | None:
+        """Output from ``offset`` on: b"" when none is there yet (without ``wait``), None at the end."""
+        with self.grown:
+            while wait and offset == self.written and not self.finished:
+                self.grown.wait()
+            end, finished = self.written, self.finished
+        if offset < end:
+            block = os.pread(self.file.fileno(), min(READ_SIZE, end - offset), offset)
+            if not block:
+                raise GitSourceError(f"cannot read back the commit history of {self.repo.path}")
+            return block
+        if finished:
+            self.raise_error()
+            return None
+        return b""
+
+    def raise_error(self) -> None:
+        if isinstance(self.error, GitSourceError):
+            raise self.error
+        if self.error is not None:
+            raise GitSourceError(f"cannot buffer the commit history of {self.repo.path}: "
+                                 f"{type(self.error).__name__}")
+
+    def join(self) -> None:
+        self.thread.join()
+        self.raise_error()
+
+    def close(self) -> None:
+        """Stop git if it still runs (the scan failed or was interrupted) and drop the file."""
+        self.closing = True
+        if self.thread.is_alive() and self.proc is not None:
+            self.proc.kill()
+        self.thread.join()
+        self.file.close()
 
 
 class PrefetchedLog:
-    """``git log --raw`` run beside the history scan, into a temporary file.
+    """``git log --raw`` run beside the history scan, into temporary files.
 
     Attribution needs the log only when some blob hits, and then only after the scan; started at
     the first hit, git walks the commits while the workers still detect, instead of after them
     (and the listing reads the rest of the history from it, see git_blobs.iter_history_blobs).
+
+    ``deferred``: the listing starts it (``split``) when it learns of the first hit, until it ends
+    (``undefer``); a hit before only marks it wanted.
     """
 
-    def __init__(self, repo: RepoInfo, revs: list[str]):
+    def __init__(self, repo: RepoInfo, revs: list[str], deferred: bool = False):
         self.repo = repo
         self.revs = revs
-        self._thread: threading.Thread | None = None
-        self._file: IO[bytes] | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._error: BaseException | None = None
-        self._closing = False
-        self._grown = threading.Condition()  # told each time the file grows, and when git is done
-        self._written = 0
-        self._finished = False
+        self.deferred = deferred
+        self.wanted = False
+        self.closed = False
+        self.parts: list[_LogPart] = []  # in walk order: their entries, one after the other, are the log's
+        self._grown = threading.Condition()
 
     def __enter__(self) -> PrefetchedLog:
         return self
@@ -197,87 +281,60 @@ class PrefetchedLog:
         self.close()
 
     def want(self) -> None:
-        """Some blob hit: the log will be needed, start it now."""
-        self.start()
+        """Some blob hit: the log will be needed, start it now (or let the listing start it)."""
+        self.wanted = True
+        if not self.deferred:
+            self.start()
+
+    def undefer(self) -> None:
+        """The listing ended without starting the log: a hit starts it from now on."""
+        self.deferred = False
+        if self.wanted:
+            self.start()
 
     def start(self) -> None:
-        if self._thread is None:
-            self._file = tempfile.TemporaryFile()
-            self._thread = threading.Thread(target=self._copy, name="jts-git-log", daemon=True)
-            self._thread.start()
+        if not self.parts and not self.closed:
+            self.parts = [_LogPart(self.repo, self.revs, None, self._grown)]
 
     def started(self) -> bool:
-        return self._thread is not None
+        return bool(self.parts)
 
-    def _copy(self) -> None:
-        assert self._file is not None
-        try:
-            with _log_stream(self.repo, self.revs) as (stream, proc):
-                self._proc = proc
-                if self._closing:  # close() came before git started: nothing to wait for
-                    proc.kill()
-                while block := stream.read(READ_SIZE):
-                    self._file.write(block)
-                    self._file.flush()  # _read reads the file by descriptor
-                    with self._grown:
-                        self._written += len(block)
-                        self._grown.notify_all()
-        except (GitSourceError, OSError, ValueError) as exc:  # ValueError: the file closed under us
-            self._error = exc
-        finally:
-            with self._grown:
-                self._finished = True
-                self._grown.notify_all()
+    def split(self, first: int, tips: bytes) -> list[LogTail]:
+        """Start the log as two gits walking the same history from the same resolved ``tips``
+        (one commit id a line): its ``first`` commits, and the rest, side by side (a split
+        exactly where the listing stopped lets the rest list blobs at once, instead of after the
+        log has walked again what the listing walked). Already started: its output as it is."""
+        if not self.parts and not self.closed:
+            if first <= 0:
+                self.start()
+            else:
+                self.parts = [_LogPart(self.repo, [f"--max-count={first}"], tips, self._grown),
+                              _LogPart(self.repo, [f"--skip={first}"], tips, self._grown)]
+        return [LogTail(part) for part in self.parts]
 
-    def tail(self) -> LogTail:
-        """The log's output as git writes it (it is kept for ``entries`` all the same)."""
-        self.start()
-        return LogTail(self)
-
-    def _read(self, offset: int, wait: bool) -> bytes | None:
-        """Output from ``offset`` on: b"" when none is there yet (without ``wait``), None at the end."""
-        assert self._file is not None
+    def wait(self, timeout: float) -> None:
+        """Until some part's output grows or ends (at most ``timeout`` s: a wake-up may come first)."""
         with self._grown:
-            while wait and offset == self._written and not self._finished:
-                self._grown.wait()
-            end, finished = self._written, self._finished
-        if offset < end:
-            block = os.pread(self._file.fileno(), min(READ_SIZE, end - offset), offset)
-            if not block:
-                raise GitSourceError(f"cannot read back the commit history of {self.repo.path}")
-            return block
-        if finished:
-            self._raise_error()
-            return None
-        return b""
+            self._grown.wait(timeout)
 
     def entries(self, want: Callable[[str], bool] | None = None,
                 among: Container[bytes] | None = None) -> Iterator[DiffEntry]:
         """The log's entries ``want`` accepts; ``among``: the hex ids it can accept, if known (most
         entries are then passed over without being split: this runs after the scan, on one core)."""
         self.start()
-        assert self._thread is not None and self._file is not None
-        self._thread.join()
-        self._raise_error()
-        self._file.seek(0)
-        yield from _parse(_tokens(self._file), want, None, among)
-
-    def _raise_error(self) -> None:
-        if isinstance(self._error, GitSourceError):
-            raise self._error
-        if self._error is not None:
-            raise GitSourceError(f"cannot buffer the commit history of {self.repo.path}: "
-                                 f"{type(self._error).__name__}")
+        if not self.parts:
+            raise GitSourceError(f"the commit history of {self.repo.path} was not read (the scan was closed)")
+        for part in self.parts:
+            part.join()
+        for part in self.parts:
+            part.file.seek(0)
+            yield from _parse(_tokens(part.file), want, None, among)
 
     def close(self) -> None:
-        """Stop git if it still runs (the scan failed or was interrupted) and drop the file."""
-        self._closing = True
-        if self._thread is not None:
-            if self._thread.is_alive() and self._proc is not None:
-                self._proc.kill()
-            self._thread.join()
-        if self._file is not None:
-            self._file.close()
+        """Stop git if it still runs (the scan failed or was interrupted) and drop the files."""
+        self.closed = True  # nothing starts it any more
+        for part in self.parts:
+            part.close()
 
 
 def _parse(tokens: Iterator[bytes], want: Callable[[str], bool] | None,

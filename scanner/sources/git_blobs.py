@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import Protocol
 
-from scanner.sources.git_attribution import LogBlobs, LogTail
+from scanner.sources.git_attribution import LogBlobs, LogTail, PrefetchedLog
 from scanner.sources.git_catfile import ObjectInfo
 from scanner.sources.git_cmd import GitSourceError, first_error_line, popen_git, run_git
 from scanner.sources.git_reader import BlobReader
@@ -66,13 +67,31 @@ def _parse_sizes(lines: Iterable[bytes], out: BlobSet, paths: dict[str, str]) ->
         out.scan.append(BlobEntry(oid=oid, size=int(size_b), path=paths.get(oid, "")))
 
 
-# The rest of a history's listing comes from the attribution log once it runs (see
-# iter_history_blobs): a function that hands over its output then, else None.
-LogListing = Callable[[], LogTail | None]
+class LogListing(Protocol):
+    """The attribution log, which lists the rest of a history once it runs (see iter_history_blobs)."""
+
+    def take(self, first: int) -> list[LogTail] | None:
+        """Its output (started in two parts, the ``first`` commits and the rest) once some blob
+        hit, else None."""
+
+    def wait(self, timeout: float) -> None:
+        """Until some output grows (``timeout`` at most)."""
+
+    def done(self) -> None:
+        """The listing ended without taking it."""
+
+
 CATCH_UP_EVERY = 64  # rev-list blobs listed between looks at what the log wrote meanwhile
-# rev-list blobs listed after the log started, at most: the log starts again from the newest
-# commit and lists nothing new until it passes rev-list (seconds: it is the slower walk), so
-# rev-list goes on a while to keep the workers busy (~1.5 s of their work on jenkinsci/jenkins)
+# Where rev-list is in its walk, in commits, is what the log's second part should skip: it prints
+# no commit lines, but within a commit its blobs come in path order, so each step back in path
+# order starts a commit. Commits adding nothing new, or only later paths, are missed: there are
+# 2.7 commits per step back on jenkinsci/jenkins, 1.5-4.6 on git/git. A split too late costs less
+# than one too early (the first part then lists what lies between, beside the second).
+COMMITS_PER_STEP_BACK = 3
+LOG_WAIT = 0.05  # seconds between looks at both parts of the log when neither had output
+# rev-list blobs listed after the log started, at most: a log split before rev-list's place (or
+# not split: no step back yet) lists nothing new until it passes rev-list (seconds: it is the
+# slower walk), so rev-list goes on a while to keep the workers busy
 CATCH_UP_BLOBS = 20000
 
 
@@ -83,6 +102,8 @@ class _Listed:
         self.out = out
         self.paths: deque[str] = deque()
         self.interned: dict[str, str] = {}  # a path repeats once per version: keep one string
+        self.last = b""  # the path listed last, and how often a path came before it (see COMMITS_PER_STEP_BACK)
+        self.steps_back = 0
         # raw ids (~75 bytes each with the set: 13 MiB for jenkinsci/jenkins), kept only where a
         # second source may list the same blobs again
         self.seen: set[bytes] | None = set() if keep_seen else None
@@ -97,6 +118,9 @@ class _Listed:
             if key in self.seen:
                 return False
             self.seen.add(key)
+        if path_b <= self.last:
+            self.steps_back += 1
+        self.last = path_b
         path = _decode(path_b)
         self.paths.append(self.interned.setdefault(path, path))
         return True
@@ -139,9 +163,11 @@ def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader
 
     ``log_listing``: once it hands over the attribution log's output (a blob hit, so the log runs
     over every commit's diff anyway), the log lists the rest and rev-list stops: its walk of every
-    tree (~3.5 CPU-s and ~80 MiB on jenkinsci/jenkins) would repeat the log's. The ids listed are
-    kept, so no blob is listed twice, and refs to trees or blobs, which the log does not walk, are
-    listed after it.
+    tree (~3.5 CPU-s and ~80 MiB on jenkinsci/jenkins) would repeat the log's. The log starts
+    then, as two gits: the commits rev-list has walked (about: see COMMITS_PER_STEP_BACK), and the
+    rest, which lists new blobs at once (a log from the newest commit listed nothing new for
+    ~2 s, the workers idle). The ids listed are kept, so no blob is listed twice, and refs to
+    trees or blobs, which the log does not walk, are listed after it.
     """
     args = ["--all", *(["--reflog"] if reflogs else []), *extra_tips]
     listed = _Listed(out, keep_seen=log_listing is not None)
@@ -149,29 +175,43 @@ def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader
         reader.start()  # git starts up while rev-list walks history
 
     def oids() -> Iterator[str]:
-        tail: LogTail | None = None
-        parser = LogBlobs()
+        tails: list[LogTail] | None = None
+        parsers: list[LogBlobs] = []
         started = 0
         with _rev_list(repo, args) as (lines, stop):
             for count, oid in enumerate(_listing(lines, listed)):
                 yield oid
-                if tail is None:
-                    tail = log_listing() if log_listing is not None else None
+                if tails is None:
+                    if log_listing is not None:
+                        tails = log_listing.take(COMMITS_PER_STEP_BACK * listed.steps_back)
+                        parsers = [LogBlobs() for _ in tails or ()]
                     started = count
                 elif count % CATCH_UP_EVERY == 0:
                     # until the log passes rev-list, all it lists was listed: its first new blob
                     # says it has; after CATCH_UP_BLOBS, the workers have enough to wait for it
-                    fresh = _new_from_log(parser.feed(tail.ready()), listed)
+                    fresh = [oid for tail, parser in zip(tails, parsers)
+                             for oid in _new_from_log(parser.feed(tail.ready()), listed)]
                     yield from fresh
                     if fresh or count - started >= CATCH_UP_BLOBS:
                         stop()
                         break
             else:
+                if tails is None and log_listing is not None:
+                    log_listing.done()  # a blob that hits from now on starts the log itself
                 return  # rev-list listed everything (refs to trees and blobs too)
-        assert tail is not None
-        for block in tail.rest():
-            yield from _new_from_log(parser.feed(block), listed)
-        yield from _new_from_log(parser.end(), listed)
+        assert tails is not None and log_listing is not None
+        live = list(zip(tails, parsers))
+        while live:  # both parts of the log, whichever has output
+            grew = False
+            for tail, parser in live:
+                block = tail.ready()
+                grew = grew or bool(block)
+                yield from _new_from_log(parser.feed(block), listed)
+                if tail.ended:
+                    yield from _new_from_log(parser.end(), listed)
+            live = [(tail, parser) for tail, parser in live if not tail.ended]
+            if live and not grew:
+                log_listing.wait(LOG_WAIT)
         tips = _other_tips(repo)
         if tips:
             with _rev_list(repo, ["--no-walk", *tips]) as (lines, _stop):
@@ -236,17 +276,52 @@ def _rev_list(repo: RepoInfo, revs: list[str]) -> Iterator[tuple[WatchedStream, 
                                      " (corrupt or incomplete object database? try git fsck)")
 
 
-def _other_tips(repo: RepoInfo) -> list[str]:
-    """Refs to trees and blobs (directly or through tags): ``--all`` covers them, ``git log`` does not."""
+def _refs(repo: RepoInfo) -> list[tuple[str, str, str]]:
+    """(type, type a tag points at, id) of every ref."""
     proc = run_git(repo.path, ["for-each-ref", "--format=%(objecttype) %(*objecttype) %(objectname)"],
                    what="listing refs")
-    tips = []
+    refs = []
     for line in proc.stdout.decode("ascii", "replace").splitlines():
         kind, _, rest = line.partition(" ")
         target, _, oid = rest.partition(" ")
-        if kind in ("tree", "blob") or (kind == "tag" and target != "commit"):
-            tips.append(oid)
-    return tips
+        refs.append((kind, target, oid))
+    return refs
+
+
+def _other_tips(repo: RepoInfo) -> list[str]:
+    """Refs to trees and blobs (directly or through tags): ``--all`` covers them, ``git log`` does not."""
+    return [oid for kind, target, oid in _refs(repo)
+            if kind in ("tree", "blob") or (kind == "tag" and target != "commit")]
+
+
+def commit_tips(repo: RepoInfo, extra_tips: list[str]) -> bytes:
+    """What ``--all`` (and ``extra_tips``) start a walk from, resolved once, one id a line: two
+    walks given these walk the same commits in the same order, whatever a ref does meanwhile."""
+    head = run_git(repo.path, ["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False).stdout.split()
+    tips = [*(h.decode("ascii", "replace") for h in head[:1]),
+            *(oid for kind, target, oid in _refs(repo) if kind == "commit" or (kind, target) == ("tag", "commit")),
+            *extra_tips]
+    return "".join(f"{tip}\n" for tip in tips).encode()
+
+
+@dataclass
+class LogHandOver:
+    """The attribution log as the listing takes it over (``LogListing``)."""
+
+    log: PrefetchedLog
+    repo: RepoInfo
+    extra_tips: list[str]
+
+    def take(self, first: int) -> list[LogTail] | None:
+        if not self.log.wanted:
+            return None
+        return self.log.split(first, commit_tips(self.repo, self.extra_tips))
+
+    def wait(self, timeout: float) -> None:
+        self.log.wait(timeout)
+
+    def done(self) -> None:
+        self.log.undefer()
 
 
 def sized_blobs(repo: RepoInfo, paths: dict[str, str]) -> BlobSet:
