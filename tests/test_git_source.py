@@ -7,6 +7,7 @@ import re
 import secrets
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -875,6 +876,42 @@ def test_listed_blobs_reach_the_workers_in_windows_sorted_by_path(repo: Repo, tm
     first_chunk = sorted(listed[:10])[:4]
     assert first_chunk != listed[:4]  # the test means something: sorting changes this order
     assert any(log.read_text().splitlines()[:4] == first_chunk for log in logs.iterdir())
+
+
+def test_an_idle_worker_does_not_wait_for_a_slow_listing_to_fill_a_window(repo: Repo, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The attribution log lists slower than rev-list: past the first window, a blob listed while
+    a worker has nothing queued goes out at once, not when its window is full."""
+    import time
+
+    from scanner.sources import git_pool
+    from scanner.sources.git_blobs import BlobEntry
+
+    for name in ("a.txt", "b.txt", "c.txt"):
+        repo.commit({name: f"{name}\n"})
+    entries = [BlobEntry(oid=repo.git("rev-parse", f"HEAD:{name}"), size=4, path=name)
+               for name in ("a.txt", "b.txt", "c.txt")]
+    monkeypatch.setattr(git_pool, "WINDOW_FIRST", 1)
+    monkeypatch.setattr(git_pool, "WINDOW_MOST", 10**6)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    waited: list[float] = []
+
+    def scanned(path: str) -> bool:
+        return any(path in log.read_text().splitlines() for log in logs.iterdir())
+
+    def slow_listing() -> Iterator[list[BlobEntry]]:
+        yield [entries[0]]  # the first window
+        yield [entries[1]]  # a window of 2 (or more) is not full with it
+        start = time.monotonic()
+        while not scanned("b.txt") and time.monotonic() - start < 10:
+            time.sleep(0.02)
+        waited.append(time.monotonic() - start)
+        yield [entries[2]]
+
+    totals = git_pool._scan_workers(str(repo.path), LoggingSpec(str(logs)), slow_listing(), lambda _t: 12, 2, None,
+                                    str(repo.path / ".git" / "objects"), 1 << 20, listing=True)
+    assert totals.blobs == 3 and waited and waited[0] < 10
 
 
 def test_a_shared_clone_is_judged_by_the_history_it_borrows(repo: Repo, tmp_path: Path) -> None:

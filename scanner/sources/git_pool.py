@@ -280,15 +280,19 @@ def _scan_workers(cwd: str, spec: DetectorRecipe, work: Iterable[list[BlobEntry]
         # the listing may still be running: between its chunks, merge what is ready and top the
         # workers up (a window fills for seconds, they must not wait for it)
         for chunk in work:
-            if listing:
-                window += chunk
-                if len(window) >= window_size:
-                    release_window()
-            else:
-                queue_up(chunk)
             while take(None):
                 done += 1
                 send()
+            if listing:
+                window += chunk
+                # past the first window (rev-list fills it in ms), a worker with nothing queued takes
+                # the window as it is: a listing slower than the workers (the attribution log's)
+                # would otherwise leave them idle while it fills
+                if len(window) >= window_size or (window_size > WINDOW_FIRST and sent - done < workers
+                                                  and not backlog.count):
+                    release_window()
+            else:
+                queue_up(chunk)
         release_window()
         send()
         while backlog.count:
