@@ -1081,6 +1081,34 @@ def test_a_split_log_holds_exactly_the_whole_logs_entries(repo: Repo) -> None:
         assert sorted(got) == sorted(whole) and len(got) == len(whole), first
 
 
+def test_a_history_of_no_commit_hands_over_to_a_whole_log(tmp_path: Path) -> None:
+    """Only a ref to a tree (HEAD unborn): the log started at the hit walks nothing, and the
+    token is reported without a commit, not as a failure to read the history."""
+    path = tmp_path / "bare-ish"
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    tok = token()
+    blobs = []
+    for i in range(3):
+        text = config(tok) if i == 2 else f"file {i}\n"
+        blobs.append(subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=path, input=text.encode(),
+                                    capture_output=True, check=True).stdout.decode().strip())
+    listing = "".join(f"100644 blob {oid}\tf{i:02d}.txt\n" for i, oid in enumerate(blobs))
+    tree = subprocess.run(["git", "mktree"], cwd=path, input=listing, capture_output=True, check=True,
+                          text=True).stdout.strip()
+    subprocess.run(["git", "update-ref", "refs/trees/only", tree], cwd=path, check=True)
+    from scanner.sources.git_attribution import PrefetchedLog
+    from scanner.sources.git_blobs import LogHandOver
+
+    info = open_repo(path)
+    with PrefetchedLog(info, ["--all"], deferred=True) as log:
+        log.want()
+        tails = LogHandOver(log, info, []).take(5)  # as if rev-list had stepped back already
+        assert tails is not None and list(log.entries()) == []
+    result = scan_history(path, SPEC, jobs=2, parallel_min_bytes=0)
+    assert secrets_of(result) == [tok] and result.errors == []
+    assert [loc.commit for loc in locs(result, tok)] == [None]
+
+
 def test_a_switched_listing_finds_and_attributes_every_token(repo: Repo) -> None:
     """Through scan_history: workers running, the first hit starts the log, which lists the rest."""
     toks = _every_shape(repo)

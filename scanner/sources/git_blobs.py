@@ -320,7 +320,9 @@ class LogHandOver:
     def take(self, first: int) -> list[LogTail] | None:
         if not self.log.wanted:
             return None
-        return self.log.split(first, commit_tips(self.repo, self.extra_tips))
+        tips = commit_tips(self.repo, self.extra_tips)
+        # no commit at all (only refs to trees or blobs): git log --stdin would fall back to HEAD
+        return self.log.split(first if tips else 0, tips)
 
     def wait(self, timeout: float) -> None:
         self.log.wait(timeout)
