@@ -653,6 +653,26 @@ def test_streamed_listing_keeps_large_blobs_and_attribution(repo: Repo, sizing: 
     assert {h.secret: loc.commit for h, loc in result.hits} == dict(zip(toks, commits))
 
 
+def _scan_in_a_daemon(path: str, results: object) -> None:
+    result = scan_history(path, SPEC, jobs=2, parallel_min_bytes=0, max_blob_bytes=2048)
+    results.put((result.skipped_large, result.errors, len(result.hits)))  # type: ignore[attr-defined]
+
+
+def test_a_daemonic_process_still_sizes_what_it_lists(repo: Repo) -> None:
+    """A daemonic process (a sweep's pool worker) may not start workers: it scans in-process from
+    a full listing, so its blobs must come sized, or a large one would be read whole."""
+    import multiprocessing as mp
+
+    repo.commit({"big.log": "x" * 5000, "cfg.txt": config(token())})
+    ctx = mp.get_context("fork")
+    results = ctx.Queue()
+    proc = ctx.Process(target=_scan_in_a_daemon, args=(str(repo.path), results), daemon=True)
+    proc.start()
+    skipped, errors, hits = results.get(timeout=60)
+    proc.join(timeout=10)
+    assert (skipped, errors, hits) == (1, [], 1)
+
+
 def test_prefetched_log_stops_with_the_scan(repo: Repo) -> None:
     """A scan that ends early (an error, Ctrl-C) leaves no git log running behind it."""
     from scanner.sources.git_attribution import PrefetchedLog

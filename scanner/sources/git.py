@@ -35,6 +35,7 @@ from scanner.sources.git_pool import (
     effective_jobs,
     scan_blob_stream,
     scan_blobs,
+    streams,
     workers_read_in_process,
 )
 from scanner.sources.git_repo import (
@@ -213,7 +214,7 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
     blobs = BlobSet()
     large = effective_jobs(jobs) > 1 and _looks_large(repo, parallel_min_bytes)
     # workers reading in-process skip the blobs too large to read themselves: none need sizing first
-    unsized = large and not in_process and workers_read_in_process(repo.objects_dir)
+    unsized = not in_process and streams(jobs, large) and workers_read_in_process(repo.objects_dir)
     # the commit log for attribution runs beside the scan from the first blob that hits
     # once a blob hits, the attribution log lists the rest of the history (not with reflogs: the
     # log walks reflog entries as commits, their trees may be anything); the listing starts it then

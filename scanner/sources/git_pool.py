@@ -129,6 +129,11 @@ def workers_read_in_process(objects_dir: str | None) -> bool:
     return True
 
 
+def streams(jobs: int, large: bool) -> bool:
+    """Does ``scan_blob_stream`` start workers before the listing ends (see there)?"""
+    return large and effective_jobs(jobs) > 1 and not mp.current_process().daemon
+
+
 def effective_jobs(jobs: int) -> int:
     return jobs if jobs > 0 else (os.cpu_count() or 1)
 
@@ -175,7 +180,9 @@ def scan_blob_stream(cwd: str, spec: DetectorRecipe, blobs: Iterable[BlobEntry],
     are then cut by count, and the progress total is estimated from the blobs read so far.
     """
     workers = effective_jobs(jobs)
-    if not large or workers <= 1 or mp.current_process().daemon:
+    if not streams(jobs, large):
+        if not sized:  # only workers reading in-process find the blobs too large to read
+            raise ValueError("blobs listed without sizes need streaming workers")
         totals = scan_blobs(cwd, spec, list(blobs), jobs=jobs, progress=progress,
                             parallel_min_bytes=parallel_min_bytes, reader=reader, objects_dir=objects_dir,
                             max_bytes=max_bytes)
