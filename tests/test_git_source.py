@@ -658,6 +658,24 @@ def _scan_in_a_daemon(path: str, results: object) -> None:
     results.put((result.skipped_large, result.errors, len(result.hits)))  # type: ignore[attr-defined]
 
 
+def test_unsized_large_blobs_the_store_cannot_read_are_sized_by_git(repo: Repo, sizing: Sizing) -> None:
+    """A pack indexed in version 1 is left to git by the in-process store: an unsized listing
+    still skips its large blob (git says how large), it is not read whole."""
+    tok = token()
+    repo.commit({"big.log": "x" * 5000, "cfg.txt": config(tok)})
+    repo.git("gc", "-q")
+    pack_dir = repo.path / ".git" / "objects" / "pack"
+    (pack,) = pack_dir.glob("*.pack")
+    idx = pack.with_suffix(".idx")
+    idx.chmod(0o644)
+    idx.unlink()
+    repo.git("index-pack", "--index-version=1", str(pack))
+    result = scan_history(repo.path, SPEC, jobs=2, parallel_min_bytes=0, max_blob_bytes=2048)
+    sizing.check()
+    assert result.skipped_large == 1 and "big.log" in result.warnings[0] and result.errors == []
+    assert secrets_of(result) == [tok]
+
+
 def test_a_daemonic_process_still_sizes_what_it_lists(repo: Repo) -> None:
     """A daemonic process (a sweep's pool worker) may not start workers: it scans in-process from
     a full listing, so its blobs must come sized, or a large one would be read whole."""

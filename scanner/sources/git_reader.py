@@ -84,11 +84,21 @@ class StoreReader:
                     continue
                 got = None
             if got is None:
-                yield from self.git.read([oid])
+                yield from self._from_git(oid)
             elif got[0] != "blob":
                 yield BlobRead(oid, None, f"it is a {got[0]}, not a blob")
             else:
                 yield BlobRead(oid, got[1])
+
+    def _from_git(self, oid: str) -> Iterator[BlobRead]:
+        """What the store cannot read, git reads; sized by git first, since a listing left
+        unsized relies on the reader to skip the blobs too large to read (never read whole)."""
+        for info in self.git.info([oid]):
+            if info.kind is not None and info.size > self.store.max_bytes:
+                yield BlobRead(oid, None, f"{info.size} bytes, over the {self.store.max_bytes >> 20} MiB limit",
+                               too_large=info.size)
+                return
+        yield from self.git.read([oid])
 
     def stop(self) -> None:
         self.git.stop()
