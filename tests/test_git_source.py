@@ -1091,12 +1091,29 @@ def test_the_log_lists_exactly_what_rev_list_would(repo: Repo, switch_after: int
 def test_a_split_log_holds_exactly_the_whole_logs_entries(repo: Repo) -> None:
     """The log split in two (its first K commits, and the rest) from tips resolved once holds the
     same diff entries as the whole log over ``--all``: each commit once, wherever K falls, with a
-    detached HEAD that no ref holds, tags, notes, merges, a stash and a second root."""
+    detached HEAD that no ref holds, a linked worktree's, a history only a tag of a tag holds,
+    notes, merges, a stash and a second root."""
     from scanner.sources.git_attribution import PrefetchedLog
     from scanner.sources.git_blobs import commit_tips
     from scanner.sources.git_repo import stash_tips
 
     _every_shape(repo)
+    # a history that only a tag of a tag holds (git peels it all the way for --all)
+    repo.git("checkout", "-q", "--orphan", "tagged-only")
+    repo.git("rm", "-rq", "--cached", ".")
+    nested = repo.commit({"nested.txt": config(token())}, msg="only a tag of a tag holds this")
+    repo.git("tag", "-a", "-m", "in", "in-nested", nested)
+    repo.git("tag", "-a", "-m", "out", "out-nested", "in-nested")
+    repo.git("tag", "-d", "in-nested")
+    repo.git("checkout", "-q", "-f", "main")
+    repo.git("branch", "-q", "-D", "tagged-only")
+    # a linked worktree's detached HEAD, on no ref (--all walks every worktree's HEAD)
+    worktree = repo.path.parent / "worktree"
+    repo.git("worktree", "add", "-q", "--detach", str(worktree), "main")
+    (worktree / "wt.txt").write_text(config(token()))
+    repo.git("-C", str(worktree), "add", "wt.txt")
+    repo.git("-C", str(worktree), "commit", "-q", "-m", "only a worktree's HEAD holds this")
+    in_worktree = repo.git("-C", str(worktree), "rev-parse", "HEAD")
     repo.git("checkout", "-q", "--detach", "main")
     detached = repo.commit({"detached.txt": config(token())}, msg="only HEAD holds this")
     info = open_repo(repo.path)
@@ -1109,7 +1126,7 @@ def test_a_split_log_holds_exactly_the_whole_logs_entries(repo: Repo) -> None:
     with PrefetchedLog(info, revs) as log:
         whole = entries(log)
     commits = int(repo.git("rev-list", "--count", *revs))
-    assert detached in {sha for sha, *_ in whole} and commits > 25
+    assert {detached, nested, in_worktree} <= {sha for sha, *_ in whole} and commits > 25
     for first in (0, 1, 2, commits // 2, commits - 1, commits, commits + 5):
         with PrefetchedLog(info, revs, deferred=True) as log:
             log.want()

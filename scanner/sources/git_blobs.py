@@ -300,13 +300,10 @@ def _other_tips(repo: RepoInfo) -> list[str]:
 
 
 def commit_tips(repo: RepoInfo, extra_tips: list[str]) -> bytes:
-    """What ``--all`` (and ``extra_tips``) start a walk from, resolved once, one id a line: two
-    walks given these walk the same commits in the same order, whatever a ref does meanwhile."""
-    head = run_git(repo.path, ["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False).stdout.split()
-    tips = [*(h.decode("ascii", "replace") for h in head[:1]),
-            *(oid for kind, target, oid in _refs(repo) if kind == "commit" or (kind, target) == ("tag", "commit")),
-            *extra_tips]
-    return "".join(f"{tip}\n" for tip in tips).encode()
+    """The commits ``--all`` (and ``extra_tips``) start a walk from, resolved once, one id a line:
+    two walks given these walk the same commits in the same order, whatever a ref does meanwhile.
+    git resolves them itself: tags peeled all the way, other worktrees' HEADs included."""
+    return run_git(repo.path, ["rev-list", "--no-walk", "--all", *extra_tips], what="listing refs").stdout
 
 
 @dataclass
