@@ -717,16 +717,16 @@ def test_prefetched_log_starts_at_the_first_hit(repo: Repo) -> None:
 
     repo.commit({"a.txt": "x"})
     with PrefetchedLog(open_repo(Path(repo.path)), ["--all"]) as log:
-        assert not log.started()
+        assert not log.parts
         log.want()
-        assert log.started()
+        assert log.parts
         assert "a.txt" in [e.path for e in log.entries()]
     # while the listing runs, it starts the log (where to split it is the listing's to say)
     with PrefetchedLog(open_repo(Path(repo.path)), ["--all"], deferred=True) as log:
         log.want()
-        assert log.wanted and not log.started()
+        assert log.wanted and not log.parts
         log.undefer()  # the listing ended without taking it
-        assert log.started() and "a.txt" in [e.path for e in log.entries()]
+        assert log.parts and "a.txt" in [e.path for e in log.entries()]
 
 
 # --- the real detector ---------------------------------------------------------------------------

@@ -135,13 +135,13 @@ def _log_stream(repo: RepoInfo, revs: Iterable[str],
                 tips: bytes | None = None) -> Iterator[tuple[WatchedStream, subprocess.Popen[bytes]]]:
     """``git log --raw`` over ``revs`` (and ``tips``, one commit id a line, read with --stdin) as a
     watched stream; its failure is raised once it is read."""
-    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as given:
+    with tempfile.TemporaryFile() as err, \
+            (tempfile.TemporaryFile() if tips is not None else open(os.devnull, "rb")) as given:
         if tips is not None:
             given.write(tips)
             given.seek(0)
             revs = ["--stdin", *revs]
-        proc = popen_git(repo.path, [*LOG_ARGS, *revs, "--"], stdin=given if tips is not None else subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=err)
+        proc = popen_git(repo.path, [*LOG_ARGS, *revs, "--"], stdin=given, stdout=subprocess.PIPE, stderr=err)
         assert proc.stdout is not None
         watchdog = Watchdog(proc)  # a damaged tree can make git log loop forever
         try:
@@ -173,13 +173,6 @@ class LogTail:
             return b""
         self.offset += len(block)
         return block
-
-    def rest(self) -> Iterator[bytes]:
-        """Everything still to come, waiting for git; its failure is raised at the end."""
-        while (block := self.part.read(self.offset, wait=True)) is not None:
-            self.offset += len(block)
-            yield block
-        self.ended = True
 
 
 class _LogPart:
@@ -295,9 +288,6 @@ class PrefetchedLog:
     def start(self) -> None:
         if not self.parts and not self.closed:
             self.parts = [_LogPart(self.repo, self.revs, None, self._grown)]
-
-    def started(self) -> bool:
-        return bool(self.parts)
 
     def split(self, first: int, tips: bytes) -> list[LogTail]:
         """Start the log as two gits walking the same history from the same resolved ``tips``

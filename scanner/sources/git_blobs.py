@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Protocol
 
 from scanner.sources.git_attribution import LogBlobs, LogTail, PrefetchedLog
 from scanner.sources.git_catfile import ObjectInfo
@@ -65,20 +64,6 @@ def _parse_sizes(lines: Iterable[bytes], out: BlobSet, paths: dict[str, str]) ->
             out.missing.append(oid)
             continue
         out.scan.append(BlobEntry(oid=oid, size=int(size_b), path=paths.get(oid, "")))
-
-
-class LogListing(Protocol):
-    """The attribution log, which lists the rest of a history once it runs (see iter_history_blobs)."""
-
-    def take(self, first: int) -> list[LogTail] | None:
-        """Its output (started in two parts, the ``first`` commits and the rest) once some blob
-        hit, else None."""
-
-    def wait(self, timeout: float) -> None:
-        """Until some output grows (``timeout`` at most)."""
-
-    def done(self) -> None:
-        """The listing ended without taking it."""
 
 
 CATCH_UP_EVERY = 64  # rev-list blobs listed between looks at what the log wrote meanwhile
@@ -156,7 +141,7 @@ def _entry(info: ObjectInfo, path: str, out: BlobSet) -> BlobEntry | None:
 
 
 def iter_history_blobs(repo: RepoInfo, extra_tips: list[str], reader: BlobReader | None, out: BlobSet, *,
-                       reflogs: bool = False, log_listing: LogListing | None = None) -> Iterator[BlobEntry]:
+                       reflogs: bool = False, log_listing: LogHandOver | None = None) -> Iterator[BlobEntry]:
     """Every blob reachable from all refs (+ extra tips), streamed as rev-list finds them, sized by
     ``reader``'s git, so the scan starts long before the listing ends. Missing ones go to ``out``.
     ``reader`` None: not sized (size 0), for readers that find the blobs too large to read themselves.
@@ -281,22 +266,17 @@ def _rev_list(repo: RepoInfo, revs: list[str]) -> Iterator[tuple[WatchedStream, 
                                      " (corrupt or incomplete object database? try git fsck)")
 
 
-def _refs(repo: RepoInfo) -> list[tuple[str, str, str]]:
-    """(type, type a tag points at, id) of every ref."""
+def _other_tips(repo: RepoInfo) -> list[str]:
+    """Refs to trees and blobs (directly or through tags): ``--all`` covers them, ``git log`` does not."""
     proc = run_git(repo.path, ["for-each-ref", "--format=%(objecttype) %(*objecttype) %(objectname)"],
                    what="listing refs")
-    refs = []
+    tips = []
     for line in proc.stdout.decode("ascii", "replace").splitlines():
         kind, _, rest = line.partition(" ")
         target, _, oid = rest.partition(" ")
-        refs.append((kind, target, oid))
-    return refs
-
-
-def _other_tips(repo: RepoInfo) -> list[str]:
-    """Refs to trees and blobs (directly or through tags): ``--all`` covers them, ``git log`` does not."""
-    return [oid for kind, target, oid in _refs(repo)
-            if kind in ("tree", "blob") or (kind == "tag" and target != "commit")]
+        if kind in ("tree", "blob") or (kind == "tag" and target != "commit"):
+            tips.append(oid)
+    return tips
 
 
 def commit_tips(repo: RepoInfo, extra_tips: list[str]) -> bytes:
@@ -308,13 +288,15 @@ def commit_tips(repo: RepoInfo, extra_tips: list[str]) -> bytes:
 
 @dataclass
 class LogHandOver:
-    """The attribution log as the listing takes it over (``LogListing``)."""
+    """The attribution log, which lists the rest of a history once it runs (see iter_history_blobs)."""
 
     log: PrefetchedLog
     repo: RepoInfo
     extra_tips: list[str]
 
     def take(self, first: int) -> list[LogTail] | None:
+        """Its output (started in two parts, the ``first`` commits and the rest) once some blob
+        hit, else None."""
         if not self.log.wanted:
             return None
         tips = commit_tips(self.repo, self.extra_tips)
@@ -322,9 +304,11 @@ class LogHandOver:
         return self.log.split(first if tips else 0, tips)
 
     def wait(self, timeout: float) -> None:
+        """Until some output grows (``timeout`` at most)."""
         self.log.wait(timeout)
 
     def done(self) -> None:
+        """The listing ended without taking it."""
         self.log.undefer()
 
 

@@ -76,7 +76,7 @@ class StoreReader:
             try:
                 got = self.store.read(oid)
             except ObjectTooLarge as exc:
-                yield BlobRead(oid, None, _reason(exc, oid), too_large=exc.size)
+                yield _too_large(exc, oid)
                 continue
             except ObjectStoreError as exc:
                 if exc.final:
@@ -95,8 +95,7 @@ class StoreReader:
         unsized relies on the reader to skip the blobs too large to read (never read whole)."""
         for info in self.git.info([oid]):
             if info.kind is not None and info.size > self.store.max_bytes:
-                yield BlobRead(oid, None, f"{info.size} bytes, over the {self.store.max_bytes >> 20} MiB limit",
-                               too_large=info.size)
+                yield _too_large(ObjectTooLarge(oid, info.size, self.store.max_bytes), oid)
                 return
         yield from self.git.read([oid])
 
@@ -111,6 +110,10 @@ class StoreReader:
 def _reason(exc: ObjectStoreError, oid: str) -> str:
     """The store's message without its leading ``<oid>: `` (the report names the blob already)."""
     return str(exc).removeprefix(f"{oid}: ")
+
+
+def _too_large(exc: ObjectTooLarge, oid: str) -> BlobRead:
+    return BlobRead(oid, None, _reason(exc, oid), too_large=exc.size)
 
 
 def open_reader(cwd: Path | str, objects_dir: str | None, max_bytes: int = DEFAULT_MAX_BYTES,
