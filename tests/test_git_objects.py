@@ -274,6 +274,35 @@ def test_compiled_and_python_deltas_agree(case: tuple[bytes, bytes]) -> None:
     assert apply(fast) == apply(None)
 
 
+
+def test_an_instruction_truncated_at_the_deltas_end_cannot_borrow_the_probes_bytes() -> None:
+    """The compiled applier runs each delta once, with a probe appended. An insert or a copy the
+    delta leaves truncated at its end would read the probe's bytes as its own; whatever size the
+    delta announces, the answer stays git's (the Python loop's), never a result the probe made."""
+    fast = fast_deltas()
+    assert fast is not None, "the test extra installs dulwich: its compiled delta applier is tested"
+    base = bytes(range(256)) * 2  # holds zeros, "J" and every other byte a probe could end with
+    lead = bytes([0x90 | 0x01, 0, 40])  # a valid copy of 40 bytes first
+    # every length an insert can leave missing, so a shorter probe than PROBE_INSERT would be eaten whole
+    shapes = [bytes([n]) + bytes([0xB3]) * have for n in range(1, 128) for have in {0, n - 1}]
+    shapes += [opcode.to_bytes(1, "big") + bytes([1]) * have
+               for opcode in (0x81, 0x90, 0x91, 0xB3, 0xF0, 0xFF) for have in range(bin(opcode).count("1") - 1)]
+    shapes.append(bytes([1, 0xB3, 1, 0, 3, 0]))  # a case that fooled a 2-byte probe (insert 1 of "J")
+    compared = 0
+    for shape in shapes:
+        for target in sorted({*range(38, 48), *range(160, 175), 40 + 127, 40 + 128, 40 + 129}):
+            delta = varint(len(base)) + varint(target) + lead + shape
+
+            def apply(with_fast: object, delta: bytes = delta) -> bytes | str:
+                try:
+                    return git_objects._apply_delta(base, delta, "x" * 40, 1 << 20, with_fast)  # type: ignore[arg-type]
+                except ObjectStoreError as exc:
+                    return f"error: {exc}"
+
+            assert apply(fast) == apply(None), (shape, target)
+            compared += 1
+    assert compared > 3000
+
 @pytest.mark.parametrize("failure", ["raises", "short", "long"])
 def test_a_failing_compiled_applier_leaves_the_answer_to_python(failure: str) -> None:
     """The accelerator failing costs speed, never answers: its result is used only when it is the

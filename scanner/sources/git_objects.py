@@ -57,6 +57,8 @@ CHAIN_TYPES_MAX = 1 << 16  # remembered delta chain types (~100 bytes each): ~7 
 DEFAULT_MAX_BYTES = 50 << 20  # the largest object inflated in-process (callers pass --max-blob-mb)
 # set to 1 to apply deltas in Python even where the compiled applier is installed (benchmarks, tests)
 NO_FAST_DELTAS_ENV = "JTS_NO_FAST_DELTAS"
+PROBE_BYTES = 127  # appended to a delta the compiled applier runs: the longest insert one instruction makes
+PROBE_INSERT = bytes([PROBE_BYTES]) + bytes(PROBE_BYTES)  # see _fast_delta
 
 # (base, delta) -> the result in one or more parts; raises on a delta that does not fit its base
 FastDelta = Callable[[bytes, bytes], Sequence[bytes]]
@@ -761,25 +763,25 @@ def _fast_delta(fast: FastDelta, base: bytes, delta: bytes, target_at: int, body
 
     dulwich applies deltas as git once did: it stops at the first instruction it refuses, and
     keeps the result when that instruction was the last and the result already complete. Current
-    git refuses such a delta (so does the Python loop). A second pass tells them apart: with one
-    byte more announced and a 1-byte insert of "J" appended, a delta git accepts ends with that
-    "J"; in the other, the refused instruction now either fits (the "J" then no longer does, or
-    the insert's own opcode became its literal) or still stops the replay before the end.
+    git refuses such a delta (so does the Python loop). So the delta is applied once, as a probe:
+    with PROBE_INSERT's 127 bytes more announced, and PROBE_INSERT (an insert of 127 zero bytes)
+    appended. A probe that ends complete ran the delta's own instructions exactly up to its end,
+    each within the announced size, as git does: an instruction left truncated by the delta would
+    take some of the probe's bytes as its own (an insert takes at most 127, a copy 7), and
+    parsing would then stop at a zero byte, the reserved instruction both refuse.
     """
     try:
-        result = b"".join(fast(base, delta))  # one part: the join returns it without a copy
-        if len(result) != target_size:
-            return None
         # the target size (at ``target_at``, instructions from ``body``) is the only header change
-        probe = b"".join((delta[:target_at], _size_varint(target_size + 1), memoryview(delta)[body:], b"\x01J"))
-        replayed = b"".join(fast(base, probe))
+        probe = b"".join((delta[:target_at], _size_varint(target_size + PROBE_BYTES), memoryview(delta)[body:],
+                          PROBE_INSERT))
+        replayed = b"".join(fast(base, probe))  # one part: the join returns it without a copy
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # noqa: BLE001 - a damaged delta, or the accelerator failing (a Rust panic is
         return None  # a BaseException): the loop says why
-    if len(replayed) != target_size + 1 or replayed[-1:] != b"J":
+    if len(replayed) != target_size + PROBE_BYTES or replayed[target_size:] != PROBE_INSERT[1:]:
         return None
-    return result
+    return replayed[:target_size]
 
 
 def _size_varint(value: int) -> bytes:
