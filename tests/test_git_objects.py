@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner.sources import git_objects
-from scanner.sources.git_objects import NO_FAST_DELTAS_ENV, ObjectStore, ObjectStoreError, fast_deltas
+from scanner.sources.git_objects import (NO_FAST_DELTAS_ENV, NO_ZLIB_NG_ENV, ObjectStore, ObjectStoreError, fast_deltas,
+                                         inflating)
 from tests.helpers import GIT_ENV, commit, git, init_repo
 
 TYPES = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
@@ -217,13 +218,28 @@ def applier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     return str(request.param)
 
 
-def test_real_deltas_read_like_git_with_either_applier(tmp_path: Path, applier: str) -> None:
+@pytest.fixture(params=["zlib-ng", "zlib"])
+def inflater(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with zlib-ng inflating pack entries (the test extra installs it) and with zlib."""
+    if request.param == "zlib":
+        monkeypatch.setenv(NO_ZLIB_NG_ENV, "1")
+        assert inflating() is zlib
+    else:
+        monkeypatch.delenv(NO_ZLIB_NG_ENV, raising=False)
+        assert inflating() is not zlib, "the test extra installs zlib-ng: its inflater is tested"
+    return str(request.param)
+
+
+def test_real_deltas_read_like_git_with_either_applier(tmp_path: Path, applier: str, inflater: str) -> None:
     repo = tmp_path / "repo"
     edited_file_history(repo)
+    (repo / "big.bin").write_bytes(os.urandom(3 << 20))  # inflated in several slices
+    commit(repo, {"settings.txt": "final\n"}, "big")
     git(repo, "gc", "-q", "--aggressive")
     assert {6} <= pack_entry_types(repo) and max_chain_length(repo) > 5
     with open_store(repo / ".git" / "objects") as store:
         assert (store.fast is not None) == (applier == "compiled")
+        assert (store.zlib is zlib) == (inflater == "zlib")
     assert assert_same_as_git(repo) > 100
 
 
@@ -683,7 +699,7 @@ def read_everything(store: ObjectStore, listed: list[tuple[str, str, int]]) -> i
 
 
 @pytest.mark.parametrize("damage", ["middle", "scattered", "truncated", "idx"])
-def test_damaged_pack_raises_only_object_store_error(tmp_path: Path, damage: str) -> None:
+def test_damaged_pack_raises_only_object_store_error(tmp_path: Path, damage: str, inflater: str) -> None:
     original = tmp_path / "original"
     edited_file_history(original, edits=20)
     (original / "big.bin").write_bytes(os.urandom(50_000))

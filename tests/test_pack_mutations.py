@@ -110,6 +110,19 @@ def bomb() -> bytes:
     return b"".join([*(squeeze.compress(zeros) for _ in range(BOMB_BYTES >> 20)), squeeze.flush()])
 
 
+@pytest.fixture(params=["zlib-ng", "zlib"])
+def inflater(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The in-process reader (sweeps) inflating with zlib-ng (the test extra installs it), and with zlib."""
+    from scanner.sources.git_objects import NO_ZLIB_NG_ENV, inflating
+
+    if request.param == "zlib":
+        monkeypatch.setenv(NO_ZLIB_NG_ENV, "1")
+    else:
+        monkeypatch.delenv(NO_ZLIB_NG_ENV, raising=False)
+        assert inflating() is not zlib, "the test extra installs zlib-ng"
+    return str(request.param)
+
+
 # --- the repository --------------------------------------------------------------------------------
 
 class Repo:
@@ -238,7 +251,7 @@ def test_two_deltas_based_on_each_other(tmp_path, scan):
 
 
 @pytest.mark.parametrize("scan", SCANS)
-def test_delta_claiming_2_60_bytes_over_a_zlib_bomb(tmp_path, scan, bomb):
+def test_delta_claiming_2_60_bytes_over_a_zlib_bomb(tmp_path, scan, bomb, inflater):
     """Issue 13: this inflated to 3.1 GB RSS (the inflate limit was the header's size + 1)."""
     repo = Repo(tmp_path / "repo")
     repo.rewrite({repo.victim: ref_delta(repo.other, b"", claimed=1 << 60, stream=bomb)})
@@ -247,7 +260,7 @@ def test_delta_claiming_2_60_bytes_over_a_zlib_bomb(tmp_path, scan, bomb):
 
 
 @pytest.mark.parametrize("scan", SCANS)
-def test_blob_whose_stream_outgrows_its_header(tmp_path, scan, bomb):
+def test_blob_whose_stream_outgrows_its_header(tmp_path, scan, bomb, inflater):
     repo = Repo(tmp_path / "repo")
     repo.rewrite({repo.victim: entry_header(TYPES["blob"], 100) + bomb})
     report, seconds, rss = SCANS[scan](repo, tmp_path)
