@@ -16,8 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner.sources import git_objects
-from scanner.sources.git_objects import (NO_FAST_DELTAS_ENV, NO_ZLIB_NG_ENV, ObjectStore, ObjectStoreError, fast_deltas,
-                                         inflating)
+from scanner.sources.git_objects import NO_FAST_DELTAS_ENV, ObjectStore, ObjectStoreError, fast_deltas
 from tests.helpers import GIT_ENV, commit, git, init_repo
 
 TYPES = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
@@ -218,18 +217,6 @@ def applier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     return str(request.param)
 
 
-@pytest.fixture(params=["zlib-ng", "zlib"])
-def inflater(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test with zlib-ng inflating pack entries (the test extra installs it) and with zlib."""
-    if request.param == "zlib":
-        monkeypatch.setenv(NO_ZLIB_NG_ENV, "1")
-        assert inflating() is zlib
-    else:
-        monkeypatch.delenv(NO_ZLIB_NG_ENV, raising=False)
-        assert inflating() is not zlib, "the test extra installs zlib-ng: its inflater is tested"
-    return str(request.param)
-
-
 def test_real_deltas_read_like_git_with_either_applier(tmp_path: Path, applier: str, inflater: str) -> None:
     repo = tmp_path / "repo"
     edited_file_history(repo)
@@ -290,7 +277,6 @@ def test_compiled_and_python_deltas_agree(case: tuple[bytes, bytes]) -> None:
     assert apply(fast) == apply(None)
 
 
-
 def test_an_instruction_truncated_at_the_deltas_end_cannot_borrow_the_probes_bytes() -> None:
     """The compiled applier runs each delta once, with a probe appended. An insert or a copy the
     delta leaves truncated at its end would read the probe's bytes as its own; whatever size the
@@ -318,6 +304,7 @@ def test_an_instruction_truncated_at_the_deltas_end_cannot_borrow_the_probes_byt
             assert apply(fast) == apply(None), (shape, target)
             compared += 1
     assert compared > 3000
+
 
 @pytest.mark.parametrize("failure", ["raises", "short", "long"])
 def test_a_failing_compiled_applier_leaves_the_answer_to_python(failure: str) -> None:

@@ -110,19 +110,6 @@ def bomb() -> bytes:
     return b"".join([*(squeeze.compress(zeros) for _ in range(BOMB_BYTES >> 20)), squeeze.flush()])
 
 
-@pytest.fixture(params=["zlib-ng", "zlib"])
-def inflater(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The in-process reader (sweeps) inflating with zlib-ng (the test extra installs it), and with zlib."""
-    from scanner.sources.git_objects import NO_ZLIB_NG_ENV, inflating
-
-    if request.param == "zlib":
-        monkeypatch.setenv(NO_ZLIB_NG_ENV, "1")
-    else:
-        monkeypatch.delenv(NO_ZLIB_NG_ENV, raising=False)
-        assert inflating() is not zlib, "the test extra installs zlib-ng"
-    return str(request.param)
-
-
 # --- the repository --------------------------------------------------------------------------------
 
 class Repo:
