@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scanner.jenkins.testserver.confidential import ConfidentialStore  # noqa: E402
-from scanner.jenkins.testserver.home_content import Credential, HomeContent, console_note  # noqa: E402
+from scanner.jenkins.testserver.home_content import Credential, HomeContent  # noqa: E402
 
 LOG_WORDS = ("Building remote workspace checkout fetching origin upstream revision commit compiling module "
              "test passed failed skipped artifact uploading downloading maven gradle npm docker layer pushed "
