@@ -120,3 +120,30 @@ def test_credentials_file_lines_go_only_to_their_jenkins(tmp_path: Path) -> None
         load_credentials(path)
     assert one not in str(bad.value) and "line 1" in str(bad.value)
     assert one not in repr(found) and two not in repr(found)
+
+
+def test_a_crawled_jenkins_gets_neither_the_admin_credential_nor_tokens_that_name_no_jenkins(tmp_path: Path) -> None:
+    """A crawled Jenkins checks the tokens found on it; the --jenkins-url Jenkins keeps everything else."""
+    with JenkinsTestServer(tmp_path / "home_a", ServerOptions(version="2.578")) as a, \
+            JenkinsTestServer(tmp_path / "home_b", ServerOptions(version="2.578")) as b:
+        a.add_user("ops", password="pw-ops", admin=True)
+        a.add_user("alice", password="pw-alice")
+        b.add_user("auditor", password="pw-auditor", admin=True)
+        b.add_user("bob", password="pw-bob")
+        admin, alices = a.create_token("ops", "ir").value, a.create_token("alice", "deploy").value
+        bobs = b.create_token("bob", "ci").value
+        b.content.add_job("app", shell="make")
+        b.content.add_build("app", 1, f"+ export JENKINS_USER_ID=bob\n+ export JENKINS_API_TOKEN={bobs}\n")
+        repo = init_repo(tmp_path / "repo")
+        commit(repo, {"deploy.env": f"JENKINS_USER_ID=alice\nJENKINS_API_TOKEN={alices}\n"}, "deploy")  # names no Jenkins
+        env = {"JTS_ADMIN_TOKEN": admin, "JENKINS_USER_ID": "auditor",
+               "JENKINS_API_TOKEN": b.create_token("auditor", "crawl").value}
+        run = jts("sweep", "--state", str(tmp_path / "s.sqlite"), str(repo), "jenkins+" + b.url, "--verify",
+                  "--jenkins-url", a.url, "--find-owner", "--admin-user", "ops", "-f", "json", *FAST, env=env)
+        assert run.code == 1, run.stderr
+        presented = {r.basic_user for r in b.requests}
+        assert presented == {"auditor", "bob"}, presented  # the crawl, then the token found on b checked there
+        verdicts = {f["fingerprint"]: f["verification"] for f in json.loads(run.stdout)["findings"]}
+        assert verdicts[fp(alices)]["status"] == "live" and verdicts[fp(alices)]["jenkins_url"].startswith(a.url.rstrip("/"))
+        assert verdicts[fp(bobs)]["status"] == "live" and verdicts[fp(bobs)]["jenkins_url"].startswith(b.url.rstrip("/"))
+        assert a.requests.count(lambda r: r.basic_user == "bob") == 0  # b's token stays at b

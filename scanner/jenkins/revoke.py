@@ -321,8 +321,7 @@ class Revoker:
         user = v.authenticated_as or v.user
         if not url or not user:
             return None, None
-        allowed = self.options.verify.allowed
-        if not self.options.verify.verify_found_urls and not any(a.allows(url) for a in allowed):
+        if not self.options.verify.verify_found_urls and not self.options.verify.permits(url):
             return None, f"{url} is not an allowed Jenkins (--jenkins-url)"
         if self.options.actor == ADMIN:
             auth = basic_header(self.options.admin_user or "", self.options.admin_token or "")

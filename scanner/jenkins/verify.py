@@ -65,6 +65,9 @@ class AllowedJenkins:
 @dataclass
 class VerifyOptions:
     allowed: list[AllowedJenkins] = field(default_factory=list)
+    # Jenkins a sweep crawls: a token that names one is checked there, but a token naming no Jenkins
+    # is never tried at one, and the admin credential never goes to one (only to ``allowed``)
+    found_on: list[AllowedJenkins] = field(default_factory=list)
     verify_found_urls: bool = False
     user_hints: list[str] = field(default_factory=list)
     guess_users: bool = False
@@ -74,6 +77,10 @@ class VerifyOptions:
     find_owner: bool = False  # list each Jenkins' users with the admin credential and try them all
     admin_user: str | None = None
     admin_token: str | None = field(default=None, repr=False)
+
+    def permits(self, url: str) -> bool:
+        """Whether a token whose finding names ``url`` may be sent there (the admin credential: ``allowed`` only)."""
+        return any(a.allows(url) for a in (*self.allowed, *self.found_on))
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,7 @@ def candidate_urls(finding: Finding, options: VerifyOptions, warn: Callable[[str
         if found is None:
             return [], (f"the Jenkins URL found with this token ({describe(finding.jenkins_url)}) cannot be used: "
                         f"{problem}; the token was not sent anywhere")
-        if any(a.allows(found.root) for a in options.allowed):
+        if options.permits(found.root):
             return [found.root], None
         if options.verify_found_urls:
             warn(f"sending a token to {found.root}, a URL found in the scanned content (--verify-found-urls)")
@@ -385,7 +392,7 @@ def run_attempts(attempts: list[Attempt], options: VerifyOptions) -> dict[Attemp
     if not attempts:
         return {}
     for attempt in attempts:  # last line of defence: nothing goes to a host the plan did not allow
-        if not options.verify_found_urls and not any(a.allows(attempt.url) for a in options.allowed):
+        if not options.verify_found_urls and not options.permits(attempt.url):
             raise AssertionError("refusing to send a token to a Jenkins that is not allowed")
     limiter = RateLimiter(options.rate)
     hosts = {_host_key(a.url) for a in attempts}

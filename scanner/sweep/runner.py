@@ -181,13 +181,18 @@ class Sweep:
         return repos, resolved.jenkins, warnings + resolved.warnings
 
     def _allow_crawled(self, jenkins: list[str]) -> None:
-        """A token found on a Jenkins is checked there (as scan-jenkins does): its root joins the allowed
-        Jenkins of this run's verification and revocation options (one object, shared with both)."""
+        """A token found on a Jenkins is checked there (as scan-jenkins does): its root joins the ``found_on``
+        Jenkins of this run's verification and revocation options (one object, shared with both).
+
+        Not ``allowed``: that would send tokens that name no Jenkins, and the admin credential, to every
+        crawled Jenkins; those go only to a --jenkins-url Jenkins.
+        """
         from scanner.jenkins.verify import AllowedJenkins
 
-        allowed = self.config.verify.allowed  # type: ignore[union-attr] - checked by the caller
-        known = {a.url for a in allowed}
-        allowed.extend(AllowedJenkins.parse(root_of(k)) for k in jenkins if root_of(k) not in known)
+        options = self.config.verify  # checked by the caller
+        assert options is not None
+        known = {a.url for a in (*options.allowed, *options.found_on)}
+        options.found_on.extend(AllowedJenkins.parse(root_of(k)) for k in jenkins if root_of(k) not in known)
 
     def _with_credentials_rule(self, repo: RepoTarget, given: list[str]) -> RepoTarget:
         """A URL first swept with credentials is fetched with them or not at all.
