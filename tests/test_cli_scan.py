@@ -392,3 +392,42 @@ def test_display_paths_match_relpath(path: str, base: str) -> None:
 
     rel = os.path.relpath(path, base) if os.path.isabs(path) == os.path.isabs(base) else path
     assert _relative(path, base) == (path if rel.startswith("..") else rel)
+
+
+def test_git_content_over_the_blob_size_limit_is_streamed_not_skipped(tmp_path):
+    """A token in a file over --max-blob-mb used to pass the hook, the CI gate and the history scan
+    with a warning and exit 0: git blobs of any size are now read as streams, as work-tree files are."""
+    repo = init_repo(tmp_path / "repo")
+    base = commit(repo, {"README": "hello\n"}, "init")
+    tok = new_token()
+    filler = "INFO request ok " + "x" * 100 + "\n"
+    big = f"curl -u deploy:{tok} https://ci.example.com/job/x/build\n" + filler * (3 * 2**20 // len(filler))
+    (repo / "app.log").write_text(big)
+    git(repo, "add", "app.log")
+    for args in (("--staged",), ):
+        run = jts("scan", *args, "--max-blob-mb", "1", "-f", "json", "--no-progress", cwd=repo)
+        assert run.code == 1, run.output
+        assert [f["rule_id"] for f in json.loads(run.stdout)["findings"]] == ["api_token"]
+    git(repo, "commit", "-q", "-m", "big log")
+    for args in (("--range", f"{base}..HEAD"), ("--history", ".")):
+        run = jts("scan", *args, "--max-blob-mb", "1", "-f", "json", "--no-progress", cwd=repo)
+        assert run.code == 1, (args, run.output)
+        report = json.loads(run.stdout)
+        (finding,) = report["findings"]
+        assert finding["locations"][0]["path"] == "app.log" and finding["locations"][0]["line"] == 1
+        assert any("streamed" in w and "app.log" in w for w in report["warnings"]), report["warnings"]
+        assert tok not in run.output
+
+
+def test_a_large_blob_git_cannot_stream_is_an_error_not_clean(tmp_path):
+    """A streamed blob whose object is damaged: exit 2 naming it, never a clean exit 0."""
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"big.log": "x" * (2 * 2**20) + "\n"}, "big")
+    oid = git(repo, "rev-parse", "HEAD:big.log")
+    loose = repo / ".git" / "objects" / oid[:2] / oid[2:]
+    data = loose.read_bytes()
+    loose.chmod(0o644)
+    loose.write_bytes(data[: len(data) // 2])  # the stream ends early: zlib reports the damage
+    run = jts("scan", "--history", str(repo), "--max-blob-mb", "1", "--no-progress")
+    assert run.code == 2, run.output
+    assert "big.log" in run.stderr and "Traceback" not in run.output

@@ -395,8 +395,9 @@ def test_large_and_binary_blobs_are_counted_never_silently_dropped(repo: Repo) -
     tok = token()
     repo.commit({"big.log": config(tok) + "x" * 4096, "img.bin": b"\x00\x01" + config(token()).encode()})
     result = scan_history(repo.path, SPEC, max_blob_bytes=2048)
-    assert result.skipped_large == 1 and "big.log" in result.warnings[0]
-    assert result.skipped_binary == 1 and len(result.hits) == 1  # binary still offered to the detector
+    assert result.skipped_large == 0 and "streamed" in result.warnings[0] and "big.log" in result.warnings[0]
+    assert tok in secrets_of(result)  # over --max-blob-mb: streamed, not skipped
+    assert result.skipped_binary == 1 and len(result.hits) == 2  # binary still offered to the detector
 
 
 def test_reflogs_only_on_request(repo: Repo) -> None:
@@ -640,22 +641,25 @@ def test_streamed_listing_keeps_large_blobs_and_attribution(repo: Repo, sizing: 
     the large ones: a whole object, a delta whose result is large (its delta is small), a loose one."""
     toks = [token() for _ in range(4)]
     commits = [repo.commit({f"app{i}/cfg.txt": config(tok)}) for i, tok in enumerate(toks)]
-    big = config(token()) + "".join(f"line {n}\n" for n in range(600))
-    repo.commit({"big.log": big, "small.log": "x\n"})
+    big_tok = token()
+    big = config(big_tok) + "".join(f"line {n}\n" for n in range(600))
+    big_commit = repo.commit({"big.log": big, "small.log": "x\n"})
     repo.commit({"big.log": big + "one more line\n"})
     repo.git("gc", "-q")
     repo.commit({"loose/big.txt": "y" * 5000})
     result = scan_history(repo.path, SPEC, jobs=2, parallel_min_bytes=0, max_blob_bytes=2048)
     sizing.check()
-    assert result.skipped_large == 3 and result.errors == []
-    assert re.search(r"skipped 3 blob\(s\) larger than .*: big.log \(.*\), big.log \(.*\), loose/big.txt",
+    assert result.skipped_large == 0 and result.errors == []
+    assert re.search(r"3 blob\(s\) larger than .* were streamed .*: big.log \(.*\), big.log \(.*\), loose/big.txt",
                      result.warnings[0])
-    assert {h.secret: loc.commit for h, loc in result.hits} == dict(zip(toks, commits))
+    # the large blob's token is found too, and attributed to the commit that added it
+    assert {h.secret: loc.commit for h, loc in result.hits} == {**dict(zip(toks, commits)), big_tok: big_commit}
 
 
 def _scan_in_a_daemon(path: str, results: object) -> None:
     result = scan_history(path, SPEC, jobs=2, parallel_min_bytes=0, max_blob_bytes=2048)
-    results.put((result.skipped_large, result.errors, len(result.hits)))  # type: ignore[attr-defined]
+    streamed = any("streamed" in w and "big.log" in w for w in result.warnings)
+    results.put((streamed, result.errors, len(result.hits)))  # type: ignore[attr-defined]
 
 
 def test_unsized_large_blobs_the_store_cannot_read_are_sized_by_git(repo: Repo, sizing: Sizing) -> None:
@@ -672,8 +676,8 @@ def test_unsized_large_blobs_the_store_cannot_read_are_sized_by_git(repo: Repo, 
     repo.git("index-pack", "--index-version=1", str(pack))
     result = scan_history(repo.path, SPEC, jobs=2, parallel_min_bytes=0, max_blob_bytes=2048)
     sizing.check()
-    assert result.skipped_large == 1 and "big.log" in result.warnings[0] and result.errors == []
-    assert secrets_of(result) == [tok]
+    assert result.skipped_large == 0 and "big.log" in result.warnings[0] and result.errors == []
+    assert "streamed" in result.warnings[0] and secrets_of(result) == [tok]
 
 
 def test_a_daemonic_process_still_sizes_what_it_lists(repo: Repo) -> None:
@@ -686,9 +690,9 @@ def test_a_daemonic_process_still_sizes_what_it_lists(repo: Repo) -> None:
     results = ctx.Queue()
     proc = ctx.Process(target=_scan_in_a_daemon, args=(str(repo.path), results), daemon=True)
     proc.start()
-    skipped, errors, hits = results.get(timeout=60)
+    streamed, errors, hits = results.get(timeout=60)
     proc.join(timeout=10)
-    assert (skipped, errors, hits) == (1, [], 1)
+    assert (streamed, errors, hits) == (True, [], 1)
 
 
 def test_prefetched_log_stops_with_the_scan(repo: Repo) -> None:

@@ -24,6 +24,7 @@ from scanner.findings import Location
 from scanner.sources.git_attribution import DiffEntry, Introduction, PrefetchedLog, introductions, iter_log
 from scanner.sources.git_blobs import BlobEntry, BlobSet, LogHandOver, index_blobs, iter_history_blobs, sized_blobs
 from scanner.sources.git_catfile import CatFile
+from scanner.sources.git_large import stream_blobs
 from scanner.sources.git_reader import BlobReader, open_reader
 from scanner.sources.git_cmd import GitSourceError, run_git
 from scanner.sources.git_objects import alternate_dirs
@@ -113,20 +114,12 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:.1f} MiB"
 
 
-def _skip_warnings(blobs: BlobSet, max_blob_bytes: int, what: str) -> list[str]:
-    out = []
-    if blobs.large:
-        # by path: workers that find them report in the order they finish
-        large = sorted(blobs.large, key=lambda b: (b.path, b.oid))
-        named = ", ".join(f"{b.path or b.oid} ({_mib(b.size)})" for b in large[:EXAMPLES])
-        more = f" and {len(blobs.large) - EXAMPLES} more" if len(blobs.large) > EXAMPLES else ""
-        out.append(f"skipped {len(blobs.large)} {what} larger than {_mib(max_blob_bytes)} (not scanned): "
-                   f"{named}{more}; raise the blob size limit to scan them")
-    if blobs.missing:
-        named = ", ".join(blobs.missing[:EXAMPLES])
-        out.append(f"{len(blobs.missing)} {what} missing from the object database (not scanned): {named}"
-                   + ("" if len(blobs.missing) <= EXAMPLES else ", ..."))
-    return out
+def _skip_warnings(blobs: BlobSet, what: str) -> list[str]:
+    if not blobs.missing:
+        return []
+    named = ", ".join(blobs.missing[:EXAMPLES])
+    return [f"{len(blobs.missing)} {what} missing from the object database (not scanned): {named}"
+            + ("" if len(blobs.missing) <= EXAMPLES else ", ...")]
 
 
 def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, progress: Progress | None, parallel_min_bytes: int,
@@ -135,8 +128,23 @@ def _scan(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, *, jobs: int, pr
     totals = scan_blobs(repo.path, spec, blobs.scan, jobs=jobs, progress=progress,
                         parallel_min_bytes=parallel_min_bytes, reader=reader, objects_dir=repo.objects_dir,
                         max_bytes=max_blob_bytes)
-    _account(result, blobs, totals, max_blob_bytes, what)
+    _stream_large(repo, spec, blobs, totals, max_blob_bytes, what)
+    _account(result, blobs, totals, what)
     return totals
+
+
+def _stream_large(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, totals: ScanTotals, max_blob_bytes: int,
+                  what: str) -> None:
+    """The blobs too large to read whole (listed or found so by the readers) are streamed: none is skipped."""
+    large, blobs.large, totals.large = blobs.large + totals.large, [], []
+    if not large:
+        return
+    totals.merge(stream_blobs(repo.path, spec, large))
+    large.sort(key=lambda b: (b.path, b.oid))  # by path: workers that find them report in the order they finish
+    named = ", ".join(f"{b.path or b.oid} ({_mib(b.size)})" for b in large[:EXAMPLES])
+    more = f" and {len(large) - EXAMPLES} more" if len(large) > EXAMPLES else ""
+    totals.warnings.append(f"{len(large)} {what} larger than {_mib(max_blob_bytes)} were streamed from git in "
+                           f"chunks rather than read whole (slower): {named}{more}")
 
 
 def _sizer(repo: RepoInfo, reader: BlobReader, in_process: bool,
@@ -161,12 +169,12 @@ def _small(listing: Iterable[BlobEntry], blobs: BlobSet, max_blob_bytes: int) ->
             yield blob
 
 
-def _account(result: HistoryResult, blobs: BlobSet, totals: ScanTotals, max_blob_bytes: int, what: str) -> None:
+def _account(result: HistoryResult, blobs: BlobSet, totals: ScanTotals, what: str) -> None:
     result.blobs += totals.blobs
     result.bytes += totals.bytes
     result.skipped_binary += totals.binary
     result.skipped_large += len(blobs.large)
-    result.warnings += _skip_warnings(blobs, max_blob_bytes, what) + totals.warnings
+    result.warnings += _skip_warnings(blobs, what) + totals.warnings
     result.errors += totals.errors
 
 
@@ -233,8 +241,8 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
                                           on_hits=log.want, large=large, sized=not unsized)
             finally:
                 listing.close()
-        blobs.large += totals.large
-        _account(result, blobs, totals, max_blob_bytes, "blob(s)")
+        _stream_large(repo, spec, blobs, totals, max_blob_bytes, "blob(s)")
+        _account(result, blobs, totals, "blob(s)")
         hits_of = totals.hits
         intros: list[Introduction] = []
         seen: set[str] = set()  # hit blobs that appear in some commit's diff

@@ -53,7 +53,7 @@ OUTPUT_CONFIG: tuple[tuple[str, str], ...] = (
 # than 16 MiB for both walks, ~0.4 CPU-s more).
 WALK_CONFIG: tuple[tuple[str, str], ...] = (("core.deltaBaseCacheLimit", "8m"), ("core.packedGitLimit", "8m"))
 WALKERS = frozenset({"rev-list", "log"})
-TUNABLE = frozenset({"core.deltaBaseCacheLimit", "core.packedGitLimit"})
+TUNABLE = frozenset({"core.bigFileThreshold", "core.deltaBaseCacheLimit", "core.packedGitLimit"})
 
 # Keys whose value is a program git runs, set to values that run nothing.
 NO_PROGRAMS: tuple[tuple[str, str], ...] = (
