@@ -129,6 +129,13 @@ class Detector:
             self.path_verdicts[path] = verdicts
         return verdicts
 
+    def path_key(self, path: str) -> tuple[object, ...]:
+        """All a path contributes to a blob's verdict: equal keys, equal hits for the same content.
+        A blob at two paths with different keys (secrets/master.key and a backup name, "jenkins"
+        in one directory name) must be judged at each."""
+        lowered = path.lower()
+        return (self._path_verdicts(path), could_name_jenkins(path), "jenkins" in lowered or "hudson" in lowered)
+
     def candidate_rules(self, path: str, data: bytes, binary: bool) -> list[Rule]:
         """Rules worth running on this content; most blobs get none."""
         return [rule for rule, _ in self._chosen(path, data, binary)[0]]

@@ -431,3 +431,43 @@ def test_a_large_blob_git_cannot_stream_is_an_error_not_clean(tmp_path):
     run = jts("scan", "--history", str(repo), "--max-blob-mb", "1", "--no-progress")
     assert run.code == 2, run.output
     assert "big.log" in run.stderr and "Traceback" not in run.output
+
+
+def test_a_blob_at_two_paths_is_judged_at_each_in_the_hook_and_the_gate(tmp_path):
+    """Some rules depend on the path (a secrets/master.key; "jenkins" in a directory name). A blob
+    scanned once at a neutral path hid the same content at the path that makes it a finding."""
+    import secrets as random_bytes
+
+    repo = init_repo(tmp_path / "repo")
+    base = commit(repo, {"README": "hello\n"}, "init")
+    key = random_bytes.token_hex(128)
+    legacy = new_token()[2:]  # 32 hex: a legacy token, whose only Jenkins context here is its path
+    # the neutral copies sort first, so each blob was scanned at the neutral path only
+    staged = {"a-backup/master.key.bak": key, "jenkins_home/secrets/master.key": key,
+              "a-backup/creds.properties": f"api.token={legacy}\n", "jenkins/creds.properties": f"api.token={legacy}\n"}
+    for name, text in staged.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    git(repo, "add", "-A")
+    work_tree = jts("scan", "-f", "json", "--no-progress", ".", cwd=repo)
+    expected = sorted(loc["path"] for f in json.loads(work_tree.stdout)["findings"] for loc in f["locations"])
+    assert expected == ["jenkins/creds.properties", "jenkins_home/secrets/master.key"], work_tree.output
+    run = jts("scan", "--staged", "-f", "json", "--no-progress", cwd=repo)
+    assert run.code == 1, run.output
+    assert sorted(loc["path"] for f in json.loads(run.stdout)["findings"] for loc in f["locations"]) == expected
+    # a pull request that adds the files at neutral paths, then moves them where they mean something
+    for name in expected:
+        (repo / name).unlink()
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "backups only")
+    for name, text in staged.items():
+        (repo / name).write_text(text)
+    for name in ("a-backup/master.key.bak", "a-backup/creds.properties"):
+        (repo / name).unlink()
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "moved into place")
+    run = jts("scan", "--range", f"{base}..HEAD", "-f", "json", "--no-progress", cwd=repo)
+    assert run.code == 1, run.output
+    found = json.loads(run.stdout)["findings"]
+    assert sorted(loc["path"] for f in found for loc in f["locations"]) == expected
+    assert all(loc["in_head"] for f in found for loc in f["locations"])

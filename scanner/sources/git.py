@@ -13,7 +13,7 @@ the index (``scan_staged``). In a shallow clone only what exists is scanned, wit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,11 +80,15 @@ def _secrets_at(blob: str | None, hits_of: dict[str, list[Hit]]) -> set[str]:
     return {h.secret for h in hits_of.get(blob or "", ())}
 
 
-def _in_head(path: str, secret: str, head: dict[str, str] | None, hits_of: dict[str, list[Hit]]) -> bool | None:
+def _in_head(path: str, secret: str, head: dict[str, str] | None, hits_of: dict[str, list[Hit]],
+             at_path: Mapping[tuple[str, str], list[Hit]] | None = None) -> bool | None:
     """Does HEAD still hold this secret at this path (in whatever version of the file)?"""
     if head is None:
         return None
-    return secret in _secrets_at(head.get(path), hits_of)
+    blob = head.get(path)
+    if at_path and blob is not None and (blob, path) in at_path:
+        return secret in {h.secret for h in at_path[(blob, path)]}
+    return secret in _secrets_at(blob, hits_of)
 
 
 def _location(hit: Hit, path: str, source: str, repo: RepoInfo, *, blob: str, in_head: bool | None,
@@ -167,6 +171,32 @@ def _small(listing: Iterable[BlobEntry], blobs: BlobSet, max_blob_bytes: int) ->
             blobs.large.append(blob)
         else:  # not kept: the workers report the path of each blob that hits
             yield blob
+
+
+def _at_other_paths(repo: RepoInfo, spec: DetectorRecipe, pairs: Iterable[tuple[str, str]],
+                    scanned: Mapping[str, str], result: HistoryResult) -> dict[tuple[str, str], list[Hit]]:
+    """Hits of each blob at the paths whose verdicts differ from the one it was scanned at.
+
+    Blobs are scanned once, at one of their paths; some rules depend on the path (a
+    secrets/master.key, "jenkins" in a directory name, a rule's own or excluded paths), so a blob
+    staged or added at two kinds of path is judged at each. Keyed (oid, path); rare, so streamed.
+    """
+    detector = spec.build()
+    key_of = getattr(detector, "path_key", None)
+    if key_of is None:
+        return {}
+    wanted: dict[tuple[str, object], list[str]] = {}
+    for path, oid in pairs:
+        first = scanned.get(oid)
+        if first is not None and path != first and (key := key_of(path)) != key_of(first):
+            wanted.setdefault((oid, key), []).append(path)
+    out: dict[tuple[str, str], list[Hit]] = {}
+    for (oid, _key), paths in wanted.items():
+        totals = stream_blobs(repo.path, spec, [BlobEntry(oid=oid, size=0, path=paths[0])])
+        result.errors += totals.errors
+        for path in paths:
+            out[(oid, path)] = totals.hits.get(oid, [])
+    return out
 
 
 def _account(result: HistoryResult, blobs: BlobSet, totals: ScanTotals, what: str) -> None:
@@ -312,9 +342,10 @@ def scan_staged(path: Path, spec: DetectorRecipe, *, jobs: int = 0, max_blob_byt
                                  objects_dir=repo.objects_dir)
         result.errors += head_totals.errors
         hits_of = {**head_totals.hits, **hits_of}
+    at_path = _at_other_paths(repo, spec, entries, first, result)
     for index_path, oid in entries:
-        for hit in hits_of.get(oid, ()) if oid in first else ():
-            in_head = None if repo.head is None else _in_head(index_path, hit.secret, head or {}, hits_of)
+        for hit in at_path.get((oid, index_path), hits_of.get(oid, ())) if oid in first else ():
+            in_head = None if repo.head is None else _in_head(index_path, hit.secret, head or {}, hits_of, at_path)
             result.hits.append((hit, _location(hit, index_path, "staged", repo, blob=oid, in_head=in_head)))
     result.hits.sort(key=lambda pair: pair[1].sort_key())
     return result
@@ -343,12 +374,14 @@ def scan_range(path: Path, spec: DetectorRecipe, rev_range: str, *, jobs: int = 
     blobs = sized_blobs(repo, added).split_large(max_blob_bytes)
     hits_of = dict(_scan(repo, spec, blobs, jobs=jobs, progress=progress, parallel_min_bytes=parallel_min_bytes,
                          result=result, max_blob_bytes=max_blob_bytes, what="added blob(s)").hits)
-    hits_of.update(_old_sides(repo, spec, entries, hits_of, added, max_blob_bytes, result))
-    intros = introductions(entries, hits_of)
-    tip = head_blobs(repo, lambda _p, oid: oid in hits_of, rev=rng.tip)
+    at_path = _at_other_paths(repo, spec, ((e.path, e.new) for e in entries), added, result)
+    hit_blobs = set(hits_of) | {oid for (oid, _path), hits in at_path.items() if hits}
+    hits_of.update(_old_sides(repo, spec, entries, hit_blobs, added, max_blob_bytes, result))
+    intros = introductions(entries, hits_of, at_path)
+    tip = head_blobs(repo, lambda _p, oid: oid in hit_blobs, rev=rng.tip)
     for intro in intros:
         loc = _location(intro.hit, intro.path, "range", repo, blob=intro.blob, intro=intro,
-                        in_head=_in_head(intro.path, intro.hit.secret, tip, hits_of))
+                        in_head=_in_head(intro.path, intro.hit.secret, tip, hits_of, at_path))
         result.hits.append((intro.hit, loc))
     introduced = {i.hit.secret for i in intros}
     older = {h.secret for oid in added for h in hits_of.get(oid, ()) if h.secret not in introduced}
@@ -359,10 +392,10 @@ def scan_range(path: Path, spec: DetectorRecipe, rev_range: str, *, jobs: int = 
     return result
 
 
-def _old_sides(repo: RepoInfo, spec: DetectorRecipe, entries: list[DiffEntry], hits_of: dict[str, list[Hit]],
+def _old_sides(repo: RepoInfo, spec: DetectorRecipe, entries: list[DiffEntry], hit_blobs: Container[str],
                added: dict[str, str], max_blob_bytes: int, result: HistoryResult) -> dict[str, list[Hit]]:
     """Scan the parents' versions of paths whose new blob hit: did the secret exist before?"""
-    wanted = {old: e.path for e in entries if e.new in hits_of
+    wanted = {old: e.path for e in entries if e.new in hit_blobs
               for old in e.olds if set(old) != {"0"} and old not in added}
     if not wanted:
         return {}

@@ -360,11 +360,14 @@ def _parse(tokens: Iterator[bytes], want: Callable[[str], bool] | None,
         yield DiffEntry(commit=meta, path=path.decode("utf-8", "surrogateescape"), olds=olds, new=new)
 
 
-def introductions(entries: Iterable[DiffEntry], hits_of: Mapping[str, list[Hit]]) -> list[Introduction]:
-    """Apply the introduction rule to diff entries; ``hits_of`` must cover new and old blobs."""
+def introductions(entries: Iterable[DiffEntry], hits_of: Mapping[str, list[Hit]],
+                  at_path: Mapping[tuple[str, str], list[Hit]] | None = None) -> list[Introduction]:
+    """Apply the introduction rule to diff entries; ``hits_of`` must cover new and old blobs.
+    ``at_path``: a blob's hits at a path that judges it differently from ``hits_of``'s."""
     found: list[Introduction] = []
     for entry in entries:
-        hits = hits_of.get(entry.new)
+        hits = at_path.get((entry.new, entry.path)) if at_path and (entry.new, entry.path) in at_path \
+            else hits_of.get(entry.new)
         if not hits:
             continue
         before: set[str] = set()
