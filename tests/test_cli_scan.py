@@ -471,3 +471,32 @@ def test_a_blob_at_two_paths_is_judged_at_each_in_the_hook_and_the_gate(tmp_path
     found = json.loads(run.stdout)["findings"]
     assert sorted(loc["path"] for f in found for loc in f["locations"]) == expected
     assert all(loc["in_head"] for f in found for loc in f["locations"])
+
+
+def test_a_merge_that_brings_back_a_removed_token_fails_the_range_gate(tmp_path):
+    """A branch forked before the token's removal, merged keeping its side of the file: the
+    merge's combined diff lists no entry for it, and the gate used to pass with nothing said."""
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"README": "hello\n"}, "init")
+    tok = new_token()
+    leak = commit(repo, {"ci.env": f"JENKINS_URL=https://ci.example.com\nJENKINS_USER=alice\nJENKINS_API_TOKEN={tok}\n"},
+                  "leak")
+    git(repo, "rm", "-q", "ci.env")
+    git(repo, "commit", "-q", "-m", "remove the leak")
+    base = git(repo, "rev-parse", "HEAD")
+    git(repo, "checkout", "-q", "-b", "feature", leak)
+    commit(repo, {"feature.txt": "feature\n"}, "feature")
+    git(repo, "checkout", "-q", "-b", "pr", base)
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "feature")
+    git(repo, "checkout", "-q", "feature", "--", "ci.env")
+    git(repo, "commit", "-q", "-m", "merge feature")
+    for args in (("--range", f"{base}..pr"), ("--since-ref", base)):
+        run = jts("scan", *args, "-f", "json", "--no-progress", cwd=repo)
+        assert run.code == 1, (args, run.output)
+        report = json.loads(run.stdout)
+        (finding,) = report["findings"]
+        assert [loc["path"] for loc in finding["locations"]] == ["ci.env"] and finding["locations"][0]["in_head"]
+        assert any("through a merge" in w for w in report["warnings"]), report["warnings"]
+    # an ordinary range: nothing extra, and the removal itself reports nothing
+    quiet = jts("scan", "--range", f"{leak}..{base}", "-f", "json", "--no-progress", cwd=repo)
+    assert quiet.code == 0 and json.loads(quiet.stdout)["warnings"] == [], quiet.output

@@ -41,6 +41,7 @@ from scanner.sources.git_pool import (
 )
 from scanner.sources.git_repo import (
     FETCH_MORE,
+    CommitRange,
     RepoInfo,
     head_blobs,
     open_repo,
@@ -384,12 +385,48 @@ def scan_range(path: Path, spec: DetectorRecipe, rev_range: str, *, jobs: int = 
                         in_head=_in_head(intro.path, intro.hit.secret, tip, hits_of, at_path))
         result.hits.append((intro.hit, loc))
     introduced = {i.hit.secret for i in intros}
+    result.hits += _merged_in(repo, spec, rng, added, introduced, max_blob_bytes, result)
+    introduced |= {h.secret for h, _loc in result.hits}
     older = {h.secret for oid in added for h in hits_of.get(oid, ()) if h.secret not in introduced}
     if older:
         result.warnings.append(f"{len(older)} secret(s) in files changed by {rng.spec} were already present "
                                "before the range and are not reported here; scan history to see them")
     result.hits.sort(key=_chronological)
     return result
+
+
+def _merged_in(repo: RepoInfo, spec: DetectorRecipe, rng: CommitRange, added: Mapping[str, str],
+               introduced: set[str], max_blob_bytes: int, result: HistoryResult) -> list[tuple[Hit, Location]]:
+    """Secrets the tip holds and the base did not, in content no commit of the range added.
+
+    A merge's combined diff leaves out a path equal to one parent, so a merge that keeps a side
+    forked before BASE brings back a token BASE had removed without any entry listing it: the
+    range's net change (BASE's tree against TIP's) is checked for such blobs too.
+    """
+    base = head_blobs(repo, lambda _p, _oid: True, rev=rng.base) or {}
+    tip = head_blobs(repo, lambda p, oid: oid not in added and base.get(p) != oid, rev=rng.tip) or {}
+    if not tip:
+        return []
+    firsts: dict[str, str] = {}
+    for path, oid in tip.items():
+        firsts.setdefault(oid, path)
+    blobs = sized_blobs(repo, firsts).split_large(max_blob_bytes)
+    hits_of = dict(_scan(repo, spec, blobs, jobs=1, progress=None, parallel_min_bytes=PARALLEL_MIN_BYTES,
+                         result=result, max_blob_bytes=max_blob_bytes, what="merged blob(s)").hits)
+    before_blobs = {base[p]: p for p, oid in tip.items() if oid in hits_of and p in base}
+    before = stream_blobs(repo.path, spec, [BlobEntry(oid=o, size=0, path=p) for o, p in before_blobs.items()])
+    result.errors += before.errors
+    found = []
+    for path, oid in sorted(tip.items()):
+        old = {h.secret for h in before.hits.get(base.get(path, ""), ())}
+        for hit in hits_of.get(oid, ()):
+            if hit.secret not in old and hit.secret not in introduced:
+                found.append((hit, _location(hit, path, "range", repo, blob=oid, in_head=True)))
+    if found:
+        result.warnings.append(f"{len(found)} secret location(s) reach the tip of {rng.spec} through a merge that "
+                               "kept content from before the range: no commit of the range added them, so they "
+                               "are reported without a commit")
+    return found
 
 
 def _old_sides(repo: RepoInfo, spec: DetectorRecipe, entries: list[DiffEntry], hit_blobs: Container[str],
