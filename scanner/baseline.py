@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from scanner.findings import Finding, Location, posix_path
+from scanner.findings import Finding, Location, Suppressed, posix_path
 
 DETECT_SECRETS_VERSION = "1.5.0"  # baseline layout we write when no detect-secrets is importable
 PLUGIN_MODULE = "scanner.plugins.detect_secrets_jenkins"
@@ -108,57 +108,79 @@ def plugin_file() -> str:
 def load_baseline(path: Path) -> dict[str, Any]:
     """Read and sanity-check a baseline; every problem becomes one ``BaselineError`` line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise BaselineError(f"{path}: baseline not found (create one with `jts baseline create`)") from None
     except OSError as exc:
         raise BaselineError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
+    return parse_baseline(raw, str(path))
+
+
+def parse_baseline(raw: bytes, label: str) -> dict[str, Any]:
+    """A baseline's bytes (a file, or a blob read from git) checked; ``label`` names it in errors."""
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise BaselineError(f"{path}: not a baseline (not UTF-8 text)") from None
+        raise BaselineError(f"{label}: not a baseline (not UTF-8 text)") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BaselineError(f"{path}: not a baseline (invalid JSON at line {exc.lineno})") from None
+        raise BaselineError(f"{label}: not a baseline (invalid JSON at line {exc.lineno})") from None
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
-        raise BaselineError(f"{path}: not a detect-secrets baseline (no \"results\" object)")
+        raise BaselineError(f"{label}: not a detect-secrets baseline (no \"results\" object)")
     for filename, entries in data["results"].items():
         if not isinstance(entries, list) or not all(
             isinstance(e, dict) and isinstance(e.get("hashed_secret"), str) and isinstance(e.get("type"), str)
             for e in entries
         ):
-            raise BaselineError(f"{path}: malformed results for {filename!r} (need type and hashed_secret)")
+            raise BaselineError(f"{label}: malformed results for {filename!r} (need type and hashed_secret)")
     return data
 
 
 def suppressions(data: dict[str, Any]) -> set[tuple[str, str]]:
-    """(path, hashed_secret) pairs of every entry, whichever tool wrote it."""
+    """(path, hashed_secret) pairs of jts' own entries: only they may suppress a jts finding.
+
+    Entries of detect-secrets' plugins (``Hex High Entropy String``, ``Secret Keyword``...) record a
+    verdict on another detector's claim, and ``detect-secrets scan`` writes one for every random
+    string, a real Jenkins token included, so they never hide a Jenkins credential.
+    """
     return {
         (normalize_path(filename), entry["hashed_secret"])
         for filename, entries in data["results"].items()
         for entry in entries
+        if entry["type"] in OUR_TYPES
     }
 
 
 # --------------------------------------------------------------------------- apply
 
 
-def apply_baseline(findings: list[Finding], path: Path) -> list[Finding]:
-    """Drop the locations recorded in the baseline; drop findings left with no location."""
-    known = suppressions(load_baseline(path))
-    base = path.resolve().parent
+def apply_baseline(findings: list[Finding], data: dict[str, Any], base: Path,
+                   source: str) -> tuple[list[Finding], list[Suppressed]]:
+    """Drop the locations recorded in the baseline ``data`` (paths relative to ``base``); drop findings
+    left with no location. Every dropped location is returned, to be reported as suppressed."""
+    known = suppressions(data)
     cwd = Path.cwd()
     kept: list[Finding] = []
+    dropped: list[Suppressed] = []
     for finding in findings:
         digest = hash_secret(finding.secret)
-        locations = [
-            loc for loc in finding.locations
-            if not any((candidate, digest) in known for candidate in path_candidates(loc, base, cwd))
-        ]
+        locations = []
+        for loc in finding.locations:
+            if any((candidate, digest) in known for candidate in path_candidates(loc, base, cwd)):
+                dropped.append(suppressed_at(finding, loc, "baseline", source))
+            else:
+                locations.append(loc)
         if locations == finding.locations:
             kept.append(finding)
         elif locations:
             kept.append(replace(finding, locations=locations))
-    return kept
+    return kept, dropped
+
+
+def suppressed_at(finding: Finding, loc: Location, by: str, source: str) -> Suppressed:
+    return Suppressed(by=by, rule_id=finding.rule_id, secret=finding.redacted, fingerprint=finding.fingerprint,
+                      path=loc.path, line=loc.line, column=loc.column, commit=loc.commit, source=source)
 
 
 def path_candidates(loc: Location, base: Path, cwd: Path) -> set[str]:

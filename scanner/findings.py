@@ -205,6 +205,32 @@ class ScanStats:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class Suppressed:
+    """A place a finding would have been reported at, kept out of the findings by a baseline entry or
+    an inline allow marker: counted and listed in every report, so no exception is silent.
+
+    It carries the redacted secret only: a suppression is shown to anyone who reads the report.
+    """
+
+    by: str  # baseline | allow_marker
+    rule_id: str
+    secret: str  # redacted form
+    fingerprint: str
+    path: str
+    line: int
+    column: int
+    commit: str | None = None
+    source: str = ""  # the baseline (and the revision it was read from), or the marker
+
+    def __post_init__(self) -> None:
+        if not self.path.isascii():  # same escaped name as the findings' locations
+            object.__setattr__(self, "path", printable_name(self.path))
+
+
+SUPPRESSED_BY = ("baseline", "allow_marker")
+
+
 @dataclass
 class Report:
     """Everything a report renderer needs; renderers never compute findings themselves."""
@@ -221,6 +247,8 @@ class Report:
     settings: SettingsSummary | None = None  # which settings files were used, what they skipped
     # scan --jenkins-home: the home and its stored credentials; scan-jenkins: what the crawl read
     inventory: HomeInventory | CrawlInventory | None = None
+    # baseline entries and inline allow markers that kept a place out of ``findings``
+    suppressed: list[Suppressed] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # messages and targets quote file names: keep them writable whatever bytes the names hold

@@ -306,7 +306,7 @@ def test_empty_json_validates(report_validator) -> None:
 
 def test_json_shape(report: Report, tokens: list[str]) -> None:
     data = json.loads(render(report, "json"))
-    assert data["schema_version"] == "1.2"
+    assert data["schema_version"] == "1.3"
     assert data["tool"] == {"name": "jenkins-token-scanner", "version": report.tool_version}
     assert data["mode"] == "history"
     assert data["repository"]["url"] == "https://git.example.com/team/app.git"

@@ -186,13 +186,16 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
 
     warnings.extend(problem_warnings(pairs))
     findings = build_findings(pairs, detector.rules)
+    suppressed = []
     if baseline_file:
         from scanner.baseline import apply_baseline
+        from scanner.baseline_trust import scan_baseline
 
-        kept = apply_baseline(findings, baseline_file)
-        if len(kept) < len(findings):
-            click.echo(f"jts: {len(findings) - len(kept)} finding(s) suppressed by {baseline_file}", err=True)
-        findings = kept
+        # a gate reads a baseline inside the repository from its trusted side (HEAD, BASE)
+        chosen = scan_baseline(baseline_file, kind, targets[0], rev_range, since_ref)
+        if chosen.change is not None:
+            loaded.summary.changes.append(chosen.change)  # reported (and judged) like a settings change
+        findings, suppressed = apply_baseline(findings, chosen.data, chosen.base, chosen.source)
     if do_verify or revocation:
         verify_opts = build_verify_options(settings, verify_params)
         run_verification(findings, detector.rules, verify_opts)
@@ -202,7 +205,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     summary = finish_summary(loaded.summary, excludes, fail_on, unit="locations" if git_mode else "files")
     report = Report(findings=findings, targets=[str(t) for t in targets] if not use_stdin else [stdin_name],
                     mode=mode, warnings=warnings, errors=errors, stats=stats, repository=repository,
-                    tool_version=__version__, settings=summary, inventory=inventory)
+                    tool_version=__version__, settings=summary, inventory=inventory, suppressed=suppressed)
     emit(report, fmt, output, show_secrets, color)
     ctx = click.get_current_context()
     # an incomplete scan cannot pass a gate: what was not read may hold a token

@@ -19,6 +19,7 @@ from pathlib import Path
 from scanner.findings import Finding, Location, Report
 from scanner.reports import secret_scrubber, sorted_findings, sorted_locations, verification_status
 from scanner.reports.sarif import LEVEL, result_message
+from scanner.reports import suppressed_view
 from scanner.reports.settings_view import changes_of
 from scanner.terminal import safe_value
 
@@ -61,6 +62,9 @@ def annotations(report: Report, *, show_secrets: bool = False, limit: int = MAX_
     for change in changes_of(report):
         level = "error" if change.blocking else "warning"
         lines.append(command(level, scrub(change.message), file=change.path, title="jts: settings change"))
+    for item in suppressed_view.sorted_suppressed(report)[:limit]:  # visible in the diff, not counted
+        lines.append(command("notice", scrub(suppressed_view.describe(item)), file=scrub(item.path),
+                             line=item.line if item.line >= 1 else None, title="jts: suppressed"))
     lines += [command("warning", scrub(warning), title="jts warning") for warning in report.warnings]
     return lines
 

@@ -26,7 +26,7 @@ from scanner.reports import (
     verification_status,
 )
 from scanner.terminal import json_dumps
-from scanner.reports import settings_view
+from scanner.reports import settings_view, suppressed_view
 
 SCHEMA_VERSION = "15.0.7"
 SCHEMA_URL = (
@@ -71,7 +71,8 @@ def gitlab_report(report: Report, *, show_secrets: bool = False, now: float | No
             "status": "failure" if report.errors else "success",
             "messages": [{"level": "fatal", "value": f"not scanned: {error}"} for error in report.errors]
             + [{"level": "warn", "value": warning} for warning in report.warnings]
-            + settings_view.gitlab_messages(report),
+            + settings_view.gitlab_messages(report)
+            + suppressed_view.gitlab_messages(report),
         },
     }
     return scrub_tree(data, secret_scrubber(report, show_secrets))

@@ -37,7 +37,7 @@ from scanner.reports import (
     verification_status,
 )
 from scanner.terminal import json_dumps
-from scanner.reports import inventory_view
+from scanner.reports import inventory_view, suppressed_view
 from scanner.reports.settings_view import (
     CHANGE_RULE_ID,
     change_dict,
@@ -46,7 +46,7 @@ from scanner.reports.settings_view import (
     settings_from_dict,
 )
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 SCHEMA_PATH = Path(__file__).with_name("report-schema.json")
 
 _LOCATION_KEYS = tuple(f.name for f in fields(Location))
@@ -91,6 +91,8 @@ def render_jsonl(report: Report, *, show_secrets: bool = False) -> str:
     scrub = secret_scrubber(report, show_secrets)
     objects = [finding_to_dict(f, show_secrets=show_secrets) for f in sorted_findings(report.findings)]
     objects += [{"notice": CHANGE_RULE_ID, **change_dict(c)} for c in changes_of(report)]
+    objects += [{"notice": suppressed_view.NOTICE, **suppressed_view.suppressed_dict(s)}
+                for s in suppressed_view.sorted_suppressed(report)]
     lines = [json_dumps(scrub_tree(obj, scrub)) for obj in objects]
     return "".join(line + "\n" for line in lines)
 
@@ -106,10 +108,11 @@ def report_to_dict(report: Report, *, show_secrets: bool = False) -> dict[str, A
         "stats": {key: getattr(report.stats, key) for key in _STATS_KEYS},
         "warnings": list(report.warnings),
         "errors": list(report.errors),
-        "summary": summary_of(findings),
+        "summary": {**summary_of(findings), "suppressed": suppressed_view.counts(report)},
         "settings": settings_dict(report.settings),
         "findings": [finding_to_dict(f, show_secrets=show_secrets) for f in findings],
         "inventory": inventory_view.inventory_dict(report.inventory, show_secrets),
+        "suppressed": [suppressed_view.suppressed_dict(s) for s in suppressed_view.sorted_suppressed(report)],
     }
     return scrub_tree(data, secret_scrubber(report, show_secrets))
 
@@ -221,6 +224,7 @@ def _report_from_dict(data: dict[str, Any]) -> Report:
         stats=ScanStats(**{k: stats[k] for k in _STATS_KEYS if stats.get(k) is not None}),
         repository=data.get("repository"),
         settings=settings_from_dict(data.get("settings")),
+        suppressed=[suppressed_view.suppressed_from_dict(s) for s in data.get("suppressed") or []],
     )
     if tool.get("version"):
         report.tool_version = tool["version"]

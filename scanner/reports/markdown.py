@@ -25,6 +25,7 @@ from scanner.reports import (
     sorted_locations,
     verification_status,
 )
+from scanner.reports import suppressed_view
 from scanner.reports.settings_view import changes_of
 from scanner.reports.settings_view import summary_line as settings_summary_line
 from scanner.terminal import safe
@@ -52,7 +53,8 @@ WHAT_TO_DO = (
     "**Remove** it from the change: read it from a credentials store (Jenkins credentials, a CI secret) "
     "instead. A token in a commit stays in the history until the branch is rewritten (`git rebase -i`).",
     "**Not a secret?** Put `jts:allow` on its line, or record it in a baseline (`jts baseline create`, "
-    "then `--baseline .secrets.baseline`).",
+    "then `--baseline .secrets.baseline`): a gate reads the baseline from the base of the change, so a new "
+    "entry counts once it is reviewed and merged.",
 )
 
 
@@ -105,7 +107,8 @@ def render_markdown(report: Report, *, show_secrets: bool = False, title: str = 
         lines += ["", "#### What to do", ""]
         lines += [f"{n}. {step}" for n, step in enumerate(WHAT_TO_DO, start=1)]
         lines += [""] + remediation_lines(findings)
-    lines += errors_section(report) + settings_section(report) + warnings_section(report)
+    lines += errors_section(report) + suppressed_view.markdown_lines(report, md_text)
+    lines += settings_section(report) + warnings_section(report)
     scrub = markdown_scrubber(report, show_secrets)
     return "".join(scrub(line) + "\n" for line in lines).rstrip("\n") + "\n"
 
@@ -134,15 +137,16 @@ def headline(report: Report, findings: list[Finding]) -> str:
         count = len(report.errors)
         return f"scan incomplete, {count} item{'s' if count != 1 else ''} could not be scanned (the gate fails)"
     fail_on = report.settings.fail_on if report.settings else "any"
+    hidden = f" ({suppressed_view.headline(report)})" if report.suppressed else ""
     if not findings:
         if report.settings and report.settings.blocking:
-            return "no Jenkins credentials found, but a settings change fails the gate"
-        return "no Jenkins credentials found"
+            return f"no Jenkins credentials found{hidden}, but a settings change fails the gate"
+        return f"no Jenkins credentials found{hidden}"
     noun = "credential" if len(findings) == 1 else "credentials"
     failing = sum(counted(f, fail_on) for f in findings)
     if failing:
-        return f"{len(findings)} Jenkins {noun} found, the gate fails (`--fail-on {fail_on}`)"
-    return f"{len(findings)} Jenkins {noun} found, none fails the gate (`--fail-on {fail_on}`)"
+        return f"{len(findings)} Jenkins {noun} found{hidden}, the gate fails (`--fail-on {fail_on}`)"
+    return f"{len(findings)} Jenkins {noun} found{hidden}, none fails the gate (`--fail-on {fail_on}`)"
 
 
 def scanned_line(report: Report, scope: str | None) -> str:

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from scanner.findings import Report
 from scanner.reports import secret_scrubber, shown_secret, sorted_findings, sorted_locations
+from scanner.reports import suppressed_view
 from scanner.reports.settings_view import precommit_lines as settings_notes
 
 Style = Callable[..., str]
@@ -24,7 +25,8 @@ FIX_LINES = (
     "How to fix:",
     "  - remove it: edit the file, read the token from a secret store or env var, `git add` the fix",
     "  - rotate it: revoke the token in Jenkins (user > Security > API Token) if it was ever pushed or shared",
-    "  - not a secret? add `jts:allow` to that line, or record it: `jts baseline create` + `--baseline .secrets.baseline`",
+    "  - not a secret? add `jts:allow` to that line, or record it (`jts baseline create`) and commit the baseline on its",
+    "    own first: a gate reads the baseline from HEAD (CI: from BASE), so entries staged with the token do not count",
 )
 
 
@@ -42,7 +44,7 @@ def render_precommit(report: Report, *, show_secrets: bool = False, color: bool 
         if not findings:
             return head + "\n"
         return head + "\n" + render_precommit(_without_errors(report), show_secrets=show_secrets, color=color)
-    settings = settings_notes(report, style)
+    settings = suppressed_view.text_lines(report, style) + settings_notes(report, style)
     if not findings:
         blocked = report.settings is not None and report.settings.blocking
         head = (style("jts: commit blocked: the staged change loosens the jts settings", fg="red", bold=True)

@@ -27,7 +27,7 @@ from scanner.reports import (
     verification_status,
 )
 from scanner.terminal import json_dumps
-from scanner.reports import inventory_view, settings_view
+from scanner.reports import inventory_view, settings_view, suppressed_view
 from scanner.jenkins_crawl.inventory import CrawlInventory
 from scanner.jenkins_crawl.places import SCHEME as CRAWL_SCHEME, describe as describe_crawl_path
 from scanner.jenkins_home.layout import SCHEME as HOME_SCHEME, describe as describe_home_path
@@ -70,6 +70,9 @@ def sarif_log(report: Report, *, show_secrets: bool = False) -> dict[str, Any]:
                        "settings": settings_view.settings_dict(report.settings),
                        **_inventory_property(report, show_secrets)},
     }
+    if report.suppressed:  # results with ``suppressions``: code scanning shows them as suppressed
+        run["results"] += suppressed_view.sarif_results(report, lambda rule_id: _rule_for(rules, rule_index, rule_id),
+                                                        _artifact_uri, FINGERPRINT_KEY)
     if settings_view.changes_of(report):  # finding-like: a change to the settings that judge it
         run["results"] += settings_view.sarif_results(report, len(rules), _artifact_uri)
         rules.append(settings_view.sarif_rule())
@@ -118,6 +121,16 @@ def _rule(finding: Finding, remediation: str) -> dict[str, Any]:
             "problem.severity": "error" if LEVEL.get(severity) == "error" else "warning",
         },
     }
+
+
+def _rule_for(rules: list[dict[str, Any]], rule_index: dict[str, int], rule_id: str) -> int:
+    """The index of ``rule_id``'s rule; a rule whose every place was suppressed gets a plain entry."""
+    if rule_id not in rule_index:
+        rule_index[rule_id] = len(rules)
+        rules.append({"id": rule_id, "name": _pascal_case(rule_id), "shortDescription": {"text": rule_id},
+                      "defaultConfiguration": {"level": "warning"},
+                      "properties": {"tags": ["security", "secret"], "precision": "high"}})
+    return rule_index[rule_id]
 
 
 def _pascal_case(rule_id: str) -> str:

@@ -27,6 +27,7 @@ from scanner.reports import (
 )
 from scanner.terminal import safe_value
 from scanner.reports import inventory_view
+from scanner.reports import suppressed_view
 from scanner.reports.settings_view import change_lines
 from scanner.reports.settings_view import summary_line as settings_summary_line
 
@@ -64,13 +65,18 @@ def render_text(report: Report, *, show_secrets: bool = False, color: bool = Fal
     style = _styler(color)
     findings = sorted_findings(report.findings)
     lines: list[str] = []
-    if not findings:
+    if not findings and not report.suppressed:
         lines.append(style("No Jenkins credentials found.", fg="green", bold=True))
+    elif not findings:  # never a plain "none found" when exceptions hid some
+        lines.append(style(f"No Jenkins credentials reported: {suppressed_view.headline(report)}, listed below.",
+                           fg="yellow", bold=True))
     for finding in findings:
         lines.extend(finding_lines(finding, style, show_secrets))
         lines.append("")
     settings_changes = change_lines(report, style)  # finding-like: a gate fails on them too
     lines.extend([*settings_changes, ""] if settings_changes else [])
+    hidden = suppressed_view.text_lines(report, style)  # a baseline or allow marker kept these out
+    lines.extend([*hidden, ""] if hidden else [])
     home = inventory_view.text_lines(report.inventory, show_secrets)  # scan --jenkins-home
     lines.extend([*home, ""] if home else [])
     lines.extend(summary_lines(report, findings))
@@ -226,6 +232,9 @@ def summary_lines(report: Report, findings: list[Finding]) -> list[str]:
     if report.errors:
         count = len(report.errors)
         lines.append(f"INCOMPLETE: {count} item{'s' if count != 1 else ''} could not be scanned (see the errors)")
+    hidden = suppressed_view.headline(report)
+    if hidden:
+        lines.append(f"Suppressed: {hidden}")
     settings = settings_summary_line(report.settings)
     if settings:
         lines.append(settings)
