@@ -27,6 +27,10 @@ from scanner.rules import Rule, load_rules
 
 ALLOW_MARKERS = ("jts:allow", "pragma: allowlist secret")
 ALLOW_NEXT_MARKER = "pragma: allowlist nextline secret"
+# Line breaks other than \n (which ends the detector's line): CR, VT, FF, FS/GS/RS, NEL, LS, PS.
+# An editor, a diff view or detect-secrets (str.splitlines) may start a new line at any of them, so a
+# marker never reaches past one: it covers the token's line as every reader sees it, never more.
+OTHER_BREAKS_RE = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 BINARY_SNIFF = 8192
 # a whole run of hex digits (32 or more): where a found token can appear again
 HEX_WORD_RE = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32,}+")
@@ -291,7 +295,7 @@ class Detector:
             return None
         line = view.line_of(start)
         # line-level answers are shared by every candidate of the line (see TextView.memo)
-        if view.memo(("allowed", line), lambda: _allowed(view, line)):
+        if view.memo(("allowed", line), lambda: _allowed(view, line)) and _allowed_at(view, line, start):
             return None
         if rule.exclude_line and view.memo(("excluded", rule.id, line), lambda: any(
                 p.search(view.line_text(line)) for p in rule.exclude_line)):
@@ -350,11 +354,29 @@ def _on_path(rule: Rule, view: TextView) -> bool:
 
 
 def _allowed(view: TextView, line: int) -> bool:
-    """An allow marker on the line, or the marker for the next line on the line before."""
+    """Could a marker apply on this line (one on it, or the next-line marker on the line before)?
+    Once per line, and all clean content ever pays: ``_allowed_at`` then decides per candidate."""
     text = view.line_text(line)
     if any(marker in text for marker in ALLOW_MARKERS):
         return True
     return line > 0 and ALLOW_NEXT_MARKER in view.line_text(line - 1)
+
+
+def _allowed_at(view: TextView, line: int, start: int) -> bool:
+    """A marker on the candidate's line (the detector's line, cut at any other line break, so a CR-only
+    file's marker covers one line, not the rest of the file), or the next-line marker at the end of
+    the line before, when nothing breaks the line between it and the candidate."""
+    text = view.line_text(line)
+    pos = start - view.line_starts[line]
+    before = [m.end() for m in OTHER_BREAKS_RE.finditer(text, 0, pos)]
+    after = OTHER_BREAKS_RE.search(text, pos)
+    segment = text[before[-1] if before else 0:after.start() if after else len(text)]
+    if any(marker in segment for marker in ALLOW_MARKERS):
+        return True
+    if before or line == 0:
+        return False
+    previous = view.line_text(line - 1).removesuffix("\r")  # CRLF: the \r ends that same line
+    return ALLOW_NEXT_MARKER in OTHER_BREAKS_RE.split(previous)[-1]
 
 
 def scan_or_error(detector: Detector, path: str, data: bytes, line_offset: int = 0) -> tuple[list[Hit], str | None]:
@@ -475,7 +497,8 @@ def _every_occurrence(view: TextView, hits: list[Hit]) -> list[Hit]:
         for hit in first.get(m.group(0), ()):
             line = view.line_of(m.start())
             column = m.start() - view.line_starts[line] + 1
-            if (line + 1, column, hit.secret) in seen or view.memo(("allowed", line), lambda: _allowed(view, line)):
+            if (line + 1, column, hit.secret) in seen or (
+                    view.memo(("allowed", line), lambda: _allowed(view, line)) and _allowed_at(view, line, m.start())):
                 continue
             extra.append(Hit(rule_id=hit.rule_id, secret=hit.secret, line=line + 1, column=column,
                              end_column=column + len(hit.secret), user=hit.user, jenkins_url=hit.jenkins_url,
