@@ -75,8 +75,10 @@ def load_settings(request: SettingsRequest, stack: ExitStack) -> LoadedSettings:
     if request.config_file is not None:
         layers.append(_disk_layer(request.config_file, CONFIG))
         note = f"not read: --config {request.config_file} given"
+        changes = watched_changes(request, "--config given")
     elif request.no_repo_config:
         note = "not read: --no-repo-config"
+        changes = watched_changes(request, "--no-repo-config")
     elif request.kind == NONE:
         note = request.why_not_read
     elif request.kind == WORKTREE:
@@ -131,16 +133,37 @@ def _git_layers(request: SettingsRequest, stack: ExitStack) -> tuple[Layer | Non
             trusted = Layer(path=path, origin=REPOSITORY, values=values, revision=rev, rule_dirs=rule_dirs)
     if request.kind != GATE or request.change is None:
         return trusted, []
-    changed, changed_path, error = None, None, None
-    found = tree_settings(repo, request.change, request.prefix)
-    if found is not None:
-        changed_path, raw = found
-        try:
-            changed = Layer(path=changed_path, origin=REPOSITORY, values=parse_settings(raw, changed_path),
-                            revision=request.change)
-        except ConfigError as exc:
-            error = str(exc).split(": ", 1)[-1]
+    changed, changed_path, error = _lenient_layer(repo, request.change, request.prefix)
     return trusted, compare(trusted, changed, changed_path, error, request.role)
+
+
+def watched_changes(request: SettingsRequest, why: str) -> list[SettingsChange]:
+    """How a gated change edits the repository's settings file, when this scan does not read it.
+
+    ``--no-repo-config`` / ``--config`` keep the file from judging this scan, but once merged it
+    judges every scan that reads it (the pre-commit hook first): a loosening must still fail the gate.
+    """
+    if request.kind != GATE or request.change is None or request.repo_path is None:
+        return []
+    repo = str(request.repo_path)
+    # An unreadable trusted file is not an error here (this scan does not use it): compare with nothing.
+    trusted = _lenient_layer(repo, request.revision, request.prefix)[0] if request.revision else None
+    changed, changed_path, error = _lenient_layer(repo, request.change, request.prefix)
+    later = (f"not applied here ({why}), but scans that read the repository's settings (the pre-commit hook) "
+             "will apply it once it is merged")
+    return compare(trusted, changed, changed_path, error, request.role, not_applied=later)
+
+
+def _lenient_layer(repo: str, rev: str, prefix: str) -> tuple[Layer | None, str | None, str | None]:
+    """(layer, path, parse error) of the settings file at ``rev``; a bad file is reported, not raised."""
+    found = tree_settings(repo, rev, prefix)
+    if found is None:
+        return None, None, None
+    path, raw = found
+    try:
+        return Layer(path=path, origin=REPOSITORY, values=parse_settings(raw, path), revision=rev), path, None
+    except ConfigError as exc:
+        return None, path, str(exc).split(": ", 1)[-1]
 
 
 def object_name(rev: str, path: str) -> str:
@@ -229,8 +252,9 @@ def scan_request(mode: str, target: Path, *, config_file: str | None, no_repo_co
     common = {"config_file": Path(config_file) if config_file else None, "no_repo_config": no_repo_config}
     if mode in ("files", "stdin"):
         return SettingsRequest(kind=WORKTREE, start=target, **common)  # type: ignore[arg-type]
-    if config_file or no_repo_config:  # the repository is not asked, so not opened here either
-        return SettingsRequest(kind=GATE if mode in ("staged", "range") else HISTORY, **common)  # type: ignore[arg-type]
+    if mode == "history" and (config_file or no_repo_config):  # the repository is not asked, so not opened here
+        return SettingsRequest(kind=HISTORY, **common)  # type: ignore[arg-type]
+    # Gates open it even with --config / --no-repo-config: a change to its settings file is still reported.
     from scanner.sources.git_repo import open_repo, resolve_range, since_ref_range
 
     repo = open_repo(target)

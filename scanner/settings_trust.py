@@ -214,14 +214,15 @@ def _where(layer: Layer) -> str:
 
 
 def compare(trusted: Layer | None, changed: Layer | None, changed_path: str | None, error: str | None,
-            side: str) -> list[SettingsChange]:
+            side: str, not_applied: str | None = None) -> list[SettingsChange]:
     """How the change under review edits the repository settings (``trusted`` -> ``changed``).
 
     ``side`` names the trusted side in messages ("BASE", "HEAD"). ``error``: the changed side's
     settings file could not be parsed (it is not used anyway; it is still reported).
+    ``not_applied``: what messages say about the changed values (default: the trusted side judges).
     """
     path = (changed.path if changed else changed_path) or (trusted.path if trusted else "")
-    not_applied = f"not applied: {side}'s settings judge this change"
+    not_applied = not_applied or f"not applied: {side}'s settings judge this change"
     if error is not None:
         return [SettingsChange(path=path, key=None, before=None, after=None, loosens=False,
                                message=f"{path}: the change makes the settings file unreadable ({error}); {not_applied}")]

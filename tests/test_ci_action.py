@@ -293,7 +293,7 @@ def test_shallow_checkout_is_explained_not_scanned_short(tmp_path):
 
 
 def test_repository_settings_are_not_trusted_unless_pinned(tmp_path):
-    repo, token, base, _, _ = pull_request_repo(tmp_path)
+    repo, token, base, head_without, _ = pull_request_repo(tmp_path)
     # the change itself adds settings that would hide its token
     head = commit(repo, {".jts.toml": 'exclude = ["deploy.sh"]\nfail_on = "none"\n'}, "settings")
     run = run_action(repo, tmp_path / "runner", event_name="pull_request", event=pr_event(base, head))
@@ -303,8 +303,26 @@ def test_repository_settings_are_not_trusted_unless_pinned(tmp_path):
     trusted.write_text('exclude = ["deploy.sh"]\n')
     pinned = run_action(repo, tmp_path / "runner2", event_name="pull_request", event=pr_event(base, head),
                         with_inputs={"config": str(trusted)})
-    assert pinned.code == 0, pinned.everything
-    assert pinned.outputs["findings"] == "0"
+    assert pinned.outputs["findings"] == "0", pinned.everything  # the pinned exclude applies...
+    # ...and the change's own loosening of .jts.toml still fails the gate: once merged, hooks read it
+    assert pinned.code == 1, pinned.everything
+    assert "Settings change" in pinned.summary and "pre\\-commit hook" in pinned.summary
+    clean = run_action(repo, tmp_path / "runner3", event_name="pull_request", event=pr_event(base, head_without))
+    assert clean.code == 1 and clean.outputs["findings"] == "1"  # control: no settings change, the token fails it
+    assert "Settings change" not in clean.summary
+
+
+def test_pull_request_loosening_repository_settings_fails_the_default_action(tmp_path):
+    """The action ignores .jts.toml (--no-repo-config), but developers' hooks read it after the merge."""
+    repo = init_repo(tmp_path / "work")
+    base = commit(repo, {"README.md": "docs\n"}, "base")
+    head = commit(repo, {".jts.toml": '# scanner tuning\nfail_on = "none"\n'}, "tune scanner")
+    run = run_action(repo, tmp_path / "runner", event_name="pull_request", event=pr_event(base, head))
+    assert run.code == 1, run.everything
+    assert run.outputs["findings"] == "0"
+    [annotation] = [a for a in run.annotations() if a["command"] == "error"]
+    assert annotation["props"]["file"] == ".jts.toml" and "fail_on" in annotation["message"]
+    assert "a settings change fails the gate" in run.summary
 
 
 def test_bad_inputs_and_events_are_one_clear_error(tmp_path):

@@ -131,6 +131,45 @@ def test_range_change_adding_fail_on_none_still_fails(tmp_path, env):
         assert token not in run.output
 
 
+def test_gate_without_repository_settings_still_fails_on_a_change_that_loosens_them(tmp_path, env):
+    """CI gates pass --no-repo-config (or --config); the file still judges every pre-commit hook once merged."""
+    repo = _feature(tmp_path, {".jts.toml": 'exclude = ["tests/fixtures/"]\n'},
+                    {".jts.toml": 'fail_on = "none"\nexclude = ["tests/fixtures/"]\n', "a.txt": "x\n"})
+    pinned = tmp_path / "ci.toml"
+    pinned.write_text('fail_on = "any"\n')
+    for args in (["--range", "main..feature", "--no-repo-config"], ["--since-ref", "main", "--no-repo-config"],
+                 ["--range", "main..feature", "--config", str(pinned)]):
+        run = jts("scan", *args, str(repo), "-f", "json", env=env)
+        assert run.code == 1, (args, run.output)
+        settings = settings_of(run.stdout)
+        assert settings["repository_settings"].startswith("not read")  # it still judges nothing here...
+        [change] = settings["changes"]  # ...but its loosening is reported, and fails the gate
+        assert change["key"] == "fail_on" and change["loosens"] and change["blocking"]
+        assert "pre-commit hook" in change["message"]
+    text = jts("scan", "--range", "main..feature", "--no-repo-config", str(repo), env=env)
+    assert "[SETTINGS] .jts.toml: the change sets fail_on" in text.stdout
+    assert jts("scan", "--range", "main..feature", "--no-repo-config", "--fail-on", "live", str(repo),
+               env=env).code == 0
+
+    # The same with a staged change; a change that only tightens is a note, not a failure.
+    git(repo, "checkout", "-q", "main")
+    (repo / ".jts.toml").write_text('fail_on = "none"\n')
+    git(repo, "add", "-A")
+    assert jts("scan", "--staged", "--no-repo-config", str(repo), env=env).code == 1
+    (repo / ".jts.toml").write_text("exclude = []\n")
+    git(repo, "add", "-A")
+    run = jts("scan", "--staged", "--no-repo-config", str(repo), "-f", "json", env=env)
+    assert run.code == 0, run.output
+    assert [c["loosens"] for c in settings_of(run.stdout)["changes"]] == [False]
+
+
+def test_gate_without_repository_settings_is_not_broken_by_an_unreadable_settings_file(tmp_path, env):
+    repo = _feature(tmp_path, {".jts.toml": "fail_on = \n"}, {"a.txt": "x\n"})
+    run = jts("scan", "--range", "main..feature", "--no-repo-config", str(repo), env=env)
+    assert run.code == 0, run.output
+    assert jts("scan", "--range", "main..feature", str(repo), env=env).code == 2  # read: a bad BASE file is an error
+
+
 def test_range_change_adding_excludes_is_scanned_and_reported_in_every_format(tmp_path, env):
     token = new_token()
     repo = _feature(tmp_path, None, {".jts.toml": 'exclude = ["deploy/"]\n', "deploy/ci.env": leak(token)})
