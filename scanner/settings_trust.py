@@ -254,10 +254,12 @@ def _loosens(key: str, before: object, after: object) -> tuple[bool, str]:
         if STRICTNESS[new] < STRICTNESS[old]:
             return True, f"this loosens the gate ({old} -> {new})"
     if key == "exclude":
-        added = [p for p in (after or []) if p not in (before or [])]  # type: ignore[union-attr]
-        unnegated = [p for p in (before or []) if str(p).startswith("!") and p not in (after or [])]  # type: ignore[union-attr]
-        if added or unnegated:
-            return True, f"this narrows the scan ({', '.join(added + unnegated)})"
+        old_list, new_list = [str(p) for p in before or []], [str(p) for p in after or []]  # type: ignore[union-attr]
+        if not only_tightens(old_list, new_list):
+            added = [p for p in new_list if p not in old_list]
+            unnegated = [p for p in old_list if p.startswith("!") and p not in new_list]
+            what = ", ".join(added + unnegated) or "the order decides: the last matching pattern wins"
+            return True, f"this narrows the scan ({what})"
     if key == "rules":
         removed = [d for d in (before or []) if d not in (after or [])]  # type: ignore[union-attr]
         if removed:
@@ -265,6 +267,32 @@ def _loosens(key: str, before: object, after: object) -> tuple[bool, str]:
     if key == "gitignore" and before is False and after is not False:
         return True, "this narrows the scan to files .gitignore keeps"
     return False, ""
+
+
+def only_tightens(before: list[str], after: list[str]) -> bool:
+    """Does ``after`` exclude no path that ``before`` keeps, whatever the paths and patterns are?
+
+    Gitignore semantics: the last pattern matching a path decides; ``!`` re-includes. Each pattern
+    is treated as an unknown set of paths (``x`` and ``!x`` the same set), so the answer holds for
+    any glob. A path ``after`` excludes and ``before`` keeps has a last match in ``after`` that is a
+    plain pattern, and in ``before`` a ``!`` pattern or none; such a path can exist exactly when
+    the patterns it must match are not among the later ones it must not match.
+    """
+    def stem(pattern: str) -> str:
+        return pattern[1:] if pattern.startswith("!") else pattern
+
+    for j, hides in enumerate(after):
+        if hides.startswith("!"):
+            continue
+        later_after = {stem(p) for p in after[j + 1:]}
+        # the path's last match in ``before``: none at all, or a ``!`` pattern at i
+        keeps = [(None, {stem(p) for p in before})] + [
+            (stem(p), {stem(q) for q in before[i + 1:]}) for i, p in enumerate(before) if p.startswith("!")]
+        for kept_by, later_before in keeps:
+            must = {hides} | ({kept_by} if kept_by is not None else set())
+            if not must & (later_after | later_before):
+                return False
+    return True
 
 
 def _toml(value: object) -> str:

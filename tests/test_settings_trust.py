@@ -194,6 +194,50 @@ def test_range_change_adding_excludes_is_scanned_and_reported_in_every_format(tm
     assert any(v["identifiers"][0]["value"] == "settings_change" for v in gitlab["vulnerabilities"])
 
 
+def test_reordering_exclude_patterns_counts_as_loosening(tmp_path, env):
+    """With ``!`` patterns order decides: ["!prod.env", "*.env"] hides prod.env, ["*.env", "!prod.env"] does not."""
+    repo = _base_repo(tmp_path, {".jts.toml": 'exclude = ["*.env", "!prod.env"]\n'})
+    (repo / ".jts.toml").write_text('exclude = ["!prod.env", "*.env"]\n')
+    git(repo, "add", "-A")
+    run = jts("scan", "--staged", str(repo), "-f", "json", env=env)
+    assert run.code == 1, run.output
+    [change] = settings_of(run.stdout)["changes"]
+    assert change["loosens"] and change["blocking"] and "last matching pattern wins" in change["message"]
+    git(repo, "commit", "-q", "-m", "reorder")
+    for args in (["--range", "HEAD~1..HEAD"], ["--range", "HEAD~1..HEAD", "--no-repo-config"]):
+        assert jts("scan", *args, str(repo), env=env).code == 1, args
+
+    # Dropping a plain pattern or adding a ``!`` one anywhere only scans more: a note, not a failure.
+    (repo / ".jts.toml").write_text('exclude = ["!prod.env", "!staging.env", "*.env", "!dev.env"]\n')
+    git(repo, "add", "-A")
+    run = jts("scan", "--staged", str(repo), "-f", "json", env=env)
+    assert run.code == 0, run.output
+    assert [c["loosens"] for c in settings_of(run.stdout)["changes"]] == [False]
+
+
+@pytest.mark.parametrize(("before", "after", "tightens"), [
+    (["*.env", "!prod.env"], ["!prod.env", "*.env"], False),
+    (["a/", "b/"], ["b/", "a/"], True),  # no negation: order does not matter
+    (["a", "!b", "c"], ["a", "c", "!b"], True),  # a ``!`` moved later keeps more
+    (["a", "!b", "c"], ["!b", "a", "c"], False),
+    (["a", "!b"], ["a"], False),
+    (["a"], ["a", "b"], False),
+    (["a", "b"], ["a"], True),
+    (["a"], ["!a", "a"], True),
+    ([], ["!x"], True),
+])
+def test_exclude_comparison_follows_gitignore_order(before, after, tightens):
+    import pathspec
+
+    from scanner.settings_trust import only_tightens
+
+    assert only_tightens(before, after) is tightens
+    paths = ["prod.env", "x.env", "a", "b", "c", "a/f", "b/f", "x"]
+    hidden = {p for p in paths if pathspec.PathSpec.from_lines("gitwildmatch", after).match_file(p)}
+    kept = {p for p in paths if not pathspec.PathSpec.from_lines("gitwildmatch", before).match_file(p)}
+    assert not tightens or not hidden & kept  # what it calls tightening really hides nothing new
+
+
 def test_settings_change_text_is_escaped_for_the_terminal(tmp_path, env):
     repo = _base_repo(tmp_path)
     (repo / ".jts.toml").write_text('exclude = ["a\\u001b[2Jb"]\n')
