@@ -8,6 +8,7 @@ rules that judge it nor edit them unnoticed. ``settings_trust`` decides what eac
 
 from __future__ import annotations
 
+import os
 import posixpath
 import tempfile
 from contextlib import ExitStack
@@ -73,9 +74,16 @@ def load_settings(request: SettingsRequest, stack: ExitStack) -> LoadedSettings:
     changes: list[SettingsChange] = []
     revision = None
     if request.config_file is not None:
-        layers.append(_disk_layer(request.config_file, CONFIG))
-        note = f"not read: --config {request.config_file} given"
-        changes = watched_changes(request, "--config given")
+        inside = _in_repository(request)
+        if inside is None:
+            layers.append(_disk_layer(request.config_file, CONFIG))
+            note = f"not read: --config {request.config_file} given"
+        else:  # part of the change under review: read from the trusted side, like the repository's file
+            pinned, changes = _pinned_from_git(request, inside, stack)
+            layers += [pinned] if pinned is not None else []
+            at = f"{request.role} {request.revision[:12]}" if request.revision else request.role
+            note = f"not read: --config {inside} given (read from {at})"
+        changes += watched_changes(request, "--config given")
     elif request.no_repo_config:
         note = "not read: --no-repo-config"
         changes = watched_changes(request, "--no-repo-config")
@@ -152,6 +160,47 @@ def watched_changes(request: SettingsRequest, why: str) -> list[SettingsChange]:
     later = (f"not applied here ({why}), but scans that read the repository's settings (the pre-commit hook) "
              "will apply it once it is merged")
     return compare(trusted, changed, changed_path, error, request.role, not_applied=later)
+
+
+def _in_repository(request: SettingsRequest) -> str | None:
+    """The repository-relative path of a gate's ``--config`` file inside the scanned work tree, else None."""
+    if request.kind != GATE or request.repo_path is None or request.config_file is None:
+        return None
+    root = Path(request.repo_path).resolve()
+    # As named (a symlink in the tree is content too), then as resolved: either way it is in the change.
+    for candidate in (Path(os.path.abspath(request.config_file)), request.config_file.resolve()):
+        try:
+            rel = candidate.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        if rel != "." and not rel.startswith(".git/") and rel != ".git":
+            return rel
+    return None
+
+
+def _pinned_from_git(request: SettingsRequest, path: str, stack: ExitStack) -> tuple[Layer | None, list[SettingsChange]]:
+    """A ``--config`` file inside the repository, read from the trusted side; the change's edits to it reported."""
+    repo, rev = str(request.repo_path), request.revision
+    trusted = None
+    if rev is not None:
+        raw = read_blobs(repo, [object_name(rev, path)]).get(object_name(rev, path))
+        if raw is not None:
+            label = f"--config {path} @ {request.role} {rev[:12]}"
+            values = parse_settings(raw, path, label)
+            rules = values.get("rules", [])
+            rule_dirs = materialize_rules(repo, rev, path, rules, label, stack) if rules else []  # type: ignore[arg-type]
+            trusted = Layer(path=path, origin=CONFIG, values=values, revision=rev, rule_dirs=rule_dirs)
+    changed, error = None, None
+    raw = read_blobs(repo, [object_name(str(request.change), path)]).get(object_name(str(request.change), path))
+    if raw is not None:
+        try:
+            changed = Layer(path=path, origin=CONFIG, values=parse_settings(raw, path), revision=request.change)
+        except ConfigError as exc:
+            error = str(exc).split(": ", 1)[-1]
+    if trusted is None and changed is None and error is None:
+        raise ConfigError(f"--config {path}: not in {request.role} nor in the change under review")
+    why = f"not applied: --config {path} is read from {request.role}, the trusted side of this change"
+    return trusted, compare(trusted, changed, path if raw is not None else None, error, request.role, not_applied=why)
 
 
 def _lenient_layer(repo: str, rev: str, prefix: str) -> tuple[Layer | None, str | None, str | None]:

@@ -325,6 +325,29 @@ def test_pull_request_loosening_repository_settings_fails_the_default_action(tmp
     assert "a settings change fails the gate" in run.summary
 
 
+def test_config_inside_the_repository_is_read_from_the_base_commit(tmp_path):
+    """A `config` in the checkout is content under review: the pull request must not widen its excludes."""
+    repo = init_repo(tmp_path / "work")
+    base = commit(repo, {".github/jts.toml": 'exclude = ["tests/fixtures/"]\n'}, "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    token = new_token()
+    head = commit(repo, {".github/jts.toml": 'exclude = ["tests/fixtures/", "deploy/"]\n',
+                         "deploy/prod.env": f"JENKINS_USER_ID=alice\nJENKINS_API_TOKEN={token}\n"}, "feature")
+    run = run_action(repo, tmp_path / "runner", event_name="pull_request", event=pr_event(base, head),
+                     with_inputs={"config": ".github/jts.toml"})
+    assert run.code == 1, run.everything
+    assert run.outputs["findings"] == "1"  # BASE's excludes judged the change: deploy/ was scanned
+    assert "read from BASE" in run.summary and "this narrows the scan \\(deploy/\\)" in run.summary
+    assert_secret_free(run, token)
+
+    # BASE's own excludes still apply: a token under tests/fixtures/ is not this gate's finding
+    clean = commit(repo, {"deploy/prod.env": None, ".github/jts.toml": 'exclude = ["tests/fixtures/"]\n',
+                          "tests/fixtures/sample.env": f"JENKINS_API_TOKEN={new_token()}\n"}, "fixture")
+    run = run_action(repo, tmp_path / "runner2", event_name="pull_request", event=pr_event(head, clean),
+                     with_inputs={"config": ".github/jts.toml"})
+    assert run.outputs["findings"] == "0", run.everything
+
+
 def test_bad_inputs_and_events_are_one_clear_error(tmp_path):
     repo, token, base, head, _ = pull_request_repo(tmp_path)
     cases = [
