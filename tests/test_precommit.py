@@ -358,3 +358,34 @@ def test_try_repo_installs_this_checkout(repo: GitRepo) -> None:
     repo.git("add", "ci/.env")
     proc = repo.run(PRE_COMMIT, "try-repo", ROOT, "jenkins-token-scan", "--ref", ref)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_precommit_all_files_and_ref_ranges_do_not_pass_unscanned(repo: GitRepo) -> None:
+    """`pre-commit run --all-files` / `--from-ref X --to-ref Y` (pre-commit.ci, CI jobs) stage nothing:
+    the staged hook must scan what they name instead of passing without reading a byte."""
+    repo.env["PYTHONPATH"] = str(ROOT)  # this checkout's scanner, whatever the venv's jts points at
+    install_hook(repo, local_hook_config())
+    token = fake_token()
+    repo.write("ci/.env", env_file(token))
+    repo.git("add", "ci/.env")
+    assert repo.commit("leak", verify=False).returncode == 0
+    repo.write("src/app.py", "print('ok')\n")
+    repo.git("add", "src/app.py")
+    assert repo.commit("clean", verify=False).returncode == 0
+
+    proc = repo.run(PRE_COMMIT, "run", "--all-files")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "ci/.env:3" in out and "nothing staged" in out
+    proc = repo.run(PRE_COMMIT, "run", "--from-ref", "HEAD~2", "--to-ref", "HEAD")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "ci/.env:3" in out, out
+    proc = repo.run(PRE_COMMIT, "run", "--from-ref", "HEAD~1", "--to-ref", "HEAD")  # only the clean commit
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert_no_secret([token], out)
+
+    # A commit still scans only what it adds: the old token does not block an unrelated one.
+    repo.write("src/app.py", "print('still ok')\n")
+    repo.git("add", "src/app.py")
+    proc = repo.commit("unrelated")
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -51,6 +51,14 @@ def _scan_settings(mode: str, target: Path, config_file: str | None, no_repo_con
     return load_settings(request, stack)
 
 
+def _hook_scope(target: Path):
+    import os
+
+    from scanner.precommit_scope import hook_scope
+
+    return hook_scope(os.environ, target)
+
+
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--history", is_flag=True, help="Scan every blob reachable from all refs of the repository at PATH.")
@@ -111,7 +119,13 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     targets = list(paths) or [Path(".")]
     if git_mode and not targets[0].exists():
         raise UserError(f"{targets[0]}: no such file or directory")
-    kind = "stdin" if use_stdin else "history" if history else "staged" if staged else "range" if git_mode else "files"
+    hook = _hook_scope(targets[0]) if staged else None  # under pre-commit: its range, or all files
+    if hook and hook.rev_range:
+        staged, rev_range = False, hook.rev_range
+    whole_index = bool(hook and hook.mode == "tracked")
+    # the whole index has no trusted side (pre-commit.ci checks a pull request's tip): history's rules
+    kind = ("stdin" if use_stdin else "history" if history or whole_index else "staged" if staged
+            else "range" if git_mode else "files")
     if jenkins_home:  # not a repository: only the settings files you trust apply
         from scanner.settings_sources import trusted_only
 
@@ -128,7 +142,7 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
     job_count = jobs if jobs is not None else settings.jobs
     started = time.monotonic()
     stats = ScanStats()
-    warnings: list[str] = list(loaded.warnings)
+    warnings: list[str] = list(loaded.warnings) + ([hook.note] if hook and hook.note else [])
     errors: list[str] = []
     repository = inventory = None
     progress = Progress("scanning", not no_progress, unit="bytes" if git_mode or jenkins_home else "files")
@@ -158,7 +172,8 @@ def scan(paths: tuple[Path, ...], history: bool, staged: bool, rev_range: str | 
                                          max_blob_bytes=max_blob_mb * 2**20)
             mode = "history"
         elif staged:
-            result = gitsrc.scan_staged(repo_path, spec, max_blob_bytes=max_blob_mb * 2**20)
+            result = gitsrc.scan_staged(repo_path, spec, max_blob_bytes=max_blob_mb * 2**20,
+                                        changed_only=not whole_index)
             mode = "staged"
         else:
             rng = rev_range or gitsrc.since_ref_range(repo_path, since_ref)
