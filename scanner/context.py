@@ -312,7 +312,8 @@ def jenkins_base_url(url: str) -> str | None:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not host:
         return None
-    if not re.fullmatch(r"[A-Za-z0-9.\-:]+", host) or "$" in parts.netloc or "{" in parts.netloc:
+    # "_" as in docker-compose service names (jenkins_master): httpx connects to them
+    if not re.fullmatch(r"[A-Za-z0-9_.\-:]+", host) or "$" in parts.netloc or "{" in parts.netloc:
         return None
     if ":" in host:
         host = f"[{host}]"  # IPv6 literal: brackets keep the port apart from the address
@@ -351,6 +352,37 @@ def jenkins_candidate_url(value: str) -> str | None:
     """The Jenkins root a URL near a secret points to; None for git remotes and other services' sites."""
     base = jenkins_base_url(value)
     return None if base is None or is_other_service(value) else base
+
+
+# A value that means to name a server: a scheme, then something that is not yet a template.
+URL_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,15}+://")
+URL_USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]{0,15}+://)[^/@\s]*+@")
+URL_TEMPLATE_RE = re.compile(r"[$<>{}]|%[A-Za-z_]\w*+%")  # ${HOST}, <host>, %JENKINS_HOST%: still to be filled in
+
+
+def unusable_url(value: str, secret: str, git_remote: bool = True) -> str | None:
+    """The text of a URL that names a server ``jenkins_base_url`` cannot read (bad port, IPv6 zone,
+    odd host, other scheme), made fit for a report (the secret redacted, userinfo cut off).
+
+    Carried as the finding's URL so verification says "unknown" instead of trying an allowed
+    Jenkins, whose 401 would wrongly call the token dead. None for a usable URL, a non-URL, a
+    template, an empty host, or another service's URL.
+    """
+    scheme = URL_SCHEME_RE.match(value)
+    if not scheme or is_other_service(value, git_remote=git_remote):
+        return None
+    shown = URL_USERINFO_RE.sub(r"\1", value.replace(secret, redact(secret)) if secret else value)
+    rest = shown[scheme.end():]
+    marker = JENKINS_PATH_MARKERS.search(rest)
+    root = (rest[:marker.start()] if marker else rest).split("?", 1)[0].split("#", 1)[0]
+    if not root.strip("/") or URL_TEMPLATE_RE.search(root):
+        return None
+    return shown if jenkins_base_url(shown) is None else None
+
+
+def content_url(base: str | None, value: str, secret: str, git_remote: bool = True) -> str | None:
+    """The Jenkins root a URL from content names, else its text if it cannot be used, else None."""
+    return base if base is not None else unusable_url(value, secret, git_remote)
 
 
 def _nearest(entries: list[tuple[int, str, str, int]], line: int, window: int, key_re: re.Pattern[str],
@@ -407,7 +439,7 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
             ctx.user = clean_user(m.group("user") or "")
             host = m.group("host")
             ctx.netrc_host = host if "://" in host else f"https://{host}"
-            ctx.url = jenkins_base_url(ctx.netrc_host)
+            ctx.url = content_url(jenkins_base_url(ctx.netrc_host), ctx.netrc_host, secret)
             ctx.credential_position = True
             ctx.not_a_token = is_other_service(ctx.netrc_host)
     if "assignments" in extractors:
@@ -433,8 +465,8 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
         cli_url = view.memo(("cli_url", first, last), lambda: CLI_URL_RE.search(logical)) if not split \
             else CLI_URL_RE.search(logical)
         if cli_url:
-            ctx.url = jenkins_base_url(cli_url.group(1))
-            ctx.url_evidence = True
+            ctx.url = content_url(jenkins_base_url(cli_url.group(1)), cli_url.group(1), secret)
+            ctx.url_evidence = ctx.url is not None
     if ctx.url is None:
         _url_from_text(ctx, view, line, window, first, last, logical, secret)
     return ctx
@@ -448,7 +480,7 @@ def _credential_shapes(ctx: Context, find: Callable[..., re.Match[str] | None], 
         if m:
             ctx.user = clean_user(m.group("user"))
             url = f"{m.group('scheme')}://{m.group('rest')}"
-            ctx.url = jenkins_base_url(url)
+            ctx.url = content_url(jenkins_base_url(url), url, m.group("secret"), git_remote=False)
             ctx.url_evidence = ctx.url is not None and looks_like_jenkins_evidence(url)
             ctx.credential_position = True
             ctx.not_a_token = is_other_service(url, git_remote=False)
@@ -474,7 +506,7 @@ def _credential_shapes(ctx: Context, find: Callable[..., re.Match[str] | None], 
         m = find(CALL_TRIPLE_RE)
         if m:  # Jenkins("https://ci", "user", "SECRET"), CreateJenkins(nil, url, user, SECRET)
             ctx.user = clean_user(m.group("user"))
-            ctx.url = jenkins_candidate_url(m.group("url"))
+            ctx.url = content_url(jenkins_candidate_url(m.group("url")), m.group("url"), m.group("secret"))
             ctx.url_evidence = ctx.url is not None
             ctx.credential_position = True
             return
@@ -483,7 +515,8 @@ def _credential_shapes(ctx: Context, find: Callable[..., re.Match[str] | None], 
             ctx.user = clean_user(m.group("user"))
             host = m.group("host")
             scheme = "https" if host.endswith(":443") else "http"
-            ctx.url = jenkins_base_url(f"{scheme}://{host.removesuffix(':443').removesuffix(':80')}")
+            url = f"{scheme}://{host.removesuffix(':443').removesuffix(':80')}"
+            ctx.url = content_url(jenkins_base_url(url), url, m.group("secret"))
             ctx.credential_position = True
 
 
@@ -498,9 +531,11 @@ def _user_and_url_keys(ctx: Context, view: TextView, line: int, window: int, sec
     if ctx.url is None:
         url_window = max(window, 20)
         near = view.assignments_around(line, url_window, URL_KEY) + [e for e in extra if is_url_key(e[1])]
-        hit = _nearest(near, line, url_window, URL_KEY, lambda v: jenkins_candidate_url(v) is not None)
+        # an unusable URL counts too (carried as text), so it is never passed over for a farther one
+        hit = _nearest(near, line, url_window, URL_KEY,
+                       lambda v: content_url(jenkins_candidate_url(v), v, secret) is not None)
         if hit:
-            ctx.url = jenkins_base_url(hit[1])
+            ctx.url = content_url(jenkins_candidate_url(hit[1]), hit[1], secret)
             ctx.url_evidence = looks_like_jenkins_evidence(hit[1]) or bool(JENKINS_WORD.search(hit[0]))
 
 
@@ -532,6 +567,9 @@ def _url_from_text(ctx: Context, view: TextView, line: int, window: int, first: 
         # as it is, so verification says "unknown" there instead of trying an allowed Jenkins
         # whose 401 would wrongly call the token dead. Never with the secret inside it.
         ctx.url = own[0].replace(secret, redact(secret))
+        return
+    # the same for a Jenkins URL nearby that cannot be read
+    ctx.url = next((raw for raw in (unusable_url(u, secret) for u in urls) if raw is not None), None)
 
 
 def _nearby_urls(view: TextView, line: int, window: int) -> list[str]:
@@ -655,7 +693,8 @@ def _table_row(view: TextView, line: int, secret: str, ctx: Context) -> None:
                 ctx.user = clean_user(fields[position])
             elif name in TABLE_HOST_WORDS and ctx.url is None:
                 value = fields[position]
-                ctx.url = jenkins_candidate_url(value if "://" in value else f"https://{value}")
+                url = value if "://" in value else f"https://{value}"
+                ctx.url = content_url(jenkins_candidate_url(url), url, secret)
         return
 
 BASIC_RE = re.compile(r"(?i)\bbasic\s+(?P<b64>[A-Za-z0-9+/]{8,}={0,2})")

@@ -165,3 +165,44 @@ def test_sweep_find_owner(tmp_path, jenkins):
               env={"JTS_ADMIN_TOKEN": jenkins.create_token("admin").value})
     verdict = json.loads(run.stdout)["findings"][0]["verification"]
     assert verdict["status"] == "live" and verdict["authenticated_as"] == "bob", run.output
+
+
+UNREADABLE_URLS = ["https://ci-b.example.com:99999/", "https://ci-b.example.com:8443:8443/",
+                   "http://[fe80::1%25eth0]:8080/", "ftp://jenkins.example.com/"]
+SHAPES = {
+    "env": "JENKINS_URL={url}\nJENKINS_USER_ID=alice\nJENKINS_API_TOKEN={token}\n",
+    "yaml": "jenkins:\n  url: {url}\n  user: alice\n  token: {token}\n",
+    "nearby": "# our jenkins: {url}job/deploy/\n\nexport JENKINS_USER_ID=alice\nexport JENKINS_API_TOKEN={token}\n",
+    "table": "host user token\n{url} alice {token}\n",
+}
+
+
+@pytest.mark.parametrize("url, shape", [(u, s) for u in UNREADABLE_URLS for s in sorted(SHAPES)
+                                        if u.startswith("http") or s != "nearby"])  # free text: http(s) URLs only
+def test_unreadable_url_on_another_line_is_never_judged_elsewhere(tmp_path, jenkins, url, shape):
+    """Old: the URL was dropped, the token tried at the allowed Jenkins, whose 401s made it `invalid`."""
+    token = "11" + secrets.token_hex(16)  # the token of the Jenkins the content names: unknown here
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ci.env").write_text(SHAPES[shape].format(url=url, token=token))
+    admin = jenkins.create_token("admin").value
+    jenkins.requests.clear()
+    found, output = _verify(src, jenkins, admin_token=admin)
+    verdict = found[_fp(token)]["verification"]
+    assert verdict["status"] == "unknown" and "cannot be used" in verdict["reason"], verdict
+    assert len(jenkins.requests) == 0 and token not in output
+
+
+def test_docker_compose_host_name_is_the_tokens_jenkins(tmp_path, jenkins):
+    """Old: `jenkins_master` (a compose service) was no host, so the allowed Jenkins' 401s made the token `invalid`."""
+    token = "11" + secrets.token_hex(16)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ci.env").write_text(f"JENKINS_URL=http://jenkins_master:8080/\nJENKINS_USER_ID=alice\n"
+                                f"JENKINS_API_TOKEN={token}\n")
+    admin = jenkins.create_token("admin").value
+    jenkins.requests.clear()
+    found, _ = _verify(src, jenkins, admin_token=admin)
+    verdict = found[_fp(token)]["verification"]
+    assert verdict["status"] == "unknown" and "--jenkins-url http://jenkins_master:8080" in verdict["reason"], verdict
+    assert len(jenkins.requests) == 0

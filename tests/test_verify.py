@@ -320,3 +320,54 @@ def test_allowed_url_with_dot_segments_is_normalised(tmp_path, jenkins):
     _, found = _scan_verify(tmp_path / "a.sh", "--jenkins-url", jenkins.url + "jenkins/../")
     assert found[_fp(token)]["verification"]["status"] == "live"
     assert found[_fp(token)]["verification"]["jenkins_url"] == jenkins.url.rstrip("/")
+
+
+def test_docker_compose_host_name_is_verified_there(tmp_path, jenkins):
+    """`jenkins_master` (a compose service name, with `_`) is a host httpx connects to; it used to be unreadable.
+
+    A forward proxy stands in for compose's DNS: it sends every request to the test server.
+    """
+    import http.client
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlsplit
+
+    hosts: list[str] = []
+
+    class Compose(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            target = urlsplit(self.path)
+            hosts.append(target.hostname or "")
+            upstream = http.client.HTTPConnection("127.0.0.1", jenkins.port, timeout=5)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")}
+            upstream.request("GET", target.path, headers=headers)
+            answer = upstream.getresponse()
+            body = answer.read()
+            self.send_response(answer.status)
+            for key, value in answer.getheaders():
+                if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # noqa: ANN002 - silence
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Compose)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        token = jenkins.create_token("alice").value
+        (tmp_path / "src").mkdir()
+        (tmp_path / "src" / "ci.env").write_text(
+            f"JENKINS_URL=http://jenkins_master:8080/\nJENKINS_USER_ID=alice\nJENKINS_API_TOKEN={token}\n")
+        proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
+        run = jts("scan", str(tmp_path / "src"), "--verify", "--jenkins-url", "http://jenkins_master:8080/",
+                  "-f", "json", "--retries", "0",
+                  env={"HTTP_PROXY": proxy_url, "http_proxy": proxy_url, "NO_PROXY": "", "no_proxy": ""})
+        verdict = json.loads(run.stdout)["findings"][0]["verification"]
+        assert verdict["status"] == "live" and verdict["jenkins_url"] == "http://jenkins_master:8080", run.output
+        assert hosts == ["jenkins_master"] and token not in run.output
+    finally:
+        proxy.shutdown()
+        proxy.server_close()

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
-_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
+# "_" as in docker-compose service names (jenkins_master): not DNS-legal, but resolvable and httpx connects
+_HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
 # Servers disagree on these (Jetty strips ";params" so "..;" climbs; "%2f" splits or not).

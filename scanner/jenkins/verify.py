@@ -146,7 +146,7 @@ def found_url(text: str) -> tuple[HttpUrl | None, str | None]:
     except ValueError:  # whatever the context extractor makes of it, a bad URL is a reason, not a crash
         base = None
     if not base:
-        return None, "not an http(s) Jenkins URL this tool can read"
+        return None, _why_unreadable(text)
     try:
         parsed = parse_http_url(base)
     except UnusableUrl as exc:
@@ -154,6 +154,15 @@ def found_url(text: str) -> tuple[HttpUrl | None, str | None]:
     if parsed.query:
         return None, "a Jenkins root URL has no query"
     return parsed, None
+
+
+def _why_unreadable(text: str) -> str:
+    """The parser's own reason (bad port, IPv6 zone...) when it has one: it tells the user what to fix."""
+    try:
+        parse_http_url(text)
+    except UnusableUrl as exc:
+        return str(exc)
+    return "not an http(s) Jenkins URL this tool can read"
 
 
 def candidate_users(finding: Finding, options: VerifyOptions) -> list[tuple[str, bool]]:
