@@ -143,6 +143,8 @@ class Verification:
     checked_at: str | None = None
     # users Jenkins answered 401 for: the token is not theirs, yet it may be another user's
     rejected_for: list[str] = field(default_factory=list)
+    # every Jenkins the token was sent to for this verdict: an `invalid` holds there only
+    tried_at: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -403,6 +403,25 @@ def test_each_token_verified_once_and_resumed_secrets_read_back(tmp_path: Path, 
     assert live not in again.output and dead not in again.output
 
 
+def test_dead_verdict_holds_only_at_the_jenkins_it_asked(tmp_path: Path, jenkins) -> None:
+    """Old: `invalid` at A stood after a later run also allowed B, where the token is live; B was never asked."""
+    with JenkinsTestServer(tmp_path / "home_b", ServerOptions(version="2.578")) as other:
+        other.add_user("alice", password="pw-alice")
+        token = other.create_token("alice", name="deploy").value
+        repo = init_repo(tmp_path / "repo")
+        commit(repo, {"deploy.env": f"JENKINS_USER_ID=alice\nJENKINS_API_TOKEN={token}\n"}, "deploy")
+        state = tmp_path / "s.sqlite"
+        owner = ("--find-owner", "--admin-user", "admin")
+        admin = {"JTS_ADMIN_TOKEN": jenkins.create_token("admin").value}
+        first = sweep(state, str(repo), "--verify", "--jenkins-url", jenkins.url, "-f", "json", *FAST, *owner, env=admin)
+        verdict = report_of(first)["findings"][0]["verification"]
+        assert verdict["status"] == "invalid" and verdict["tried_at"] == [jenkins.url.rstrip("/")], verdict
+        again = sweep(state, "--verify", "--jenkins-url", jenkins.url, "--jenkins-url", other.url, "-f", "json", *FAST)
+        verdict = report_of(again)["findings"][0]["verification"]
+        assert verdict["status"] == "live" and verdict["jenkins_url"] == other.url.rstrip("/"), verdict
+        assert who_am_i_calls(other) == 1 and token not in again.output
+
+
 def test_revoke_once_across_repositories(tmp_path: Path, jenkins) -> None:
     leaked = jenkins.create_token("alice", name="leaked")
     kept = jenkins.create_token("alice", name="kept")

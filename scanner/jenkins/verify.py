@@ -260,6 +260,13 @@ def _short(value: object, limit: int = 60) -> str:
 
 def combine(results: list[Verification], named: list[bool] | None = None,
             rosters: dict[str, Roster] | None = None) -> Verification:
+    """``_combine``'s verdict, naming every Jenkins asked (a later sweep re-checks where it was not)."""
+    verdict = _combine(results, named, rosters)
+    return replace(verdict, tried_at=list(dict.fromkeys(r.jenkins_url for r in results if r.jenkins_url)))
+
+
+def _combine(results: list[Verification], named: list[bool] | None = None,
+             rosters: dict[str, Roster] | None = None) -> Verification:
     """Live if any attempt was; invalid only when the token is dead for everyone who could own it.
 
     Jenkins looks a token up per user, so a 401 only says "not this user's token". Only when

@@ -157,6 +157,7 @@ def _verification_dict(verification: Verification | None) -> dict[str, Any]:
     data = asdict(verification or Verification(status="not_verified"))
     data["authorities"] = list(data["authorities"])
     data["rejected_for"] = list(data["rejected_for"])
+    data["tried_at"] = list(data["tried_at"])
     return data
 
 
@@ -263,6 +264,7 @@ def _verification_from_dict(data: dict[str, Any] | None) -> Verification | None:
     verification = _pick(Verification, _VERIFICATION_KEYS, data)
     verification.authorities = list(verification.authorities or [])
     verification.rejected_for = [u for u in verification.rejected_for or [] if isinstance(u, str)]
+    verification.tried_at = [u for u in verification.tried_at or [] if isinstance(u, str)]
     return verification
 
 

@@ -24,7 +24,7 @@ from scanner.sweep.assemble import assemble_findings
 from scanner.sweep.executors import Executor, make_executor
 from scanner.sweep.jenkins import KIND as JENKINS, crawl_target, is_jenkins_target, jenkins_target, root_of
 from scanner.sweep.progress import Counters, SweepProgress, human_bytes
-from scanner.sweep.state import Occurrence, RepoRow, SweepState
+from scanner.sweep.state import Occurrence, RepoRow, SweepState, remembered_dead
 from scanner.sweep.targets import (
     RepoTarget,
     TargetError,
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
     from scanner.jenkins_crawl.inventory import CrawlInventory
     from scanner.rules import Rule
 
-DEAD = ("revoked", "already_invalid")
 
 
 class SweepInterrupted(Exception):
@@ -139,9 +138,8 @@ class Sweep:
         self.counters = Counters(total=0)
         self.progress = SweepProgress(self.counters, enabled=progress_enabled)
         self.inventories: list[CrawlInventory] = []  # this run's Jenkins crawls
-        # tokens proven dead or revoked by an earlier run: their verdicts stand, nothing is sent again
-        self.settled = {k for k, (v, r) in state.verdicts().items()
-                        if (v and v.status == "invalid") or (r and r.status in DEAD)}
+        # tokens proven dead or revoked by an earlier run: their verdicts stand where they were proven
+        self.settled = remembered_dead(state.verdicts())
         self.verifier = None
         if config.verify is not None:
             from scanner.sweep.verifying import SweepVerifier
@@ -312,9 +310,15 @@ class Sweep:
             self.progress.message(f"sweep: verifying {sum(f.rule_id in self.verifier.verifiable for f in findings)} "
                                   "token(s)")
             self.verifier.finish(findings)
+            for finding in findings:  # a dead verdict checked again: its old revocation outcome is stale
+                if ((finding.rule_id, finding.fingerprint) in self.settled
+                        and (finding.rule_id, finding.fingerprint) not in self.verifier.kept
+                        and finding.revocation is not None and finding.revocation.status == "already_invalid"):
+                    finding.revocation = None
+        kept = self.verifier.kept if self.verifier is not None else set(self.settled)
         if cfg.revoke is not None:
             self.progress.clear()
-            cfg.revoke([f for f in findings if (f.rule_id, f.fingerprint) not in self.settled], self.rules)
+            cfg.revoke([f for f in findings if (f.rule_id, f.fingerprint) not in kept], self.rules)
         self.state.save_verdicts(findings)
         self.counters.live = sum(1 for f in findings if f.verification and f.verification.status == "live")
         return SweepResult(report=self._report(rows, findings, target_warnings, seconds), repos=rows,

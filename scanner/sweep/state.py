@@ -385,3 +385,23 @@ class SweepState:
             loc = Location(**{k: v for k, v in json.loads(location).items() if k in _LOCATION_KEYS})
             out.append(Occurrence(job, rule_id, fp, redacted, user, url, confidence, loc))
         return out
+
+
+# Where an earlier run proved a token dead: the Jenkins its `invalid` verdict asked; None for a
+# revoked token (proven live as a user of that Jenkins, then revoked there: dead wherever it was).
+Scope = frozenset[str] | None
+DEAD = ("revoked", "already_invalid")
+
+
+def remembered_dead(verdicts: dict[tuple[str, str], tuple[Verification | None, Revocation | None]]
+                    ) -> dict[tuple[str, str], Scope]:
+    """(rule, fingerprint) of the tokens an earlier run proved dead or revoked, with where that holds."""
+    dead: dict[tuple[str, str], Scope] = {}
+    for key, (verification, revocation) in verdicts.items():
+        if revocation is not None and revocation.status == "revoked":
+            dead[key] = None
+        elif (verification is not None and verification.status == "invalid") or (
+                revocation is not None and revocation.status in DEAD):
+            asked = (verification.tried_at or [verification.jenkins_url]) if verification else []
+            dead[key] = frozenset(u for u in asked if u)  # states written before tried_at: the one URL kept
+    return dead

@@ -19,22 +19,25 @@ from scanner.jenkins.verify import (
     Attempt,
     VerifyOptions,
     VerifyPlan,
+    candidate_urls,
     combine,
     fetch_rosters,
+    found_url,
     owner_attempts,
     plan_finding,
     run_attempts,
 )
 from scanner.reports import has_full_secret
-from scanner.sweep.state import now
-
+from scanner.sweep.state import Scope, now
 
 class SweepVerifier:
     def __init__(self, options: VerifyOptions, verifiable: set[str], warn: Callable[[str], None],
-                 settled: set[tuple[str, str]] | None = None):
+                 settled: dict[tuple[str, str], Scope] | None = None):
         self.options = options
         self.verifiable = verifiable
-        self.settled = settled or set()  # (rule, fingerprint) proven dead or revoked before: not sent again
+        # (rule, fingerprint) proven dead or revoked before: not sent again where that was proven
+        self.settled = settled or {}
+        self.kept: set[tuple[str, str]] = set()  # the settled ones whose verdict stands in this run
         self._warn = warn
         self._warned: set[str] = set()
         self._lock = threading.Lock()
@@ -56,13 +59,29 @@ class SweepVerifier:
         return (full.attempts, full.verdict) if full else ([], None)
 
     def _plan(self, finding: Finding) -> VerifyPlan | None:
-        if finding.rule_id not in self.verifiable or (finding.rule_id, finding.fingerprint) in self.settled:
+        if finding.rule_id not in self.verifiable or self.stands(finding):
             return None
         if not has_full_secret(finding):
             return VerifyPlan([], [], Verification(status="unknown", checked_at=now(), jenkins_url=finding.jenkins_url,
                                                    user=finding.user,
                                                    reason="the secret could not be read back from the repository"))
         return plan_finding(finding, self.options, self._warn_once)
+
+    def stands(self, finding: Finding) -> bool:
+        """An earlier run's dead verdict holds when this run would ask no Jenkins it did not ask then."""
+        key = (finding.rule_id, finding.fingerprint)
+        if key not in self.settled:
+            return False
+        scope = self.settled[key]
+        return scope is None or self._where(finding) <= scope
+
+    def _where(self, finding: Finding) -> set[str]:
+        """The Jenkins this run would send the token to; the one the finding names when it cannot go there."""
+        urls, _ = candidate_urls(finding, self.options, lambda _m: None)
+        if urls or not finding.jenkins_url:
+            return set(urls)
+        found, _ = found_url(finding.jenkins_url)
+        return {found.root if found else finding.jenkins_url}
 
     def submit(self, findings: list[Finding]) -> None:
         """Queue every attempt not already made or queued in this run."""
@@ -96,6 +115,7 @@ class SweepVerifier:
                 future.result()
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        self.kept = {(f.rule_id, f.fingerprint) for f in findings if self.stands(f)}
         plans = {id(f): p for f in findings if (p := self._plan(f)) is not None and p.verdict is None}
         rosters: dict[str, Roster] = {}
         if self.options.find_owner:
