@@ -6,15 +6,21 @@ and a user renamed in Jenkins since the leak.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from scanner.jenkins.server import JenkinsTestServer, ServerOptions
-from tests.helpers import jts
+from tests.helpers import jts, new_token
 
 FAST = ("--timeout", "3", "--retries", "0")
 
@@ -206,3 +212,81 @@ def test_docker_compose_host_name_is_the_tokens_jenkins(tmp_path, jenkins):
     verdict = found[_fp(token)]["verification"]
     assert verdict["status"] == "unknown" and "--jenkins-url http://jenkins_master:8080" in verdict["reason"], verdict
     assert len(jenkins.requests) == 0
+
+
+# -- a Jenkins double for what the test server does not do: a case-sensitive realm, a proxy's 401 ----------
+
+
+@dataclass
+class Realm:
+    """What the double answers: its user listing, each user's live token, and its 401s."""
+
+    admin_token: str
+    roster: list[str]
+    live: dict[str, str] = field(default_factory=dict)  # exact user id -> token: a case-sensitive realm
+    challenge: str = 'Basic realm="Jenkins"'
+    failing: dict[str, int] = field(default_factory=dict)  # user -> the status its who-am-i answers
+    tried: list[str] = field(default_factory=list)
+
+
+class _RealmHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for key, value in {**headers, "X-Jenkins": "2.578", "Content-Length": str(len(body))}.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        realm: Realm = self.server.realm  # type: ignore[attr-defined]
+        user, _, token = base64.b64decode(self.headers.get("Authorization", "Basic ")[6:]).decode().partition(":")
+        json_type = {"Content-Type": "application/json"}
+        if self.path.startswith("/asynchPeople/api/json") and (user, token) == ("admin", realm.admin_token):
+            body = {"users": [{"user": {"id": u}} for u in realm.roster]}
+            return self._send(200, json.dumps(body).encode(), json_type)
+        if self.path == "/whoAmI/api/json":
+            realm.tried.append(user)
+            if user in realm.failing:
+                return self._send(realm.failing[user], b"", {})
+            if realm.live.get(user) == token or (user, token) == ("admin", realm.admin_token):
+                body = {"_class": "hudson.security.WhoAmI", "name": user, "anonymous": False, "authenticated": True}
+                return self._send(200, json.dumps(body).encode(), json_type)
+        self._send(401, b"<html>401</html>", {"WWW-Authenticate": realm.challenge})
+
+
+@contextmanager
+def realm_double(realm: Realm) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RealmHandler)
+    server.realm = realm  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _verify_at(tmp_path: Path, url: str, realm: Realm, user: str, token: str) -> dict:
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    (src / "ci.env").write_text(f"JENKINS_USER_ID={user}\nJENKINS_API_TOKEN={token}\n")
+    run = jts("scan", str(src), "--verify", "-f", "json", "--jenkins-url", url, *FAST, "--find-owner",
+              "--admin-user", "admin", env={"JTS_ADMIN_TOKEN": realm.admin_token})
+    assert run.code in (0, 1) and "internal error" not in run.output, run.output
+    assert token not in run.output and realm.admin_token not in run.output
+    return json.loads(run.stdout)["findings"][0]["verification"]
+
+
+def test_case_sensitive_realm_owner_is_tried(tmp_path):
+    """Old: ids were compared lower-cased, so Alice (the owner) was skipped after alice's 401: `invalid`."""
+    token = new_token()
+    realm = Realm(admin_token=new_token(), roster=["alice", "Alice", "admin"], live={"Alice": token})
+    with realm_double(realm) as url:
+        verdict = _verify_at(tmp_path, url, realm, "alice", token)
+    assert verdict["status"] == "live" and verdict["authenticated_as"] == "Alice", verdict
+    assert "Alice" in realm.tried

@@ -55,11 +55,12 @@ def _parse(url: str, data: dict | None) -> Roster:
         return Roster(url, problem="listing users failed: not a Jenkins people answer")
     if len(entries) > MAX_USERS:
         return Roster(url, problem=f"{len(entries)} users: more than the {MAX_USERS} --find-owner tries")
-    users: dict[str, str] = {}
+    users: dict[str, None] = {}
     for entry in entries:
         user = entry.get("user") if isinstance(entry, dict) else None
         user_id = user.get("id") if isinstance(user, dict) else None
         if not isinstance(user_id, str) or not user_id or len(user_id) > USER_ID_MAX or not user_id.isprintable():
             return Roster(url, problem="listing users failed: an entry without a readable user id")
-        users.setdefault(user_id.lower(), user_id)  # Jenkins' default id strategy ignores case
-    return Roster(url, list(users.values()))
+        # exact ids: a realm may be case-sensitive (LDAP, Active Directory), where Alice and alice are two users
+        users.setdefault(user_id, None)
+    return Roster(url, list(users))

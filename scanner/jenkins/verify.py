@@ -317,8 +317,9 @@ def _dead_for_everyone(results: list[Verification], rosters: dict[str, Roster]) 
         roster = rosters.get(url or "")
         if roster is None or roster.problem:
             return False
-        rejected = {(r.user or "").lower() for r in results if r.jenkins_url == url and r.status == "invalid"}
-        if any(user.lower() not in rejected for user in roster.users):
+        # exact ids: in a case-sensitive realm, alice's 401 says nothing about Alice's token
+        rejected = {r.user or "" for r in results if r.jenkins_url == url and r.status == "invalid"}
+        if any(user not in rejected for user in roster.users):
             return False
     return True
 
@@ -360,12 +361,12 @@ def fetch_rosters(urls: list[str], options: VerifyOptions) -> dict[str, Roster]:
 
 def owner_attempts(plan: VerifyPlan, secret: str, rosters: dict[str, Roster]) -> list[Attempt]:
     """The attempts --find-owner adds: every listed user not tried yet, at each of the plan's Jenkins."""
-    tried = {(a.url, a.user.lower()) for a in plan.attempts}
+    tried = {(a.url, a.user) for a in plan.attempts}  # exact ids: a realm may tell Alice from alice
     extra = []
     for url in plan.urls:
         roster = rosters.get(url)
         for user in roster.users if roster and not roster.problem else []:
-            if (url, user.lower()) not in tried:
+            if (url, user) not in tried:
                 extra.append(Attempt(url, user, secret, False))
     return extra
 
