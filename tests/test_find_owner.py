@@ -290,3 +290,23 @@ def test_case_sensitive_realm_owner_is_tried(tmp_path):
         verdict = _verify_at(tmp_path, url, realm, "alice", token)
     assert verdict["status"] == "live" and verdict["authenticated_as"] == "Alice", verdict
     assert "Alice" in realm.tried
+
+
+@pytest.mark.parametrize("challenge", ['Bearer realm="Jenkins"', 'Negotiate, Basic realm="Jenkins"',
+                                       'Basic realm="Jenkins-proxy"', 'Basic realm="jenkins"'])
+def test_a_401_that_is_not_jenkins_challenge_proves_nothing(tmp_path, challenge):
+    """Old: any challenge holding "jenkins" counted as Jenkins' own 401, so a proxy's 401s made the token `invalid`."""
+    token = new_token()
+    realm = Realm(admin_token=new_token(), roster=["alice", "admin"], challenge=challenge)
+    with realm_double(realm) as url:
+        verdict = _verify_at(tmp_path, url, realm, "alice", token)
+    assert verdict["status"] == "unknown" and "without Jenkins' Basic realm" in verdict["reason"], verdict
+
+
+@pytest.mark.parametrize("challenge", ['Basic realm="Jenkins"', 'basic  REALM = "Jenkins"'])
+def test_jenkins_own_401_still_proves_dead_for_everyone(tmp_path, challenge):
+    token = new_token()
+    realm = Realm(admin_token=new_token(), roster=["alice", "admin"], challenge=challenge)
+    with realm_double(realm) as url:
+        verdict = _verify_at(tmp_path, url, realm, "alice", token)
+    assert verdict["status"] == "invalid" and "dead for everyone" in verdict["reason"], verdict

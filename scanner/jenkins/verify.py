@@ -27,6 +27,9 @@ from scanner.jenkins.urls import HttpUrl, UnusableUrl, describe, has_unsafe_char
 WHOAMI_CLASS = "hudson.security.WhoAmI"
 _VERSION = re.compile(r"[0-9][0-9A-Za-z.+_~-]{0,63}")  # X-Jenkins: 2.578, 2.479.3, 2.500-SNAPSHOT
 MAX_AUTHORITIES = 100
+# Jenkins' 401 (spring-security's BasicAuthenticationEntryPoint) carries exactly this one challenge;
+# scheme and parameter name are case-insensitive (RFC 7235), the realm value is not.
+JENKINS_CHALLENGE = re.compile(r'[ \t]*+(?i:basic)[ \t]++(?i:realm)[ \t]*+=[ \t]*+(?:"Jenkins"|Jenkins)[ \t]*+')
 
 
 @dataclass(frozen=True)
@@ -213,8 +216,7 @@ def judge(answer: Answer, attempt: Attempt) -> Verification:
             base.authorities = [a[:200] for a in authorities if isinstance(a, str)][:MAX_AUTHORITIES]
         return base
     if status == 401:
-        realm = answer.headers.get("www-authenticate", "")
-        if "jenkins" not in realm.lower():
+        if not is_jenkins_challenge(answer.headers.get("www-authenticate", "")):
             base.reason = "401 without Jenkins' Basic realm (a proxy in front?)"
             return base
         # One user's 401: the token is not (or no longer) this user's; combine() decides what it proves.
@@ -232,6 +234,11 @@ def judge(answer: Answer, attempt: Attempt) -> Verification:
     else:
         base.reason = f"unexpected status {status}"
     return base
+
+
+def is_jenkins_challenge(value: str) -> bool:
+    """``Basic realm="Jenkins"`` alone: a Bearer or Negotiate challenge, or several, come from something else."""
+    return JENKINS_CHALLENGE.fullmatch(value) is not None
 
 
 def _whoami_problem(data: dict | None, version: str | None) -> str | None:
