@@ -310,3 +310,16 @@ def test_jenkins_own_401_still_proves_dead_for_everyone(tmp_path, challenge):
     with realm_double(realm) as url:
         verdict = _verify_at(tmp_path, url, realm, "alice", token)
     assert verdict["status"] == "invalid" and "dead for everyone" in verdict["reason"], verdict
+
+
+def test_empty_user_listing_never_proves_dead(tmp_path):
+    """Old: an empty roster was "every user answered 401" vacuously; with alice's who-am-i failing: internal error."""
+    token = new_token()
+    realm = Realm(admin_token=new_token(), roster=[], failing={"alice": 503})
+    with realm_double(realm) as url:
+        verdict = _verify_at(tmp_path, url, realm, "alice", token)
+    assert verdict["status"] == "unknown" and "names no user" in verdict["reason"], verdict
+    realm = Realm(admin_token=new_token(), roster=[])
+    with realm_double(realm) as url:
+        verdict = _verify_at(tmp_path, url, realm, "alice", token)
+    assert verdict["status"] == "unknown" and "names no user" in verdict["reason"], verdict

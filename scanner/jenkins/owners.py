@@ -63,4 +63,6 @@ def _parse(url: str, data: dict | None) -> Roster:
             return Roster(url, problem="listing users failed: an entry without a readable user id")
         # exact ids: a realm may be case-sensitive (LDAP, Active Directory), where Alice and alice are two users
         users.setdefault(user_id, None)
+    if not users:  # Jenkins lists at least the administrator asking: an empty listing is not its answer
+        return Roster(url, problem="listing users failed: the listing names no user")
     return Roster(url, list(users))

@@ -285,8 +285,9 @@ def _combine(results: list[Verification], named: list[bool] | None = None,
     for result in results:
         if result.status == "live":
             return _owned(result, content_users)
-    if results and rosters and _dead_for_everyone(results, rosters):
-        proof = replace(next(r for r in results if r.status == "invalid"))
+    first_401 = next((r for r in results if r.status == "invalid"), None)
+    if first_401 is not None and rosters and _dead_for_everyone(results, rosters):
+        proof = replace(first_401)
         counts = ", ".join(f"{len(rosters[u].users)} user(s) of {u}" for u in dict.fromkeys(r.jenkins_url for r in results))
         proof.reason = f"401 for every user who could own it ({counts}, listed with --find-owner): dead for everyone"
         return proof
@@ -322,7 +323,7 @@ def _owned(result: Verification, content_users: list[str]) -> Verification:
 def _dead_for_everyone(results: list[Verification], rosters: dict[str, Roster]) -> bool:
     for url in {r.jenkins_url for r in results}:
         roster = rosters.get(url or "")
-        if roster is None or roster.problem:
+        if roster is None or roster.problem or not roster.users:  # an empty listing proves nothing
             return False
         # exact ids: in a case-sensitive realm, alice's 401 says nothing about Alice's token
         rejected = {r.user or "" for r in results if r.jenkins_url == url and r.status == "invalid"}
