@@ -226,6 +226,7 @@ class Realm:
     live: dict[str, str] = field(default_factory=dict)  # exact user id -> token: a case-sensitive realm
     challenge: str = 'Basic realm="Jenkins"'
     failing: dict[str, int] = field(default_factory=dict)  # user -> the status its who-am-i answers
+    bodies: dict[str, bytes] = field(default_factory=dict)  # user -> a who-am-i 200 body sent as it is
     tried: list[str] = field(default_factory=list)
 
 
@@ -253,6 +254,8 @@ class _RealmHandler(BaseHTTPRequestHandler):
             realm.tried.append(user)
             if user in realm.failing:
                 return self._send(realm.failing[user], b"", {})
+            if user in realm.bodies:
+                return self._send(200, realm.bodies[user], json_type)
             if realm.live.get(user) == token or (user, token) == ("admin", realm.admin_token):
                 body = {"_class": "hudson.security.WhoAmI", "name": user, "anonymous": False, "authenticated": True}
                 return self._send(200, json.dumps(body).encode(), json_type)
@@ -323,3 +326,14 @@ def test_empty_user_listing_never_proves_dead(tmp_path):
     with realm_double(realm) as url:
         verdict = _verify_at(tmp_path, url, realm, "alice", token)
     assert verdict["status"] == "unknown" and "names no user" in verdict["reason"], verdict
+
+
+def test_who_am_i_with_a_key_given_twice_proves_nothing(tmp_path):
+    """Old: the last `name` won (json.loads), so an answer naming two users was taken for live."""
+    token = new_token()
+    body = ('{"_class": "hudson.security.WhoAmI", "name": "mallory", "anonymous": false, "authenticated": true, '
+            '"name": "alice"}').encode()
+    realm = Realm(admin_token=new_token(), roster=["alice", "admin"], bodies={"alice": body})
+    with realm_double(realm) as url:
+        verdict = _verify_at(tmp_path, url, realm, "alice", token)
+    assert verdict["status"] == "unknown" and "a key given twice" in verdict["reason"], verdict

@@ -10,6 +10,7 @@ with ``verify_found_urls``.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -197,6 +198,9 @@ def judge(answer: Answer, attempt: Attempt) -> Verification:
         return base
     status = answer.status
     if status == 200:
+        if _has_duplicate_keys(answer.body):
+            base.reason = "200 but a malformed who-am-i response (a key given twice: which one counts is a guess)"
+            return base
         data = answer.json()
         problem = _whoami_problem(data, base.jenkins_version)
         if problem or data is None:
@@ -234,6 +238,27 @@ def judge(answer: Answer, attempt: Attempt) -> Verification:
     else:
         base.reason = f"unexpected status {status}"
     return base
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise _DuplicateKey
+    return dict(pairs)
+
+
+def _has_duplicate_keys(body: bytes) -> bool:
+    """{"name": "alice", "name": "bob"}: parsers disagree on which wins, so such an answer proves nothing."""
+    try:
+        json.loads(body, object_pairs_hook=_unique)
+    except _DuplicateKey:
+        return True
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False  # not JSON at all: Answer.json() and _whoami_problem say so
+    return False
 
 
 def is_jenkins_challenge(value: str) -> bool:
