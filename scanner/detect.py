@@ -6,6 +6,7 @@ One ``Detector`` is built per process from a picklable ``DetectorSpec`` and then
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -300,6 +301,8 @@ class Detector:
         if rule.exclude_line and view.memo(("excluded", rule.id, line), lambda: any(
                 p.search(view.line_text(line)) for p in rule.exclude_line)):
             return None
+        if rule.exclude_value and _in_excluded_value(view, rule, line, start, end):
+            return None
         if any(p.search(secret) for p in rule.exclude_secret):
             return None
         if rule.placeholders and is_placeholder(secret, rule.min_distinct_chars):
@@ -473,6 +476,28 @@ def _is_utf8(data: bytes) -> bool:
 def _fullmatch_secret(pattern: re.Pattern[str], secret: str) -> bool:
     m = pattern.search(secret)
     return bool(m and m.group("secret") == secret)
+
+
+def _in_excluded_value(view: TextView, rule: Rule, line: int, start: int, end: int) -> bool:
+    """Does the candidate at [start, end) sit inside a value the rule says is no secret (a crumb)?"""
+    found = view.memo(("excluded_values", rule.id, line), lambda: _excluded_values(view, rule, line))
+    for starts, ends in found:  # one pattern's values do not overlap: the last one starting before is the one
+        index = bisect.bisect_right(starts, start) - 1
+        if index >= 0 and end <= ends[index]:
+            return True
+    return False
+
+
+def _excluded_values(view: TextView, rule: Rule, line: int) -> list[tuple[list[int], list[int]]]:
+    """Per pattern, the starts and ends of the line's excluded values, found once per line (a line may
+    hold thousands of candidates: each looks its own up by bisection)."""
+    base = view.line_starts[line]
+    text = view.line_text(line)
+    found = []
+    for pattern in rule.exclude_value:
+        spans = [(base + m.start("secret"), base + m.end("secret")) for m in pattern.finditer(text)]
+        found.append(([first for first, _ in spans], [last for _, last in spans]))
+    return found
 
 
 def _every_occurrence(view: TextView, hits: list[Hit]) -> list[Hit]:

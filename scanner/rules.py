@@ -26,7 +26,7 @@ DETECT_KEYS = {
     "alone_severity", "derived",
 }
 DERIVED_KEYS = {"pattern", "value", "keywords", "gate", "hex_run", "hex_run_max", "base64_run", "near", "near_chars", "value_pattern"}
-FILTER_KEYS = {"placeholders", "min_distinct_chars", "exclude_line", "exclude_secret", "exclude_paths"}
+FILTER_KEYS = {"placeholders", "min_distinct_chars", "exclude_line", "exclude_value", "exclude_secret", "exclude_paths"}
 
 
 class RuleError(JtsError):
@@ -68,6 +68,9 @@ class Rule:
     exclude_line: tuple[re.Pattern[str], ...]
     exclude_secret: tuple[re.Pattern[str], ...]
     exclude_paths: tuple[str, ...]
+    # regexes whose (?P<secret>...) group spans a value that is not a secret (a crumb, a stored hash):
+    # only a candidate inside that group is dropped, never the other candidates of its line
+    exclude_value: tuple[re.Pattern[str], ...] = field(default=())
     derived: tuple[DerivedPattern, ...] = field(default=())
     plain_patterns: tuple[re.Pattern[str], ...] = field(default=())
     # what runs around short hex runs when a split token may be there: plain and hex-gated derived ones
@@ -145,6 +148,15 @@ def _regexes(src: str, name: str, values: list[str]) -> tuple[re.Pattern[str], .
         except re.error as exc:
             raise RuleError(f"{src}: {name}[{i}]: invalid regex: {exc}") from None
     return tuple(compiled)
+
+
+def _value_regexes(src: str, name: str, value: object) -> tuple[re.Pattern[str], ...]:
+    """Regexes that each name the excluded value with a (?P<secret>...) group."""
+    compiled = _regexes(src, name, _str_list(src, name, value))
+    for i, pattern in enumerate(compiled):
+        if "secret" not in pattern.groupindex:
+            raise RuleError(f"{src}: {name}[{i}]: needs a named group (?P<secret>...) spanning the excluded value")
+    return compiled
 
 
 def _unknown(src: str, section: str, table: dict, allowed: set[str]) -> None:
@@ -280,6 +292,7 @@ def parse_rule(data: dict, src: str) -> Rule:
         placeholders=bool(_field(src, "filters.placeholders", filters.get("placeholders", True), bool)),
         min_distinct_chars=int(_field(src, "filters.min_distinct_chars", filters.get("min_distinct_chars", 0), int)),  # type: ignore[arg-type]
         exclude_line=_regexes(src, "filters.exclude_line", _str_list(src, "filters.exclude_line", filters.get("exclude_line"))),
+        exclude_value=_value_regexes(src, "filters.exclude_value", filters.get("exclude_value")),
         exclude_secret=_regexes(src, "filters.exclude_secret", _str_list(src, "filters.exclude_secret", filters.get("exclude_secret"))),
         exclude_paths=tuple(_str_list(src, "filters.exclude_paths", filters.get("exclude_paths"))),
         positive=_examples(src, "examples.positive", examples.get("positive")),

@@ -170,6 +170,17 @@ CLI_AND_HTTP = [
     *both("java jenkins-rest credentials", "Java clients (jenkins-rest)", "src/main/java/ci/Client.java",
           f"JenkinsClient client = JenkinsClient.builder()\n    .endPoint(\"{D}\")\n    .credentials(\"judy:@@S@@\")\n    .build();\n",
           "judy", D),
+    # a crumb header or field beside the credential (red-team review): the crumb is no token, the credential is
+    *both("curl -u with a crumb header", "remote-trigger how-tos (curl -u with -H Jenkins-Crumb)", "scripts/build.sh",
+          f"curl -X POST -u admin:@@S@@ -H \"Jenkins-Crumb: $CRUMB\" {A}/job/deploy/build\n", "admin", A),
+    *both("wget with a crumb value", "cron jobs posting with a fetched crumb", "cron/trigger.sh",
+          "wget --auth-no-challenge --user=admin --password=@@S@@ --header=\"Jenkins-Crumb: @@H@@\" --post-data=\"\" "
+          f"{C}/job/x/build\n", "admin", C),
+    *both("requests with a crumb header", "Python trigger scripts", "tools/post_build.py",
+          f"JENKINS = '{A}'\nr = requests.post(JENKINS + '/job/app/build', auth=('erin', '@@S@@'), "
+          "headers={'Jenkins-Crumb': crumb})\n", "erin", A),
+    *both("minified json with a crumb", "tool state files (minified JSON)", "state/jenkins.json",
+          f'{{"crumb":"@@H@@","jenkins":{{"url":"{A}","user":"bob","token":"@@S@@"}}}}\n', "bob", A),
     *both("perl LWP credentials", "Perl trigger scripts", "bin/trigger.pl",
           "use LWP::UserAgent;\nmy $ua = LWP::UserAgent->new;\n"
           "$ua->credentials('jenkins.acme.io:443', 'Jenkins', 'kate', '@@S@@');\n"

@@ -35,7 +35,7 @@ FLOOR = 0.25  # seconds: timer noise on a loaded 2-core machine, far below any q
 # A regex attempt at every position (no literal prefix to jump to): the cost of one plain pass.
 PLAIN = re.compile(r"(?<!\x00)\x00")
 CONTENT_MODULES: tuple[ModuleType, ...] = (context, detect, placeholders, shapes)
-RULE_FIELDS = ("patterns", "exclude_line", "exclude_secret", "nearby")
+RULE_FIELDS = ("patterns", "exclude_line", "exclude_value", "exclude_secret", "nearby")
 # One character of each kind the patterns care about (letters, hex, separators, quotes, space).
 ALPHABET = "xaAF01_.-/:=@+&?#%$~!,;()[]{}<>|^*`'\"\\ \t\n\r\u00e9"
 GENERIC_UNITS = (
@@ -222,7 +222,7 @@ def test_enumeration_finds_the_detection_regexes():
     assert {"scanner.context.ASSIGN_RES[0]", "scanner.context.K8S_ENV_RE", "scanner.context.USERINFO_RE",
             "scanner.context.CLI_URL_RE", "scanner.placeholders.PLACEHOLDER_WORDS"} <= names
     assert any(name.startswith("build_trigger_token.patterns") for name in names)
-    assert any(name.startswith("api_token.exclude_line") for name in names)
+    assert any(name.startswith("api_token.exclude_value") for name in names)
 
 
 @pytest.mark.parametrize("name,pattern", REGEXES, ids=[name for name, _ in REGEXES])
