@@ -24,9 +24,9 @@ from scanner.shapes import (
     is_url_key,
     is_user_key,
     looks_like_jenkins_host,
-    names_other_service,
     names_other_vendor,
     plausible_user,
+    services_on_line,
 )
 
 # Scheme case-insensitive: "Http://" names a Jenkins as surely as "http://" does.
@@ -423,7 +423,10 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
     if not split and in_hash_string(line_text, column, end - view.line_starts[line]):
         ctx.not_a_token = True
         return ctx
-    if view.memo(("other_service", first, last), lambda: names_other_service(logical)):
+    # a split candidate's text is its own (joiners removed): not shared with the line's other candidates
+    services = services_on_line(logical) if split else view.memo(("other_service", first, last),
+                                                                 lambda: services_on_line(logical))
+    if services.at(max(logical.find(secret), 0) if split else start - view.line_starts[first]):
         ctx.not_a_token = True  # a credential on a line calling api.rollbar.com or registry.npmjs.org is theirs
         return ctx
 

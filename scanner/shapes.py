@@ -6,6 +6,8 @@ content here), so they cost nothing for blobs without candidates and stay linear
 
 from __future__ import annotations
 
+import bisect
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 # Words in a key that name another vendor's credential ("DD_API_KEY", "datadogApiKey", "sentry.dsn").
@@ -45,6 +47,14 @@ OTHER_SERVICE_HOSTS = (
 COMMON_DOC_HOSTS = ("apache.org", "w3.org", "json-schema.org", "schema.org", "creativecommons.org", "opensource.org",
                     "gnu.org", "mit.edu", "wikipedia.org", "shields.io", "jenkins.io", "jenkins-ci.org",
                     "github.com", "gitlab.com", "google.com", "x.com", "go.dev", "k8s.io", "helm.sh", "python.org")
+# A cloud provider's generic names for customer machines and load balancers (ec2-1-2-3-4.compute-1.amazonaws.com,
+# x.us-east-1.elb.amazonaws.com, x.eastus.cloudapp.azure.com): a Jenkins runs there, no provider service does.
+CLOUD_MACHINE_LABELS = {"amazonaws.com": ("compute", "compute-1", "elb"), "azure.com": ("cloudapp",)}
+# Where a comment starts: a host named after one is a remark, not where the line's credential goes.
+COMMENT_MARKERS = (" #", "\t#", " //", "\t//", "<!--")
+HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+# The hosts whose mention on a credential's line makes it theirs (docs hosts are named everywhere).
+LINE_SERVICE_HOSTS = tuple(dict.fromkeys(h for h in OTHER_SERVICE_HOSTS if "." in h and h not in COMMON_DOC_HOSTS))
 # The Jenkins project's own Jenkins instances live under jenkins.io.
 JENKINS_PROJECT_CI = ("ci.jenkins.io", "ci.jenkins-ci.org")
 CODE_PREFIXES = (
@@ -122,12 +132,75 @@ def looks_like_jenkins_host(host: str) -> bool:
     return first in JENKINS_HOST_LABELS or first.split("-", 1)[0] in JENKINS_HOST_LABELS
 
 
-def names_other_service(line: str) -> bool:
-    """The line calls or names another service's host (api.rollbar.com, registry.npmjs.org) and not Jenkins."""
+def is_cloud_machine_host(host: str) -> bool:
+    """ec2-54-1-2-3.compute-1.amazonaws.com, ci-123.us-east-1.elb.amazonaws.com, build.eastus.cloudapp.azure.com."""
+    for domain, labels in CLOUD_MACHINE_LABELS.items():
+        if host.endswith("." + domain):
+            return any(label in labels for label in host[:-len(domain) - 1].split("."))
+    return False
+
+
+@dataclass(frozen=True)
+class LineServices:
+    """A line cut at its comments, and whether each part names another service's host: a credential is
+    that service's only when its own part does (``TOKEN=...  # see https://sentry.io`` is not Sentry's)."""
+
+    starts: tuple[int, ...]  # where each part begins (the first at 0)
+    named: tuple[bool, ...]
+
+    def at(self, offset: int) -> bool:
+        return self.named[bisect.bisect_right(self.starts, offset) - 1]
+
+
+NO_SERVICES = LineServices((0,), (False,))
+
+
+def services_on_line(line: str) -> LineServices:
+    """Which comment-delimited parts of ``line`` name another service's host (api.rollbar.com,
+    registry.npmjs.org), as a host and not within a longer name, and not Jenkins."""
     lowered = line.lower()
-    if "jenkins" in lowered or "hudson" in lowered:
-        return False
-    return any(host in lowered for host in OTHER_SERVICE_HOSTS if "." in host and host not in COMMON_DOC_HOSTS)
+    if not any(host in lowered for host in LINE_SERVICE_HOSTS):
+        return NO_SERVICES  # most lines: one C-level search per host, nothing to cut
+    starts = _part_starts(lowered)
+    named = [False] * len(starts)
+    for host in LINE_SERVICE_HOSTS:
+        pos = lowered.find(host)
+        while pos != -1:
+            if _is_host_mention(lowered, pos, pos + len(host)):
+                named[bisect.bisect_right(starts, pos) - 1] = True
+            pos = lowered.find(host, pos + len(host))
+    ends = starts[1:] + [len(lowered)]
+    for index, is_named in enumerate(named):
+        part = lowered[starts[index]:ends[index]]
+        # a part naming Jenkins too (a Jenkins URL, a JENKINS_ key) is not another service's call
+        named[index] = is_named and "jenkins" not in part and "hudson" not in part
+    return LineServices(tuple(starts), tuple(named))
+
+
+def _part_starts(lowered: str) -> list[int]:
+    """Where a comment starts, and where the code of the next physical line does (continued lines)."""
+    starts = [0]
+    line_start = 0
+    for physical in lowered.split("\n"):
+        found = [i for i in (physical.find(m) for m in COMMENT_MARKERS) if i != -1]
+        if found:
+            starts.append(line_start + min(found))
+            starts.append(line_start + len(physical) + 1)
+        line_start += len(physical) + 1
+    return sorted(set(starts))
+
+
+def _is_host_mention(lowered: str, start: int, end: int) -> bool:
+    """The text at [start, end) ends a whole host name that is not a cloud provider's machine."""
+    if start > 0 and lowered[start - 1] in HOST_CHARS and lowered[start - 1] != ".":
+        return False  # dropbox.com is not x.com
+    after = lowered[end:end + 2]
+    if after[:1] in HOST_CHARS and not (after[:1] == "." and after[1:] not in HOST_CHARS):
+        return False  # amazonaws.com.cn, github.community: another name ("github.com." ends a sentence)
+    first = start
+    while first > 0 and lowered[first - 1] in HOST_CHARS:
+        first -= 1
+    return not is_cloud_machine_host(lowered[first:end])
 
 
 def is_encrypted_value(line: str, start: int) -> bool:
@@ -167,7 +240,7 @@ def is_other_service(url: str, git_remote: bool = True) -> bool:
         return False
     if git_remote and parts.path.rstrip("/").endswith(".git"):
         return True
-    if any(host == h or host.endswith("." + h) for h in JENKINS_PROJECT_CI):
+    if any(host == h or host.endswith("." + h) for h in JENKINS_PROJECT_CI) or is_cloud_machine_host(host):
         return False
     return any(host == h or host.endswith("." + h) for h in OTHER_SERVICE_HOSTS)
 

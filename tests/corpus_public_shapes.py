@@ -181,6 +181,21 @@ CLI_AND_HTTP = [
           "headers={'Jenkins-Crumb': crumb})\n", "erin", A),
     *both("minified json with a crumb", "tool state files (minified JSON)", "state/jenkins.json",
           f'{{"crumb":"@@H@@","jenkins":{{"url":"{A}","user":"bob","token":"@@S@@"}}}}\n', "bob", A),
+    # Jenkins on a cloud provider's generic machine or load-balancer name, or a vendor link in a comment (red-team
+    # review): neither is another service's call
+    *both("curl to an EC2 public DNS name", "Jenkins-on-EC2 tutorials (port 8080 on ec2-*.compute-1.amazonaws.com)",
+          "scripts/trigger-ec2.sh",
+          "curl -X POST -u admin:@@S@@ http://ec2-54-12-34-56.compute-1.amazonaws.com:8080/job/deploy/build\n",
+          "admin", "http://ec2-54-12-34-56.compute-1.amazonaws.com:8080"),
+    *both("url userinfo on an ELB", "Jenkins behind an AWS load balancer (CloudFormation outputs)", "docs/trigger.md",
+          "curl -X POST https://deploy:@@S@@@ci-alb-1234567.us-east-1.elb.amazonaws.com/job/app/build\n",
+          "deploy", "https://ci-alb-1234567.us-east-1.elb.amazonaws.com"),
+    *both("jenkins-cli to an Azure VM", "Jenkins on Azure VM guides (*.cloudapp.azure.com)", "deploy/cli.sh",
+          "java -jar jenkins-cli.jar -s http://build01.westeurope.cloudapp.azure.com:8080/ -auth ops:@@S@@ build app\n",
+          "ops", "http://build01.westeurope.cloudapp.azure.com:8080"),
+    *both("vendor link in a comment", ".env files with rotation notes", "deploy/ci.env",
+          f"JENKINS_URL={A}\nJENKINS_USER=ci\nDEPLOY_TOKEN=@@S@@   # rotate via https://sentry.io/settings/acme/\n",
+          "ci", A),
     *both("perl LWP credentials", "Perl trigger scripts", "bin/trigger.pl",
           "use LWP::UserAgent;\nmy $ua = LWP::UserAgent->new;\n"
           "$ua->credentials('jenkins.acme.io:443', 'Jenkins', 'kate', '@@S@@');\n"
@@ -349,6 +364,9 @@ API_ONLY = [
       f"curl '{C}/job/app/lastBuild/api/json?token=@@S@@'\n", API, None, C),
     P("token only line", "files holding just a token", "secrets/jenkins-token.txt", "@@S@@\n", API),
     P("docker login style", "scripts", "bin/login.sh", f"echo @@S@@ | jenkins-login --user paula --url {A}\n", API, None, A),
+    P("netrc for an EC2 Jenkins", ".netrc (red-team review: a cloud machine name is no other service)", "home/.netrc",
+      "machine ec2-3-120-1-2.eu-central-1.compute.amazonaws.com login admin password @@S@@\n", API, "admin",
+      "https://ec2-3-120-1-2.eu-central-1.compute.amazonaws.com"),
     P("rust struct", "Rust clients", "src/main.rs",
       f"let client = Jenkins::builder(\"{D}\").with_user(\"quentin\", Some(\"@@S@@\")).build()?;\n", API, None, D),
     P("csharp", "C# clients", "Ci/JenkinsClient.cs",
@@ -588,6 +606,11 @@ VENDOR_KEYS = [
     N("netrc nasa earthdata", ".netrc", "home/.netrc",
       "# jenkins downloads data with this\nmachine urs.earthdata.nasa.gov login bob password @@S@@\n"),
     N("netrc bitbucket hex", ".netrc", "netrc", "machine api.bitbucket.org login ci-bot password @@S@@\n# jenkins\n"),
+    N("bitbucket api call", "Bitbucket Pipelines trigger scripts", "ci/bitbucket.sh",
+      "curl -X POST -u ci-bot:@@S@@ https://api.bitbucket.org/2.0/repositories/acme/app/pipelines/  # run by jenkins\n",
+      "api"),
+    N("aws api gateway key", "deploy hooks calling API Gateway", "hooks/notify.sh",
+      "curl -X POST -H \"x-api-key: @@S@@\" https://a1b2c3.execute-api.us-east-1.amazonaws.com/prod/deploy\n", "api"),
     N("git remote credential github", "git configs", ".git-credentials",
       "https://jenkins-bot:@@S@@@github.com\n", "api"),
 ]

@@ -40,3 +40,30 @@ def test_a_crumb_or_hash_on_the_line_hides_only_itself(tmp_path: Path) -> None:
     assert {k: (f["rule_id"], f["user"]) for k, f in found.items()} == {
         curl: ("api_token", "admin"), python: ("api_token", "admin"), wget: ("api_token", "admin"),
         minified: ("api_token", "bob"), commented: ("api_token", None), legacy: ("legacy_api_token", "ops")}
+
+
+def test_cloud_machine_names_and_vendor_comments_are_not_other_services(tmp_path: Path) -> None:
+    ec2, elb, azure, netrc, commented = (new_token() for _ in range(5))
+    legacy = secrets.token_hex(16)
+    bitbucket, gateway = new_token(), new_token()
+    ec2_host = "ec2-54-12-34-56.compute-1.amazonaws.com"
+    write_files(tmp_path, {
+        "ci/trigger.sh": (f"curl -X POST -u admin:{ec2} http://{ec2_host}:8080/job/deploy/build\n"
+                          f"curl -X POST http://admin:{elb}@ci-alb-1234567.us-east-1.elb.amazonaws.com/job/deploy/build\n"
+                          f"curl -X POST -u admin:{azure} http://build01.westeurope.cloudapp.azure.com:8080/job/a/build\n"
+                          f"curl -X POST -u ops:{legacy} http://{ec2_host}:8080/job/deploy/build\n"),
+        "home/.netrc": f"machine {ec2_host} login admin password {netrc}\n",
+        "app.env": f"DEPLOY_TOKEN={commented}   # rotate via https://sentry.io/settings\n",
+        # another service's own call stays theirs, whatever a comment says
+        "ci/other.sh": (f"curl -X POST -u bot:{bitbucket} https://api.bitbucket.org/2.0/repositories/a/b/pipelines/"
+                        "  # run by jenkins\n"
+                        f'curl -H "x-api-key: {gateway}" https://a1b2.execute-api.us-east-1.amazonaws.com/prod/x\n'),
+    })
+    found = scan(tmp_path)
+    assert {k: (f["rule_id"], f["user"], f["jenkins_url"]) for k, f in found.items()} == {
+        ec2: ("api_token", "admin", f"http://{ec2_host}:8080"),
+        elb: ("api_token", "admin", "http://ci-alb-1234567.us-east-1.elb.amazonaws.com"),
+        azure: ("api_token", "admin", "http://build01.westeurope.cloudapp.azure.com:8080"),
+        legacy: ("legacy_api_token", "ops", f"http://{ec2_host}:8080"),
+        netrc: ("api_token", "admin", f"https://{ec2_host}"),
+        commented: ("api_token", None, None)}
