@@ -91,7 +91,9 @@ PLACEHOLDER_VALUE = re.compile(
 # these compile once instead of once per candidate.
 SECRET_CHARS = r"[^\s:@'\"`<>\\,;()]+"
 USERINFO_RE = re.compile(rf"(?P<scheme>https?)://(?P<user>{USER_RE}):(?P<secret>{SECRET_CHARS})@(?P<rest>[^\s'\"<>`\\]+)")
-USER_COLON_RE = re.compile(rf"(?<![A-Za-z0-9._@+\-/])(?P<user>{USER_RE}):(?P<secret>[A-Za-z0-9_\-]+)(?![A-Za-z0-9+/=])")
+# a user starts after no user character, and not inside a \uXXXX escape (\u0027admin:) but right after it
+USER_COLON_RE = re.compile(rf"(?:(?<![A-Za-z0-9._@+\-/])(?!(?<=\\)u[0-9a-fA-F]{{4}})|(?<=\\u[0-9a-fA-F]{{4}}))"
+                           rf"(?P<user>{USER_RE}):(?P<secret>[A-Za-z0-9_\-]+)(?![A-Za-z0-9+/=])")
 # ('user', 'secret'), also a shell array ("user" "secret")
 AUTH_TUPLE_RE = re.compile(
     rf"""\(\s*+\\?["'](?P<user>{USER_RE})\\?["']\s*+,?\s*+\\?["'](?P<secret>{SECRET_CHARS})\\?["']\s*+\)""")

@@ -196,6 +196,8 @@ CLI_AND_HTTP = [
     *both("vendor link in a comment", ".env files with rotation notes", "deploy/ci.env",
           f"JENKINS_URL={A}\nJENKINS_USER=ci\nDEPLOY_TOKEN=@@S@@   # rotate via https://sentry.io/settings/acme/\n",
           "ci", A),
+    *both("gson-escaped quotes around user:token", "job and build dumps serialised with Gson (\\u0027 for ')",
+          "dump/job.json", f'{{"script":"curl -X POST -u \\u0027admin:@@S@@\\u0027 {A}/job/x/build"}}\n', "admin", A),
     *both("perl LWP credentials", "Perl trigger scripts", "bin/trigger.pl",
           "use LWP::UserAgent;\nmy $ua = LWP::UserAgent->new;\n"
           "$ua->credentials('jenkins.acme.io:443', 'Jenkins', 'kate', '@@S@@');\n"
@@ -367,6 +369,14 @@ API_ONLY = [
     P("netrc for an EC2 Jenkins", ".netrc (red-team review: a cloud machine name is no other service)", "home/.netrc",
       "machine ec2-3-120-1-2.eu-central-1.compute.amazonaws.com login admin password @@S@@\n", API, "admin",
       "https://ec2-3-120-1-2.eu-central-1.compute.amazonaws.com"),
+    # right after an escape ending in a hex digit (red-team review): percent-encoded URLs and bodies, Gson's \\u003d
+    P("percent-encoded userinfo in a redirect", "access logs (login redirects, percent-encoded)", "logs/access.log",
+      "10.0.0.7 - - \"GET /login?from=https%3A%2F%2Fdeploy%3A@@S@@%40jenkins.acme.io%2Fjob%2Fapp%2Fbuild HTTP/1.1\" 302\n",
+      API),
+    P("urlencoded form body", "reverse-proxy debug logs (urlencoded POST bodies)", "logs/proxy-debug.log",
+      "POST /jenkins/descriptorByName/x/check body=json%3D%7B%22apiToken%22%3A%22@@S@@%22%7D\n", API),
+    P("gson-escaped env entry", "REST answers serialised with Gson (\\u003d for =)", "dump/env.json",
+      "{\"env\":[\"JENKINS_API_TOKEN\\u003d@@S@@\"]}\n", API),
     P("rust struct", "Rust clients", "src/main.rs",
       f"let client = Jenkins::builder(\"{D}\").with_user(\"quentin\", Some(\"@@S@@\")).build()?;\n", API, None, D),
     P("csharp", "C# clients", "Ci/JenkinsClient.cs",

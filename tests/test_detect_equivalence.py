@@ -49,6 +49,11 @@ PIECES = [
     lambda: f"jenkins {secrets.token_hex(4)}11{secrets.token_hex(16)} {secrets.token_hex(33)}",
     lambda: f"JENKINS_SECRET={secrets.token_hex(32).upper()} -secret {secrets.token_hex(31)}ab",
     lambda: f"args: [{secrets.token_hex(32)}, agent-1] <argument>{secrets.token_hex(32)}</argument>",
+    # right after an escape ending in a hex digit (runs of 36 and 38), and longer runs after one (no token)
+    lambda: f"https%3A%2F%2Fadmin%3A11{secrets.token_hex(16)}%40jenkins.example.com%2Fjob%2Fx%2Fbuild",
+    lambda: f"body=json%3d%7b%22apiToken%22%3a%2211{secrets.token_hex(16)}%22%7d password%3d{secrets.token_hex(16)}",
+    lambda: f'{{"env":["JENKINS_API_TOKEN\\u003d11{secrets.token_hex(16)}", "JENKINS_PASSWORD\\u003d{secrets.token_hex(16)}"]}}',
+    lambda: f"jenkins %2f{secrets.token_hex(20)} \\u0027{secrets.token_hex(18)} %20{secrets.token_hex(17)}",
 ]
 
 

@@ -67,3 +67,21 @@ def test_cloud_machine_names_and_vendor_comments_are_not_other_services(tmp_path
         legacy: ("legacy_api_token", "ops", f"http://{ec2_host}:8080"),
         netrc: ("api_token", "admin", f"https://{ec2_host}"),
         commented: ("api_token", None, None)}
+
+
+def test_a_token_right_after_an_escape_is_found_and_a_longer_run_is_not(tmp_path: Path) -> None:
+    userinfo, access, form, gson, quoted = (new_token() for _ in range(5))
+    sha1, sha256 = secrets.token_hex(20), secrets.token_hex(32)
+    write_files(tmp_path, {
+        "logs/redirect.txt": f"https%3A%2F%2Fadmin%3A{userinfo}%40ci.example.com%2Fjob%2Fdeploy%2Fbuild\n",
+        "logs/access.log": f'127.0.0.1 - - "GET /job/x/build?auth=admin%3a{access} HTTP/1.1" 201\n',
+        "logs/form.log": f"POST /me/descriptorByName/x body=json%3D%7B%22apiToken%22%3A%22{form}%22%7D\n",
+        "dump/env.json": f'{{"env":["JENKINS_API_TOKEN\\u003d{gson}"]}}\n',
+        "dump/job.json": f'{{"script":"curl -u \\u0027admin:{quoted}\\u0027 {URL}/job/x/build"}}\n',
+        # a longer hex run after an escape is a checksum, not a token followed by more hex
+        "dump/sums.json": f'{{"sha1":"%2011{sha1}","sha256":"\\u0027{sha256}"}}\n',
+    })
+    found = scan(tmp_path)
+    assert {k: (f["rule_id"], f["user"]) for k, f in found.items()} == {
+        userinfo: ("api_token", None), access: ("api_token", None), form: ("api_token", None),
+        gson: ("api_token", None), quoted: ("api_token", "admin")}

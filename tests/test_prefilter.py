@@ -104,7 +104,7 @@ def test_hex_windows_match_a_regex_reference() -> None:
     """Windows are answered by a walk over the runs, or (accelerated) by their own Hyperscan pass:
     both answer what a whole-run regex does, at the edges of the content too."""
     rng = random.Random(16)
-    windows = ((32, 32), (34, 34), (16, 33), (1, 1), (5, 5))
+    windows = ((32, 32), (34, 34), (16, 33), (1, 1), (5, 5), (34, 38), (32, 36))
     fast = Prefilter(Questions(hex_runs=(1,), hex_windows=windows), accelerate=True)
     assert [later.index for later in fast._later] == [{("window", w): n for n, w in enumerate(windows)}]
     for _ in range(400):
