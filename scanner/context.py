@@ -68,9 +68,10 @@ URL_KEY = KeyTest(is_url_key)
 # back what they took, so no position is retried once per earlier start.
 KEY_START = r"(?<![A-Za-z0-9_.\-])[0-9.\-]*+"  # a run of key characters, up to its first letter
 ASSIGN_RES = (
-    # key = value, key: value, "key": "value", key => 'value', export KEY=value (also JSON-escaped quotes)
+    # key = value, key: value, "key": "value", key => 'value', export KEY=value (also JSON-escaped quotes),
+    # Makefile KEY ?= value, KEY ::= value, KEY += value
     re.compile(
-        KEY_START + r"""(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*+)\\?["']?[ \t]*+(?::=|=>|=|:)[ \t]*+(?:\\?["'])?"""
+        KEY_START + r"""(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*+)\\?["']?[ \t]*+(?:::=|:=|\?=|\+=|=>|=|:)[ \t]*+(?:\\?["'])?"""
         r"""(?P<value>[^\s"'\\,;)}\]>]++)"""
     ),
     # <key>value</key>
@@ -125,7 +126,7 @@ CALL_TRIPLE_RE = re.compile(
 CALL_URL_RE = re.compile(r"""\b(?P<key>[A-Za-z_]\w*+)[ \t]*+\([ \t]*+["'](?P<value>https?://[^"'\s]++)["']""")
 # the key right before a value: `KEY = ('`, `KEY: "`, `key => '`, `fromString('`, `password("` (end of the text)
 KEY_BEFORE_RE = re.compile(
-    KEY_START + r"""(?P<key>[A-Za-z_][\w.\-]*+)\\?["']?[ \t]*+(?::=|=>|=|:|\()[ \t]*+(?:[(\[][ \t]*+)?(?:\\?["'])?$""")
+    KEY_START + r"""(?P<key>[A-Za-z_][\w.\-]*+)\\?["']?[ \t]*+(?:::=|:=|\?=|\+=|=>|=|:|\()[ \t]*+(?:[(\[][ \t]*+)?(?:\\?["'])?$""")
 TF_VARIABLE_RE = re.compile(r"""\bvariable[ \t]++["'](?P<key>[\w\-]++)["']""")
 NETRC_RE = re.compile(r"machine\s+(?P<host>\S+)(?:\s+login\s+(?P<user>\S+))?\s+password\s+(?P<secret>\S+)")
 NETRC_SWAPPED_RE = re.compile(r"machine\s+(?P<host>\S+)\s+password\s+(?P<secret>\S+)\s+login\s+(?P<user>\S+)")

@@ -198,6 +198,11 @@ CLI_AND_HTTP = [
           "ci", A),
     *both("gson-escaped quotes around user:token", "job and build dumps serialised with Gson (\\u0027 for ')",
           "dump/job.json", f'{{"script":"curl -X POST -u \\u0027admin:@@S@@\\u0027 {A}/job/x/build"}}\n', "admin", A),
+    *both("makefile conditional assignment", "Makefiles with overridable defaults (?=), red-team review", "Makefile.ci",
+          f"JENKINS_URL ?= {C}\nJENKINS_USER ?= ops\nJENKINS_TOKEN ?= @@S@@\n\ntrigger:\n"
+          "\tcurl -X POST -u $(JENKINS_USER):$(JENKINS_TOKEN) $(JENKINS_URL)/job/app/build\n", "ops", C),
+    *both("makefile POSIX immediate assignment", "Makefiles (::=, POSIX 2024)", "mk/jenkins.mk",
+          f"JENKINS_URL ::= {A}\nJENKINS_USER_ID ::= rel\nJENKINS_API_TOKEN ::= @@S@@\n", "rel", A),
     *both("perl LWP credentials", "Perl trigger scripts", "bin/trigger.pl",
           "use LWP::UserAgent;\nmy $ua = LWP::UserAgent->new;\n"
           "$ua->credentials('jenkins.acme.io:443', 'Jenkins', 'kate', '@@S@@');\n"

@@ -85,3 +85,16 @@ def test_a_token_right_after_an_escape_is_found_and_a_longer_run_is_not(tmp_path
     assert {k: (f["rule_id"], f["user"]) for k, f in found.items()} == {
         userinfo: ("api_token", None), access: ("api_token", None), form: ("api_token", None),
         gson: ("api_token", None), quoted: ("api_token", "admin")}
+
+
+def test_makefile_assignment_operators(tmp_path: Path) -> None:
+    conditional, posix, appended = (secrets.token_hex(16) for _ in range(3))
+    write_files(tmp_path, {
+        "Makefile": f"JENKINS_URL ?= {URL}\nJENKINS_USER ?= ops\nJENKINS_TOKEN ?= {conditional}\n",
+        "mk/jenkins.mk": f"JENKINS_URL ::= {URL}\nJENKINS_API_TOKEN ::= {posix}\n",
+        "mk/extra.mk": f"JENKINS_URL := {URL}\nJENKINS_PASSWORD += {appended}\n",
+    })
+    found = scan(tmp_path)
+    assert {k: (f["rule_id"], f["user"], f["jenkins_url"]) for k, f in found.items()} == {
+        conditional: ("legacy_api_token", "ops", URL), posix: ("legacy_api_token", None, URL),
+        appended: ("legacy_api_token", None, URL)}
