@@ -466,7 +466,9 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
     if ctx.not_a_token or (credential_required and (not ctx.credential_position or ctx.hash_key)):
         return ctx  # the caller drops it: no need to look for its user and URL
     if "assignments" in extractors and (ctx.user is None or ctx.url is None):
-        _user_and_url_keys(ctx, view, line, window, secret)
+        # a secret stored base64-encoded (a Kubernetes Secret's data) has encoded neighbours: read them decoded
+        encoded = split and decode_base64_value(view.text[start:end]) == secret
+        _user_and_url_keys(ctx, view, line, window, secret, decode_base64_value if encoded else str)
     if ctx.url is None and "cli_url" in extractors:
         cli_url = view.memo(("cli_url", first, last), lambda: CLI_URL_RE.search(logical)) if not split \
             else CLI_URL_RE.search(logical)
@@ -526,23 +528,35 @@ def _credential_shapes(ctx: Context, find: Callable[..., re.Match[str] | None], 
             ctx.credential_position = True
 
 
-def _user_and_url_keys(ctx: Context, view: TextView, line: int, window: int, secret: str) -> None:
-    """The nearest user and URL keys: assignments, Terraform variables and environment fallbacks."""
+def _user_and_url_keys(ctx: Context, view: TextView, line: int, window: int, secret: str,
+                       decode: Callable[[str], str] = str) -> None:
+    """The nearest user and URL keys: assignments, Terraform variables and environment fallbacks.
+
+    ``decode``: how a neighbour's value reads (a base64-encoded secret's neighbours are encoded too)."""
     extra = view.memo(("extra_keys", line, window), lambda: _extra_entries(view, line, window))
     if ctx.user is None:
         near = view.assignments_around(line, window, USER_KEY) + [e for e in extra if is_user_key(e[1])]
-        hit = _nearest(near, line, window, USER_KEY, lambda v: clean_user(v) is not None and secret not in v)
+        hit = _nearest(near, line, window, USER_KEY,
+                       lambda v: clean_user(decode(v)) is not None and secret not in decode(v))
         if hit:
-            ctx.user = clean_user(hit[1])
+            ctx.user = clean_user(decode(hit[1]))
     if ctx.url is None:
         url_window = max(window, 20)
         near = view.assignments_around(line, url_window, URL_KEY) + [e for e in extra if is_url_key(e[1])]
         # an unusable URL counts too (carried as text), so it is never passed over for a farther one
         hit = _nearest(near, line, url_window, URL_KEY,
-                       lambda v: content_url(jenkins_candidate_url(v), v, secret) is not None)
+                       lambda v: content_url(jenkins_candidate_url(decode(v)), decode(v), secret) is not None)
         if hit:
-            ctx.url = content_url(jenkins_candidate_url(hit[1]), hit[1], secret)
-            ctx.url_evidence = looks_like_jenkins_evidence(hit[1]) or bool(JENKINS_WORD.search(hit[0]))
+            ctx.url = content_url(jenkins_candidate_url(decode(hit[1])), decode(hit[1]), secret)
+            ctx.url_evidence = looks_like_jenkins_evidence(decode(hit[1])) or bool(JENKINS_WORD.search(hit[0]))
+
+
+def decode_base64_value(value: str) -> str:
+    """A Kubernetes Secret's data value decoded (``ZGVwbG95`` -> ``deploy``); "" when it is not base64 text."""
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8").rstrip("\r\n")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return ""
 
 
 def _extra_entries(view: TextView, line: int, window: int) -> list[tuple[int, str, str, int]]:

@@ -108,6 +108,11 @@ def both(name: str, source: str, path: str, text: str, user: str | None = None, 
     return [P(name + " (api)", source, path, text, API, user, url), P(name + " (legacy)", source, path, text, LEGACY, user, url)]
 
 
+def b64(text: str) -> str:
+    """A Kubernetes Secret's data value: base64 of a plain (non-secret) value, such as a user or a URL."""
+    return base64.b64encode(text.encode()).decode()
+
+
 A = "https://jenkins.acme.io"
 B = "http://ci.corp.local:8080/jenkins"
 C = "https://build.example.org"
@@ -382,6 +387,18 @@ API_ONLY = [
       "POST /jenkins/descriptorByName/x/check body=json%3D%7B%22apiToken%22%3A%22@@S@@%22%7D\n", API),
     P("gson-escaped env entry", "REST answers serialised with Gson (\\u003d for =)", "dump/env.json",
       "{\"env\":[\"JENKINS_API_TOKEN\\u003d@@S@@\"]}\n", API),
+    # base64 in a Kubernetes Secret's data, as agent secrets are (red-team review); neighbours read decoded
+    P("k8s credentials-provider secret", "kubernetes-credentials-provider plugin docs (usernamePassword type)",
+      "k8s/jenkins-deploy-cred.yaml",
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: deploy-user\n  labels:\n"
+      f"    jenkins.io/credentials-type: usernamePassword\ntype: Opaque\ndata:\n  username: {b64('deploy')}\n"
+      "  password: @@B64@@\n", API, "deploy"),
+    P("k8s secret JENKINS_API_TOKEN key", "Helm charts holding CI credentials for deploy jobs", "chart/templates/ci.yaml",
+      f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: jenkins-api\ndata:\n  JENKINS_URL: {b64(A)}\n"
+      f"  JENKINS_USER_ID: {b64('ci-bot')}\n  JENKINS_API_TOKEN: @@B64@@\n", API, "ci-bot", A),
+    P("k8s secret json", "kubectl get secret -o json output", "debug/secret.json",
+      f'{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"jenkins"}},"data":{{"token":"@@B64@@",'
+      f'"username":"{b64("ops")}"}}}}\n', API, "ops"),
     P("rust struct", "Rust clients", "src/main.rs",
       f"let client = Jenkins::builder(\"{D}\").with_user(\"quentin\", Some(\"@@S@@\")).build()?;\n", API, None, D),
     P("csharp", "C# clients", "Ci/JenkinsClient.cs",
@@ -626,6 +643,10 @@ VENDOR_KEYS = [
       "api"),
     N("aws api gateway key", "deploy hooks calling API Gateway", "hooks/notify.sh",
       "curl -X POST -H \"x-api-key: @@S@@\" https://a1b2c3.execute-api.us-east-1.amazonaws.com/prod/deploy\n", "api"),
+    N("k8s secret other base64 values", "Kubernetes Secrets (TLS keys, random passwords)", "k8s/app-secret.yaml",
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ndata:\n"
+      f"  session-key: {base64.b64encode(secrets.token_bytes(34)).decode()}\n"
+      f"  api-key: {b64('11' + secrets.token_hex(16).upper())}\n  password: @@B64@@\n", "hex32"),
     N("git remote credential github", "git configs", ".git-credentials",
       "https://jenkins-bot:@@S@@@github.com\n", "api"),
 ]

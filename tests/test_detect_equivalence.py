@@ -53,6 +53,8 @@ PIECES = [
     lambda: f"https%3A%2F%2Fadmin%3A11{secrets.token_hex(16)}%40jenkins.example.com%2Fjob%2Fx%2Fbuild",
     lambda: f"body=json%3d%7b%22apiToken%22%3a%2211{secrets.token_hex(16)}%22%7d password%3d{secrets.token_hex(16)}",
     lambda: f'{{"env":["JENKINS_API_TOKEN\\u003d11{secrets.token_hex(16)}", "JENKINS_PASSWORD\\u003d{secrets.token_hex(16)}"]}}',
+    # a token base64-encoded in a Kubernetes Secret's data (a derived pattern over the whole content)
+    lambda: "kind: Secret\ndata:\n  token: " + __import__("base64").b64encode(f"11{secrets.token_hex(16)}".encode()).decode(),
     lambda: f"jenkins %2f{secrets.token_hex(20)} \\u0027{secrets.token_hex(18)} %20{secrets.token_hex(17)}",
 ]
 

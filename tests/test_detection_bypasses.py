@@ -3,11 +3,12 @@
 Each shape was once missed: a crumb header or a ``<hash>`` on the token's line hid every token of the
 line; a cloud provider's generic host (EC2, ELB, Azure cloudapp) or a vendor URL in a comment was
 taken for another service; a token right after an escape ending in a hex digit (``%3A``, ``\\u003d``);
-a Makefile ``?=`` assignment.
+a Makefile ``?=`` assignment; a token base64-encoded in a Kubernetes Secret.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from pathlib import Path
@@ -98,3 +99,24 @@ def test_makefile_assignment_operators(tmp_path: Path) -> None:
     assert {k: (f["rule_id"], f["user"], f["jenkins_url"]) for k, f in found.items()} == {
         conditional: ("legacy_api_token", "ops", URL), posix: ("legacy_api_token", None, URL),
         appended: ("legacy_api_token", None, URL)}
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_a_token_base64_encoded_in_a_kubernetes_secret(tmp_path: Path) -> None:
+    provider, keyed, newline = (new_token() for _ in range(3))
+    write_files(tmp_path, {
+        "k8s/deploy-cred.yaml": ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: deploy-user\n  labels:\n"
+                                 "    jenkins.io/credentials-type: usernamePassword\ntype: Opaque\ndata:\n"
+                                 f"  username: {b64('deploy')}\n  password: {b64(provider)}\n"),
+        "k8s/ci.yaml": (f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: ci\ndata:\n  JENKINS_URL: {b64(URL)}\n"
+                        f"  JENKINS_API_TOKEN: {b64(keyed)}\n  ECHOED: {b64(newline + chr(10))}\n"),
+        # base64 that decodes to no whole token: random bytes, an uppercase look-alike, a legacy-length value
+        "k8s/other.yaml": (f"apiVersion: v1\nkind: Secret\ndata:\n  key: {base64.b64encode(secrets.token_bytes(34)).decode()}\n"
+                           f"  a: {b64(new_token().upper())}\n  b: {b64(secrets.token_hex(17))}\n"),
+    })
+    found = scan(tmp_path)
+    assert {k: (f["rule_id"], f["user"], f["jenkins_url"]) for k, f in found.items()} == {
+        provider: ("api_token", "deploy", None), keyed: ("api_token", None, URL), newline: ("api_token", None, URL)}
