@@ -131,7 +131,9 @@ def save_report(path: Path, text: str, private: bool) -> None:
         raise UserError(f"{path}: cannot write report: {exc.strerror or exc}") from None
 
 
-def emit(report, fmt: str, output: Path | None, show_secrets: bool, color: bool | None) -> None:
+def emit(report, fmt: str, output: Path | None, show_secrets: bool, color: bool | None,
+         private: bool = False) -> None:
+    """Print or save a report; ``private``: its file is 0600 even without full secrets (sweep reports)."""
     from scanner.reports import render
     from scanner.terminal import safe
 
@@ -154,6 +156,6 @@ def emit(report, fmt: str, output: Path | None, show_secrets: bool, color: bool 
         except OSError as exc:
             raise UserError(f"$GITHUB_STEP_SUMMARY: cannot write the job summary: {exc.strerror or exc}") from None
     if output:
-        save_report(output, text, private=show_secrets)
+        save_report(output, text, private=show_secrets or private)
     else:
         click.echo(text, nl=not text.endswith("\n"))

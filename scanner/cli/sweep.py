@@ -136,22 +136,25 @@ def sweep_cmd(targets: tuple[str, ...], state_file: Path, cache_dir: Path | None
         signal.signal(signal.SIGTERM, previous)
     report = result.report
     report.settings = finish_summary(loaded.summary, Excludes(), fail_on, unit="locations")
+    # 0600 like the state: a sweep's report maps every leak it found, and which tokens are live
     if html_file:
         from scanner.sweep.html_report import render_html
 
-        save_report(html_file, render_html(report, show_secrets=show_secrets), private=show_secrets)
+        save_report(html_file, render_html(report, show_secrets=show_secrets), private=True)
     if fmt == "html":
+        from scanner.reports import secret_scrubber
         from scanner.sweep.html_report import render_html
 
+        redact_known = secret_scrubber(report, show_secrets=False)
         for warning in report.warnings:
-            warn(warning)
+            warn(redact_known(warning))
         text = render_html(report, show_secrets=show_secrets)
         if output:
-            save_report(output, text, private=show_secrets)
+            save_report(output, text, private=True)
         else:
             click.echo(text, nl=False)
     else:
-        emit(report, fmt, output, show_secrets, color)
+        emit(report, fmt, output, show_secrets, color, private=True)
     counts = result.counters
     if not no_progress:
         failed = sum(r.status == "error" for r in result.repos)

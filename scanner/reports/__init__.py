@@ -11,7 +11,8 @@ import hashlib
 import re
 from typing import Any, Iterable
 
-from scanner.findings import SEVERITIES, Finding, Location, Report, redact
+from scanner.findings import SEVERITIES, Finding, Location, Report
+from scanner.redaction import KnownSecrets
 
 FORMATS = ("text", "json", "jsonl", "sarif", "gitlab", "github", "markdown")
 
@@ -25,10 +26,6 @@ DEFAULT_REMEDIATION = (
 
 VERIFICATION_STATUSES = ("live", "invalid", "unknown", "not_verified")
 REVOCATION_STATUSES = ("revoked", "already_invalid", "needs_manual", "failed", "planned", "skipped")
-
-# Shorter values are redacted to "…" or two characters; scrubbing them would mangle unrelated text.
-_MIN_SCRUB_LENGTH = 8
-
 
 def render(report: Report, fmt: str, *, show_secrets: bool = False, color: bool = False) -> str:
     """Render ``report`` in ``fmt`` (one of ``FORMATS``); secrets are redacted unless asked."""
@@ -117,30 +114,25 @@ def count_by(values: Iterable[str], known: Iterable[str] = ()) -> dict[str, int]
 
 
 def secret_scrubber(report: Report, show_secrets: bool):
-    """A function replacing any full secret of the report in a string by its redacted form.
+    """A function replacing any secret of the report in a string by its redacted form.
 
     Renderers only ever put redacted secrets in on purpose; this catches free text (reasons,
-    warnings, paths) that happens to quote a token, so the default output never holds one.
+    warnings, paths, URLs) that happens to quote a token, so the default output never holds one.
+    A finding known only in redacted form (resumed sweeps, saved reports) is matched by its
+    fingerprint: a token-shaped run hashing to it is redacted too.
     """
     if show_secrets:
         return lambda text: text
-    secrets = sorted(
-        {
-            f.secret
-            for f in report.findings
-            if has_full_secret(f) and len(f.secret) >= _MIN_SCRUB_LENGTH
-        },
-        key=len,
-        reverse=True,  # longest first, in case one secret contains another
-    )
+    known = report_secrets(report)
+    return known.scrub
 
-    def scrub(text: str) -> str:
-        for secret in secrets:
-            if secret in text:
-                text = text.replace(secret, redact(secret))
-        return text
 
-    return scrub
+def report_secrets(report: Report) -> KnownSecrets:
+    """The full secrets of a report's findings, and the fingerprints of those held only redacted."""
+    known = KnownSecrets()
+    known.add_all(f.secret for f in report.findings if has_full_secret(f))
+    known.add_fingerprints(f.fingerprint for f in report.findings if not has_full_secret(f))
+    return known
 
 
 def scrub_tree(value: Any, scrub) -> Any:

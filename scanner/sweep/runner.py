@@ -305,6 +305,7 @@ class Sweep:
             for row in rows:  # repositories of earlier runs that this run did not resolve again
                 known.setdefault(row.key, RepoTarget(key=row.key, kind=row.kind, source=row.key, target=row.target))
             self.recover(occurrences, known)
+        self.state.learn(self.secrets.values())  # read back from blobs: rows of earlier runs are scrubbed of them too
         findings = assemble_findings(occurrences + crawled, self.secrets, self.rules, self.state.verdicts())
         if self.verifier is not None:
             self.progress.message(f"sweep: verifying {sum(f.rule_id in self.verifier.verifiable for f in findings)} "

@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +27,8 @@ from scanner.findings import (
     fingerprint_of,
     redact,
 )
+from scanner.redaction import KnownSecrets
+from scanner.reports import scrub_tree
 
 if TYPE_CHECKING:
     from scanner.detect import Hit
@@ -140,6 +143,10 @@ class SweepState:
         self.conn = conn
         self._lock_fd = lock_fd
         self.run_id: int | None = None
+        # every stored string passes through it: a token may also sit in a path, a URL or a warning
+        self.known = KnownSecrets()
+        self._stored = False  # rows were written this run
+        self._late = False  # ... and a secret was learnt after them, which they may hold
 
     @classmethod
     def open(cls, path: Path, continuing: bool = False) -> SweepState:
@@ -173,10 +180,12 @@ class SweepState:
                 raise StateError(f"{path}: not the state of an earlier sweep; give the TARGETs to sweep")
             conn.execute("PRAGMA journal_mode=WAL")  # readers (a watching operator, tests) never block us
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA secure_delete=ON")  # a row replaced or scrubbed leaves no old bytes in the file
             conn.executescript(SCHEMA)
             os.chmod(path, 0o600)  # fingerprints and paths only, but still incident data
             state = cls(path, conn, lock_fd)
             state._check_version()
+            state.known.add_fingerprints(state._stored_fingerprints())
         except sqlite3.DatabaseError as exc:
             os.close(lock_fd)
             raise StateError(f"{path}: not a jts sweep state ({exc})") from None
@@ -187,8 +196,57 @@ class SweepState:
         return self._lock_fd
 
     def close(self) -> None:
-        self.conn.close()
-        os.close(self._lock_fd)
+        try:
+            self.rescrub()
+        finally:
+            self.conn.close()
+            os.close(self._lock_fd)
+
+    # ------------------------------------------------------------------ secrets never stored
+
+    def _stored_fingerprints(self) -> set[str]:
+        return {r[0] for r in self.conn.execute(
+            "SELECT fingerprint FROM occurrences UNION SELECT fingerprint FROM jenkins_occurrences")}
+
+    def learn(self, secrets: Iterable[str]) -> None:
+        """Secrets this run holds: stored text is scrubbed of them (rows written before, at ``rescrub``)."""
+        if self.known.add_all(secrets) and self._stored:
+            self._late = True
+
+    def _scrub(self, text: str | None) -> str | None:
+        return None if text is None else self.known.scrub(text)
+
+    def _location_json(self, loc: Location) -> str:
+        return json.dumps({k: self._scrub(v) if isinstance(v, str) else v for k, v in asdict(loc).items()},
+                          sort_keys=True)
+
+    def _json(self, value: object) -> str:
+        return json.dumps(scrub_tree(value, self.known.scrub), sort_keys=True)
+
+    def _loaded(self, stored: str) -> dict:
+        return scrub_tree(json.loads(stored), self.known.scrub)
+
+    def rescrub(self) -> None:
+        """Scrub rows written this run of secrets learnt after they were written (a token of repository B
+        in repository A's file path, A recorded first); a no-op when there are none."""
+        if not self._late:
+            return
+        with self.conn:
+            for table, columns in (("occurrences", ("user", "jenkins_url", "location")),
+                                   ("jenkins_occurrences", ("user", "jenkins_url", "location")),
+                                   ("repos", ("error", "warnings")), ("tokens", ("verification", "revocation"))):
+                self._rescrub_table(table, columns)
+        self._late = False
+
+    def _rescrub_table(self, table: str, columns: tuple[str, ...]) -> None:
+        listed = ", ".join(columns)
+        changed = []
+        for rowid, *values in self.conn.execute(f"SELECT rowid, {listed} FROM {table}").fetchall():
+            scrubbed = [self._scrub(v) for v in values]
+            if scrubbed != values:
+                changed.append((*scrubbed, rowid))
+        assignments = ", ".join(f"{c} = ?" for c in columns)
+        self.conn.executemany(f"UPDATE {table} SET {assignments} WHERE rowid = ?", changed)
 
     def __enter__(self) -> SweepState:
         return self
@@ -260,13 +318,15 @@ class SweepState:
 
     def record(self, outcome: RepoOutcome, rules: str) -> None:
         """Store one repository's outcome and, for a fresh scan, replace its occurrences; one transaction."""
-        warnings = json.dumps(outcome.warnings)
+        self.learn(hit.secret for hit, _loc in outcome.hits)
+        self._stored = True
+        warnings = self._json(outcome.warnings)
         current = f"current_at:{outcome.key}"  # when its findings were last known to be current
         with self.conn:
             if outcome.status == "error":
                 since = self.get_meta(current)
                 # its earlier findings stay in the report: say they may be out of date, and since when
-                error = f"stale since {since}: {outcome.error}" if since else outcome.error
+                error = self._scrub(f"stale since {since}: {outcome.error}" if since else outcome.error)
                 self.conn.execute(
                     "UPDATE repos SET status = 'error', error = ?, warnings = ?, failures = failures + 1, "
                     "seconds = ?, updated_at = ? WHERE key = ?",
@@ -290,8 +350,8 @@ class SweepState:
             self.conn.executemany(
                 "INSERT INTO occurrences (repo, rule_id, fingerprint, redacted, user, jenkins_url, confidence, "
                 "location) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(outcome.key, hit.rule_id, fingerprint_of(hit.secret), redact(hit.secret), hit.user,
-                  hit.jenkins_url, hit.confidence, json.dumps(asdict(loc), sort_keys=True))
+                [(outcome.key, hit.rule_id, fingerprint_of(hit.secret), redact(hit.secret), self._scrub(hit.user),
+                  self._scrub(hit.jenkins_url), hit.confidence, self._location_json(loc))
                  for hit, loc in outcome.hits])
 
     def repos(self, keys: list[str] | None = None) -> list[RepoRow]:
@@ -303,7 +363,9 @@ class SweepState:
             data = dict(zip(names, row))
             if wanted is not None and data["key"] not in wanted:
                 continue
-            data["warnings"] = json.loads(data["warnings"] or "[]")
+            # states written before secrets were scrubbed on the way in: scrubbed on the way out too
+            data["warnings"] = [self.known.scrub(w) for w in json.loads(data["warnings"] or "[]")]
+            data["error"] = self._scrub(data["error"])
             for flag in ("bare", "shallow"):
                 data[flag] = None if data[flag] is None else bool(data[flag])
             out.append(RepoRow(**data))
@@ -319,9 +381,13 @@ class SweepState:
                 "SELECT repo, rule_id, fingerprint, redacted, user, jenkins_url, confidence, location "
                 "FROM occurrences ORDER BY rowid"):
             if repo in wanted:
-                loc = Location(**{k: v for k, v in json.loads(location).items() if k in _LOCATION_KEYS})
-                out.append(Occurrence(repo, rule_id, fp, redacted, user, url, confidence, loc))
+                out.append(Occurrence(repo, rule_id, fp, redacted, self._scrub(user), self._scrub(url), confidence,
+                                      self._location(location)))
         return out
+
+    def _location(self, stored: str) -> Location:
+        return Location(**{k: self._scrub(v) if isinstance(v, str) else v for k, v in json.loads(stored).items()
+                           if k in _LOCATION_KEYS})
 
     def fingerprints(self, key: str) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT fingerprint FROM occurrences WHERE repo = ?", (key,))}
@@ -332,8 +398,8 @@ class SweepState:
         out = {}
         for rule_id, fp, verification, revocation in self.conn.execute(
                 "SELECT rule_id, fingerprint, verification, revocation FROM tokens"):
-            v = Verification(**json.loads(verification)) if verification else None
-            r = Revocation(**json.loads(revocation)) if revocation else None
+            v = Verification(**self._loaded(verification)) if verification else None
+            r = Revocation(**self._loaded(revocation)) if revocation else None
             out[(rule_id, fp)] = (v, r)
         return out
 
@@ -343,8 +409,8 @@ class SweepState:
                 "INSERT INTO tokens (rule_id, fingerprint, verification, revocation) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (rule_id, fingerprint) DO UPDATE SET verification = excluded.verification, "
                 "revocation = excluded.revocation",
-                [(f.rule_id, f.fingerprint, json.dumps(asdict(f.verification)) if f.verification else None,
-                  json.dumps(asdict(f.revocation)) if f.revocation else None)
+                [(f.rule_id, f.fingerprint, self._json(asdict(f.verification)) if f.verification else None,
+                  self._json(asdict(f.revocation)) if f.revocation else None)
                  for f in findings if f.verification or f.revocation])
 
     # ------------------------------------------------------------------ scan-jenkins
@@ -361,6 +427,8 @@ class SweepState:
                            config_digest: str | None, parts: dict[str, list[tuple[Hit, Location]]]) -> None:
         """One job's progress and the occurrences of the parts read now (each replacing its earlier
         ones); one transaction, so an interrupted crawl resumes after the last job it recorded."""
+        self.learn(hit.secret for hits in parts.values() for hit, _loc in hits)
+        self._stored = True
         with self.conn:
             self.conn.execute(
                 "INSERT INTO jenkins_jobs (jenkins, job, last_build, config_digest, rules, updated_at) "
@@ -373,8 +441,9 @@ class SweepState:
                 self.conn.executemany(
                     "INSERT INTO jenkins_occurrences (jenkins, job, part, rule_id, fingerprint, redacted, user, "
                     "jenkins_url, confidence, location) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(jenkins, job, part, hit.rule_id, fingerprint_of(hit.secret), redact(hit.secret), hit.user,
-                      hit.jenkins_url, hit.confidence, json.dumps(asdict(loc), sort_keys=True)) for hit, loc in hits])
+                    [(jenkins, job, part, hit.rule_id, fingerprint_of(hit.secret), redact(hit.secret),
+                      self._scrub(hit.user), self._scrub(hit.jenkins_url), hit.confidence, self._location_json(loc))
+                     for hit, loc in hits])
 
     def jenkins_occurrences(self, jenkins: str) -> list[Occurrence]:
         """Every occurrence recorded for one Jenkins, earlier runs included (``repo`` is the job)."""
@@ -382,8 +451,8 @@ class SweepState:
         for job, rule_id, fp, redacted, user, url, confidence, location in self.conn.execute(
                 "SELECT job, rule_id, fingerprint, redacted, user, jenkins_url, confidence, location "
                 "FROM jenkins_occurrences WHERE jenkins = ? ORDER BY rowid", (jenkins,)):
-            loc = Location(**{k: v for k, v in json.loads(location).items() if k in _LOCATION_KEYS})
-            out.append(Occurrence(job, rule_id, fp, redacted, user, url, confidence, loc))
+            out.append(Occurrence(job, rule_id, fp, redacted, self._scrub(user), self._scrub(url), confidence,
+                                  self._location(location)))
         return out
 
 
