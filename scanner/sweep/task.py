@@ -7,18 +7,22 @@ problem: it comes back as an ``error`` outcome and the sweep goes on.
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
+import re
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from scanner.findings import Location, fingerprint_of, scrub
 from scanner.reports import strip_userinfo
-from scanner.sources.git_cmd import GitSourceError, first_error_line, run_git
-from scanner.sweep.targets import RepoTarget
+from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env, run_git
+from scanner.sweep.targets import RepoTarget, public_target
 
 if TYPE_CHECKING:
     from scanner.detect import Detector, DetectorSpec, Hit
@@ -99,12 +103,51 @@ def _one_line(text: str) -> str:
     return scrub(strip_userinfo(" ".join(text.split())))
 
 
-def _git(args: list[str], cwd: str | None = None) -> None:
-    """Run a git command that talks to a remote; failure -> one-line GitSourceError without credentials."""
+_HTTP_USERINFO = re.compile(r"^(?P<scheme>https?://)(?P<userinfo>[^/?#\s]*)@", re.I)
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A URL as git is given it (no secret: git's argv, and its remote-http helper's, are public in
+    /proc), and the environment that carries the URL's credentials to git instead."""
+
+    url: str
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+def remote_for(source: str) -> Remote:
+    """``https://user:token@host/repo.git`` -> the URL without them, and an ``Authorization: Basic`` header
+    for that URL only in git's environment (readable by this user alone); other schemes lose the secret
+    (ssh never takes a password from the URL)."""
+    url = public_target(source)
+    found = _HTTP_USERINFO.match(source)
+    if url == source or not found:
+        return Remote(url)
+    user, _, password = found.group("userinfo").partition(":")
+    basic = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+    return Remote(url, _config_env({f"http.{url}.extraHeader": f"Authorization: Basic {basic}"}))
+
+
+def _config_env(settings: dict[str, str]) -> dict[str, str]:
+    """``git -c`` through the environment (GIT_CONFIG_COUNT), after any such settings the user has."""
+    first = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
+    env = {"GIT_CONFIG_COUNT": str(first + len(settings))}
+    for n, (key, value) in enumerate(settings.items(), start=first):
+        env[f"GIT_CONFIG_KEY_{n}"], env[f"GIT_CONFIG_VALUE_{n}"] = key, value
+    return env
+
+
+def _git(args: list[str], cwd: str | None = None, env: dict[str, str] | None = None) -> None:
+    """Run a git command that talks to a remote; failure -> one-line GitSourceError without credentials.
+
+    As ``run_git(remote=True)`` (the hardening, never prompts, only plain transports, no deadline),
+    with ``env`` added: how a URL's credentials reach git without being on any command line.
+    """
     try:
-        proc = run_git(cwd, args, check=False, remote=True)  # never prompts, allows only plain transports
-    except GitSourceError as exc:
-        raise GitSourceError(_one_line(str(exc))) from None
+        proc = subprocess.run(git_argv(*args, remote=True), cwd=cwd, stdin=subprocess.DEVNULL,
+                              capture_output=True, env={**git_env(remote=True), **(env or {})})
+    except OSError as exc:  # e.g. cwd vanished, git not executable
+        raise GitSourceError(_one_line(f"cannot run git: {exc.strerror or exc}")) from None
     if proc.returncode != 0:
         raise GitSourceError(_one_line(first_error_line(proc.stderr, default=f"git {args[0]} failed")))
 
@@ -112,22 +155,23 @@ def _git(args: list[str], cwd: str | None = None) -> None:
 def ensure_mirror(repo: RepoTarget, cache_dir: Path) -> tuple[Path, list[str]]:
     """Clone ``repo`` as a bare mirror, or bring an existing mirror up to date.
 
-    The URL given (maybe with credentials) is used to fetch but never written to the mirror's
-    config. A failed update of an existing mirror is an error: the cached copy is as old as the
+    The URL's credentials (if any) reach git through its environment, never its argv, the
+    mirror's config or FETCH_HEAD. A failed update of an existing mirror is an error: the cached copy is as old as the
     last scan, and calling it "unchanged" would report stale results as current.
     """
     dest = repo.mirror_path(cache_dir)
+    remote = remote_for(repo.source)
     if dest.is_dir():
         try:
-            _git(["fetch", "--prune", "--quiet", "--", repo.source, "+refs/*:refs/*"], cwd=str(dest))
+            _git(["fetch", "--prune", "--quiet", "--", remote.url, "+refs/*:refs/*"], cwd=str(dest), env=remote.env)
         except GitSourceError as exc:
             raise GitSourceError(f"refresh failed: {exc}") from None
         return dest, []
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(f"{dest.name}.partial-{os.getpid()}-{time.monotonic_ns()}")
     try:
-        _git(["clone", "--mirror", "--quiet", "--", repo.source, str(partial)])
-        if repo.source != repo.key:
+        _git(["clone", "--mirror", "--quiet", "--", remote.url, str(partial)], env=remote.env)
+        if remote.url != repo.key:
             run_git(partial, ["remote", "set-url", "origin", repo.key])
         partial.rename(dest)  # atomic: an interrupted clone never looks like a mirror
     except GitSourceError as exc:
