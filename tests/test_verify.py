@@ -371,3 +371,29 @@ def test_docker_compose_host_name_is_verified_there(tmp_path, jenkins):
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+@pytest.mark.parametrize("location", [
+    "https://sso.example.com/login/{admin}/{checked}?u=alice&t={admin}&k={checked}#{admin}",  # another origin
+    "/login?from=%2F&t={admin}&k={checked}",  # a login page on the same origin
+    "https://x:{admin}@sso.example.com@evil.example.com:{checked}/",  # userinfo, and a "port"
+])
+def test_reflected_credentials_in_a_redirect_are_never_shown(tmp_path, jenkins, location):
+    """A proxy or SSO in front of Jenkins may reflect what it received into its Location: the reason says
+    where it redirected without the admin token (--find-owner) or the token checked."""
+    checked = jenkins.create_token("alice", name="deploy").value
+    admin = jenkins.create_token("admin", name="ir").value
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.env").write_text(f"JENKINS_URL={jenkins.url}\nJENKINS_USER=alice\nJENKINS_API_TOKEN={checked}\n")
+    jenkins.faults.add_response(302, [("Location", location.format(admin=admin, checked=checked))], prefix="/")
+    env = {"JTS_ADMIN_TOKEN": admin}
+    for fmt in ("text", "json"):
+        run = jts("scan", str(tree), "--verify", "--find-owner", "--admin-user", "admin", "--jenkins-url",
+                  jenkins.url, "-f", fmt, "--timeout", "3", "--retries", "0", "--no-progress", env=env)
+        assert run.code == 1, run.output
+        assert "redirected" in run.stdout
+        assert admin not in run.output and checked not in run.output
+    check = jts("check", "--jenkins-url", jenkins.url, "--user", "alice", env={**env, "JENKINS_API_TOKEN": checked})
+    assert check.code == 1 and "redirected" in check.stderr, check.output
+    assert admin not in check.output and checked not in check.output

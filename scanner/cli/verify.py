@@ -223,6 +223,8 @@ def check_cmd(jenkins_url: str, user: str, timeout: float, ca_bundle: str | None
         VerifyOptions,
         run_attempts,
     )
+    from scanner.findings import scrub
+    from scanner.redaction import KnownSecrets
     from scanner.terminal import safe, safe_value
 
     token = os.environ.get("JENKINS_API_TOKEN", "").strip()
@@ -241,7 +243,11 @@ def check_cmd(jenkins_url: str, user: str, timeout: float, ca_bundle: str | None
         warn("--insecure: TLS certificates are not checked")
     options = VerifyOptions(allowed=[allowed], http=HttpSettings(timeout=timeout, ca_bundle=ca_bundle, insecure=insecure))
     attempt = Attempt(allowed.url, user, token, True)
-    verdict = safe_value(run_attempts([attempt], options)[attempt])  # Jenkins' words, escaped for the terminal
+    answered = run_attempts([attempt], options)[attempt]
+    known = KnownSecrets()
+    known.add(token)  # a reason may quote what the server reflected: never the token checked
+    answered.reason = scrub(known.scrub(answered.reason)) if answered.reason else answered.reason
+    verdict = safe_value(answered)  # Jenkins' words, escaped for the terminal
     if verdict.status == "live":
         click.echo(f"Authenticated as: {verdict.authenticated_as}")
         click.echo("Authorities:")

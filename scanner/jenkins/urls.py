@@ -202,6 +202,26 @@ def resolve(base: HttpUrl, reference: str) -> HttpUrl:
     return parse_http_url(joined)
 
 
+_AUTHORITY = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*:)?//(?P<authority>[^/]*)(?P<rest>.*)$", re.S)
+_PORT = re.compile(r"^(?P<host>.*?)(?::(?P<port>[^:\]]*))?$", re.S)
+
+
+def public_url(text: str) -> str:
+    """A URL from content or a server as it may be shown: without userinfo (everything up to the last
+    ``@`` before the host), query, fragment, or a port that is not a port number (it may be a secret)."""
+    text = re.split(r"[?#]", text, maxsplit=1)[0]
+    parts = _AUTHORITY.match(text)
+    if not parts:
+        return text
+    host = parts.group("authority").rpartition("@")[2]
+    port = _PORT.match(host)
+    assert port is not None  # matches any text
+    number = port.group("port")
+    if number is not None and not (number.isdigit() and len(number) <= 5):
+        host = port.group("host") + ":<port>"
+    return f"{parts.group('scheme') or ''}//{host}{parts.group('rest')}"
+
+
 def describe(text: object, limit: int = 80) -> str:
     """A URL as shown in a reason: shortened, and with any userinfo cut off."""
     shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@", r"\1", str(text))

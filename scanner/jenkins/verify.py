@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from scanner.context import jenkins_base_url
-from scanner.findings import Finding, Verification
+from scanner.findings import Finding, Verification, redact, scrub
 from scanner.jenkins.client import Answer, HttpSettings, make_client, who_am_i
 from scanner.jenkins.owners import Roster, list_users
-from scanner.jenkins.urls import HttpUrl, UnusableUrl, describe, has_unsafe_characters, parse_http_url
+from scanner.jenkins.urls import HttpUrl, UnusableUrl, describe, has_unsafe_characters, parse_http_url, public_url
 
 WHOAMI_CLASS = "hudson.security.WhoAmI"
 _VERSION = re.compile(r"[0-9][0-9A-Za-z.+_~-]{0,63}")  # X-Jenkins: 2.578, 2.479.3, 2.500-SNAPSHOT
@@ -194,7 +194,7 @@ def judge(answer: Answer, attempt: Attempt) -> Verification:
     base = Verification(status="unknown", jenkins_url=attempt.url, user=attempt.user, checked_at=_now(),
                         jenkins_version=version if _VERSION.fullmatch(version) else None)
     if answer.error:
-        base.reason = answer.error + (f": {answer.redirect_to}" if answer.redirect_to else "")
+        base.reason = answer.error + (f": {_shown_location(answer.redirect_to, attempt)}" if answer.redirect_to else "")
         return base
     status = answer.status
     if status == 200:
@@ -228,7 +228,8 @@ def judge(answer: Answer, attempt: Attempt) -> Verification:
         base.reason = f"401: not {attempt.user}'s token"
         return base
     if status in (301, 302, 303, 307, 308):
-        base.reason = f"redirected ({status}) to {answer.redirect_to or answer.headers.get('location', '?')}"
+        where = _shown_location(answer.redirect_to or answer.headers.get("location", "?"), attempt)
+        base.reason = f"redirected ({status}) to {where}"
     elif status == 403:
         base.reason = "403: access denied before authentication (login page, SSO or proxy in front?)"
     elif status == 404:
@@ -264,6 +265,15 @@ def _has_duplicate_keys(body: bytes) -> bool:
 def is_jenkins_challenge(value: str) -> bool:
     """``Basic realm="Jenkins"`` alone: a Bearer or Negotiate challenge, or several, come from something else."""
     return JENKINS_CHALLENGE.fullmatch(value) is not None
+
+
+def _shown_location(url: str, attempt: Attempt) -> str:
+    """A server's redirect in a reason: it may reflect credentials (an SSO's ``?t=<token>``), so no userinfo,
+    query or fragment, no token-shaped run (admin, crawl or checked token), and not the checked token."""
+    shown = public_url(url)
+    if len(attempt.secret) >= 8:
+        shown = shown.replace(attempt.secret, redact(attempt.secret))
+    return scrub(shown)
 
 
 def _whoami_problem(data: dict | None, version: str | None) -> str | None:
