@@ -23,6 +23,7 @@ from scanner.reports.json_report import (
     report_to_dict,
 )
 from scanner.reports.sarif import FINGERPRINT_KEY, sarif_log
+from tests.helpers import jts
 
 SARIF_SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 JENKINS = "https://jenkins.example.com"
@@ -395,6 +396,40 @@ def test_load_report_marks_redacted_findings(report: Report, tokens: list[str]) 
     assert render(loaded, "json") == text
     again = json.loads(render(loaded, "json", show_secrets=True))
     assert all(f["secret_redacted"] for f in again["findings"])
+
+
+@pytest.mark.parametrize("flag", ["absent", True, "yes", 1, [], None, {"x": 1}])
+def test_load_report_redacts_a_full_secret_not_marked_full(tmp_path: Path, report: Report, tokens: list[str],
+                                                           flag: object) -> None:
+    """Only ``"secret_redacted": false`` makes a loaded secret full; a full value under any other flag is
+    redacted on loading, so no format, nor --show-secrets, nor ``jts verify`` shows it."""
+    data = json.loads(render(report, "json", show_secrets=True))
+    for finding in data["findings"]:
+        if flag == "absent":
+            del finding["secret_redacted"]
+        else:
+            finding["secret_redacted"] = flag
+    loaded = load_report(json.dumps(data))
+    assert all(isinstance(f, RedactedFinding) for f in loaded.findings)
+    assert {f.fingerprint for f in loaded.findings} == {f.fingerprint for f in report.findings}
+    assert any("secret_redacted" in w for w in loaded.warnings)
+    for fmt in FORMATS:
+        for show in (False, True):
+            rendered = render(loaded, fmt, show_secrets=show)
+            assert not any(t in rendered for t in tokens), (fmt, show)
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data))
+    for args in (["ci", "report", str(path), "-f", "text"],
+                 ["verify", str(path), "--jenkins-url", "http://127.0.0.1:9/", "--retries", "0", "--timeout", "1"]):
+        run = jts(*args)
+        assert not any(t in run.output for t in tokens), args
+
+
+def test_load_report_redacted_form_wins_over_the_flag(report: Report) -> None:
+    data = json.loads(render(report, "json"))
+    for finding in data["findings"]:
+        finding["secret_redacted"] = False  # a redacted value is never sent to Jenkins as a token
+    assert all(isinstance(f, RedactedFinding) for f in load_report(json.dumps(data)).findings)
 
 
 def test_load_report_mixed(report: Report, tokens: list[str]) -> None:

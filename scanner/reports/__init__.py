@@ -121,9 +121,9 @@ def secret_scrubber(report: Report, show_secrets: bool):
     A finding known only in redacted form (resumed sweeps, saved reports) is matched by its
     fingerprint: a token-shaped run hashing to it is redacted too.
     """
-    if show_secrets:
-        return lambda text: text
     known = report_secrets(report)
+    if show_secrets:  # full secrets are shown; one known only redacted stays redacted everywhere
+        known = KnownSecrets(fingerprints=known.fingerprints)
     return known.scrub
 
 

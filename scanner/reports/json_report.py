@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from scanner.findings import (
     Revocation,
     ScanStats,
     Verification,
+    fingerprint_of,
+    redact,
 )
 from scanner.reports import (
     REVOCATION_STATUSES,
@@ -65,6 +68,8 @@ class RedactedFinding(Finding):
 
     known_fingerprint: str = ""
     secret_redacted: bool = True
+    # the report held a full value it did not mark full (``"secret_redacted": false``): redacted on loading
+    redacted_on_load: bool = False
 
     @property
     def fingerprint(self) -> str:
@@ -180,7 +185,8 @@ def load_report(source: str | os.PathLike[str]) -> Report:
     if isinstance(data, dict) and "schema_version" in data:
         return _report_from_dict(data)
     if isinstance(data, dict) and "rule_id" in data:
-        return Report(findings=[finding_from_dict(data)])
+        findings = [finding_from_dict(data)]
+        return Report(findings=findings, warnings=relabel_warnings(findings))
     return _report_from_jsonl(stripped)
 
 
@@ -207,7 +213,13 @@ def _report_from_jsonl(text: str) -> Report:
             findings.append(finding_from_dict(data))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError(f"not a jts JSON/JSONL report (line {number}: {exc})") from exc
-    return Report(findings=findings)
+    return Report(findings=findings, warnings=relabel_warnings(findings))
+
+
+def relabel_warnings(findings: list[Finding]) -> list[str]:
+    return [f"{finding_id(f)}: the report holds this secret in full without \"secret_redacted\": false; it was "
+            "treated as redacted (write the report with --show-secrets to verify or revoke it)"
+            for f in findings if getattr(f, "redacted_on_load", False)]
 
 
 def _report_from_dict(data: dict[str, Any]) -> Report:
@@ -216,11 +228,12 @@ def _report_from_dict(data: dict[str, Any]) -> Report:
         raise ValueError(f"unsupported report schema_version {version!r} (expected {SCHEMA_VERSION})")
     stats = data.get("stats") or {}
     tool = data.get("tool") or {}
+    findings = [finding_from_dict(f) for f in data.get("findings") or []]
     report = Report(
-        findings=[finding_from_dict(f) for f in data.get("findings") or []],
+        findings=findings,
         targets=list(data.get("targets") or []),
         mode=data.get("mode") or "files",
-        warnings=list(data.get("warnings") or []),
+        warnings=list(data.get("warnings") or []) + relabel_warnings(findings),
         errors=list(data.get("errors") or []),
         stats=ScanStats(**{k: stats[k] for k in _STATS_KEYS if stats.get(k) is not None}),
         repository=data.get("repository"),
@@ -248,9 +261,20 @@ def finding_from_dict(data: dict[str, Any]) -> Finding:
         "verification": _verification_from_dict(data.get("verification")),
         "revocation": _pick(Revocation, _REVOCATION_KEYS, data.get("revocation")),
     }
-    if data.get("secret_redacted", True):
+    secret = common["secret"]
+    if not isinstance(secret, str):
+        raise TypeError("a finding's secret is not a string")
+    if _REDACTED_FORM.fullmatch(secret):  # whatever the flag says: it cannot be verified, or shown in full
         return RedactedFinding(**common, known_fingerprint=data.get("fingerprint") or "")
-    return Finding(**common)
+    if data.get("secret_redacted", True) is False:  # exactly false: a --show-secrets report
+        return Finding(**common)
+    # a full value the report does not mark as full: never shown, even with --show-secrets
+    return RedactedFinding(**{**common, "secret": redact(secret)}, known_fingerprint=fingerprint_of(secret),
+                           redacted_on_load=True)
+
+
+# What ``redact`` writes: 4 + 2 characters of a random token, 2 of anything else, or nothing.
+_REDACTED_FORM = re.compile(r"[^…]{4}…[^…]{2}|[^…]{2}…|…")
 
 
 def _location_from_dict(data: dict[str, Any]) -> Location:
