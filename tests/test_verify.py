@@ -314,6 +314,31 @@ def test_unusable_jenkins_url_option_is_a_usage_error(tmp_path, url, message):
     assert "Traceback" not in run.output and "--jenkins-url:" in run.stderr
 
 
+@pytest.mark.parametrize("template, message", [
+    ("https://ci.example.com/?token={t}", "no query"),
+    ("https://ci.example.com/#{t}", "no query or fragment"),
+    ("https://ci.example.com:{t}/", "port is not a number"),
+    ("https://ci.example.com:8443{t}/", "port is not a number"),
+    ("https://alice@x:{t}@ci.example.com/", "carries credentials"),
+    ("https://alice:{t}@ci.example.com/", "carries credentials"),
+    ("ftp://ci.example.com/x/{t}/", "not an http(s) URL"),
+])
+def test_a_token_in_an_unusable_jenkins_url_is_never_echoed(tmp_path, template, message):
+    token = "11" + secrets.token_hex(16)
+    url = template.format(t=token)
+    (tmp_path / "a.sh").write_text(f"curl -u alice:{'11' + secrets.token_hex(16)} http://127.0.0.1:9/job/x/build\n")
+    (tmp_path / "list.txt").write_text(f"jenkins+{url}\n")
+    runs = [jts("scan", str(tmp_path / "a.sh"), "--verify", "--jenkins-url", url),
+            jts("check", "--jenkins-url", url, "--user", "alice", stdin="x\n"),
+            jts("sweep", f"@{tmp_path / 'list.txt'}", "--state", str(tmp_path / "s.sqlite"), "--no-progress")]
+    if url.startswith("ftp:"):  # jenkins+ftp:// is no Jenkins target: the sweep takes it for a git URL
+        runs.pop()
+    for run in runs:
+        assert run.code == 2, run.output
+        assert token not in run.output and token[4:-2] not in run.output, run.output
+    assert message in runs[0].stderr and message in runs[1].stderr
+
+
 def test_allowed_url_with_dot_segments_is_normalised(tmp_path, jenkins):
     token = jenkins.create_token("alice").value
     (tmp_path / "a.sh").write_text(f"curl -u alice:{token} {jenkins.url}job/x/build\n")

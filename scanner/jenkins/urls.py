@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
+from scanner.findings import scrub
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # "_" as in docker-compose service names (jenkins_master): not DNS-legal, but resolvable and httpx connects
 _HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?")
@@ -208,21 +210,30 @@ _PORT = re.compile(r"^(?P<host>.*?)(?::(?P<port>[^:\]]*))?$", re.S)
 
 def public_url(text: str) -> str:
     """A URL from content or a server as it may be shown: without userinfo (everything up to the last
-    ``@`` before the host), query, fragment, or a port that is not a port number (it may be a secret)."""
-    text = re.split(r"[?#]", text, maxsplit=1)[0]
+    ``@`` before the host), query, fragment (each shown as ``?…``, ``#…``), or a port that is not a port
+    number (it may be a secret)."""
+    text, query, fragment = _cut(text)
     parts = _AUTHORITY.match(text)
     if not parts:
-        return text
+        return text + query + fragment
     host = parts.group("authority").rpartition("@")[2]
     port = _PORT.match(host)
     assert port is not None  # matches any text
     number = port.group("port")
     if number is not None and not (number.isdigit() and len(number) <= 5):
         host = port.group("host") + ":<port>"
-    return f"{parts.group('scheme') or ''}//{host}{parts.group('rest')}"
+    return f"{parts.group('scheme') or ''}//{host}{parts.group('rest')}{query}{fragment}"
+
+
+def _cut(text: str) -> tuple[str, str, str]:
+    """(the URL before its query and fragment, ``"?…"`` if it had a query, ``"#…"`` if a fragment)."""
+    before_fragment, hash_sign, _fragment = text.partition("#")
+    before_query, question_mark, _query = before_fragment.partition("?")
+    return before_query, "?…" if question_mark else "", "#…" if hash_sign else ""
 
 
 def describe(text: object, limit: int = 80) -> str:
-    """A URL as shown in a reason: shortened, and with any userinfo cut off."""
-    shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@", r"\1", str(text))
+    """A URL as shown in a reason or a usage error: shortened, without what may be a secret (userinfo up
+    to the last ``@``, query, fragment, a port that is not a number, token-shaped runs)."""
+    shown = scrub(public_url(str(text)))
     return repr(shown if len(shown) <= limit else shown[:limit] + "...")
