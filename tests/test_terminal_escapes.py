@@ -270,3 +270,30 @@ def test_who_am_i_authorities(tmp_path: Path, hostile_jenkins: str) -> None:
     for authority in _HostileWhoAmI.authorities:
         assert f"      {safe(authority)}" in run.stdout.splitlines()
     assert token not in run.output
+
+
+def test_rules_list_and_check_escape_rule_files(tmp_path) -> None:
+    """A rule file may come from a repository (``rules = [...]``): its id, title and examples are its author's."""
+    from tests.helpers import jts
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "evil.toml").write_text('''id = "evil_rule"
+title = "Evil rule\\u001b[2K\\u001b[1G\\u001b]0;pwned\\u0007api_token  high  yes  Jenkins API token"
+severity = "low"
+verifiable = false
+description = "x"
+remediation = "x"
+[detect]
+patterns = ['(?P<secret>zzq[0-9]{8})']
+prefilter_keywords = ["zzq"]
+[[examples.positive]]
+text = "nothing here \\u001b]0;pwned\\u0007\\u202e"
+''')
+    listed = jts("rules", "list", "--rules", str(rules))
+    assert listed.code == 0, listed.output
+    line = next(ln for ln in listed.stdout.splitlines() if "evil_rule" in ln)
+    assert "\x1b" not in listed.stdout and "\x07" not in listed.stdout
+    assert "\\x1b[2K" in line and "pwned" in line
+    checked = jts("rules", "check", str(rules))
+    assert "\x1b" not in checked.output and "\u202e" not in checked.output and "\x07" not in checked.output

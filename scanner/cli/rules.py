@@ -19,12 +19,15 @@ def rules() -> None:
 def rules_list(rule_dirs: tuple[str, ...]) -> None:
     """Show every rule: id, severity, verifiable, title."""
     from scanner.rules import load_rules
+    from scanner.terminal import safe
 
     loaded = load_rules(rule_dirs)
-    width = max(len(r.id) for r in loaded)
+    # a rule file may come from a repository (.jts.toml rules = [...]): its words are escaped for the terminal
+    rows = [(safe(r.id), safe(r.severity), "yes" if r.verifiable else "no", safe(r.title)) for r in loaded]
+    width = max(len(rule_id) for rule_id, *_ in rows)
     click.echo(f"{'ID'.ljust(width)}  SEVERITY  VERIFY  TITLE")
-    for rule in loaded:
-        click.echo(f"{rule.id.ljust(width)}  {rule.severity.ljust(8)}  {('yes' if rule.verifiable else 'no').ljust(6)}  {rule.title}")
+    for rule_id, severity, verifiable, title in rows:
+        click.echo(f"{rule_id.ljust(width)}  {severity.ljust(8)}  {verifiable.ljust(6)}  {title}")
 
 
 @rules.command("check")
@@ -33,6 +36,7 @@ def rules_check(directory: Path | None) -> None:
     """Validate every rule file in DIRECTORY (default: the shipped rules) and run its examples."""
     from scanner.rulecheck import check_rules
     from scanner.rules import load_rules
+    from scanner.terminal import safe
 
     loaded = load_rules([str(directory)], include_builtin=False) if directory else load_rules()
     if not loaded:
@@ -40,6 +44,6 @@ def rules_check(directory: Path | None) -> None:
     results = check_rules(loaded)
     failed = [r for r in results if not r.ok]
     for r in failed:
-        click.echo(f"FAIL {r.rule_id} {r.kind} example {r.index}: {r.problem}")
+        click.echo(f"FAIL {safe(r.rule_id)} {safe(r.kind)} example {r.index}: {safe(r.problem)}")
     click.echo(f"{len(loaded)} rules, {len(results)} examples: {len(results) - len(failed)} passed, {len(failed)} failed")
     click.get_current_context().exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
