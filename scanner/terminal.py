@@ -25,12 +25,27 @@ from typing import TypeVar
 # which some terminals and editors treat as line breaks.
 ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt; Python has no API for it): drawn as
+# nothing, some of them letters (Hangul fillers U+115F, U+1160, U+3164, U+FFA0), so a name made of them
+# looks empty or like another name. Also the braille blank U+2800, which draws as a space.
+DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+_INVISIBLE = re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in DEFAULT_IGNORABLE) + "\u2800]")
+_SPACE_RUN = re.compile(" {2,}")
+# A name shown in a line someone confirms (the revocation plan) is cut here: a longer one is an attack or useless.
+MAX_NAME = 64
 
 T = TypeVar("T")
 
 
 def _escape_char(char: str) -> str:
-    if unicodedata.category(char) not in ESCAPED_CATEGORIES:
+    category = unicodedata.category(char)
+    # spaces other than " " (no-break, em, ideographic...) pad a line unseen, as do invisible characters
+    if category not in ESCAPED_CATEGORIES and not (category == "Zs" and char != " ") and not _INVISIBLE.match(char):
         return char
     named = _NAMED.get(char)
     if named:
@@ -46,9 +61,23 @@ def _escape_char(char: str) -> str:
 def safe(text: object) -> str:
     """``text`` (any value, as ``str()``) with every control or format character made visible."""
     value = text if isinstance(text, str) else str(text)
-    if value.isprintable():  # the common case: str.isprintable() is False for every escaped category
+    # the common case: str.isprintable() is False for every escaped category and space but " "
+    if value.isprintable() and not _INVISIBLE.search(value):
         return value
     return "".join(_escape_char(char) for char in value)
+
+
+def bounded(text: object, limit: int = MAX_NAME) -> str:
+    """``safe`` text that cannot pass for layout: runs of spaces escaped (``\\x20``; padding could wrap
+    the rest of a name onto a line of its own), and at most ``limit`` characters (an ellipsis ends a cut)."""
+    shown = _SPACE_RUN.sub(lambda run: "\\x20" * len(run.group()), safe(text))
+    return shown if len(shown) <= limit else shown[:limit - 1] + "…"
+
+
+def quoted(text: object, limit: int = MAX_NAME) -> str:
+    """A name someone else chose (a Jenkins token name), ``bounded`` between quotes it cannot close."""
+    value = text if isinstance(text, str) else str(text)
+    return "'" + bounded(value.replace("'", "\\'"), limit) + "'"
 
 
 def safe_value(value: T) -> T:

@@ -469,7 +469,7 @@ def test_text_report(report: Report, tokens: list[str]) -> None:
     assert "    Authenticated as: alice" in lines
     i = lines.index("    Authorities:")
     assert lines[i + 1 : i + 3] == ["      authenticated", "      devs"]
-    assert "  Revocation: revoked (token deploy [6b3c4f1e-uuid], by self)" in lines
+    assert "  Revocation: revoked (token 'deploy' [6b3c4f1e-uuid], by self)" in lines
     assert any(line.startswith("  Revocation: needs manual") and f"{JENKINS}/user/carol/security/" in line for line in lines)
     assert "  Jenkinsfile:12:21 (in HEAD)" in lines
     history = next(line for line in lines if line.startswith("  ci/old-deploy.sh:4:17 commit "))

@@ -564,6 +564,6 @@ def test_parser_reads_both_generations_and_rejects_other_pages(jenkins) -> None:
 def test_demo_revokes_the_planted_token(state: Path) -> None:
     demo = run(state, "demo")
     assert demo.code == 0, demo.output
-    assert "Revocation: revoked (token deploy-script" in demo.stdout
+    assert "Revocation: revoked (token 'deploy-script" in demo.stdout
     assert '"outcome": "revoked"' in demo.stdout and "Verification: invalid" in demo.stdout
     assert "by self" in demo.stdout  # the text report's revocation line

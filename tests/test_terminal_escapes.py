@@ -24,7 +24,7 @@ from typing import Iterator
 import pytest
 
 from scanner.jenkins.server import JenkinsTestServer, ServerOptions
-from scanner.terminal import safe
+from scanner.terminal import quoted, safe
 from tests.helpers import GIT_ENV, ROOT, Run, commit, git, init_repo, jts, new_token
 
 CSI = "\x1b[1A\x1b[2K"  # cursor up, erase line
@@ -207,11 +207,11 @@ def test_revocation_plan_cannot_be_redrawn_by_a_token_name(tmp_path: Path, jenki
     plan = run.stderr.splitlines()
     line = next(text for text in plan if text.startswith("  1. "))
     # One line for the one token: the real UUID first, then the name with its controls visible.
-    assert line.startswith(f"  1. alice at {jenkins.url.rstrip('/')}: revoke token [{leaked.uuid}] named 'ci\\x1b[1A")
-    assert safe(name) in line and sum(text.startswith("  1. ") for text in plan) == 1
+    assert line.startswith(f"  1. 'alice' at {jenkins.url.rstrip('/')}: revoke token [{leaked.uuid}] named 'ci\\x1b[1A")
+    assert quoted(name) in line and sum(text.startswith("  1. ") for text in plan) == 1
     assert any(f"leaked in {safe(str(src / HOSTILE))}.sh:2" in text for text in plan), plan
     # The text report's revocation line shows the name escaped, too.
-    assert f"token {safe(name)} [{leaked.uuid}]" in run.stdout
+    assert f"token {quoted(name)} [{leaked.uuid}]" in run.stdout
     assert leaked.value not in run.output
     assert jenkins.token_works("alice", leaked.value)  # a dry run
 
@@ -220,8 +220,42 @@ def test_revocation_plan_cannot_be_redrawn_by_a_token_name(tmp_path: Path, jenki
                       "--no-color", "--no-progress", *FAST, env=env)
     assert tty.code == 1, tty.output
     assert_terminal_safe(tty)
-    assert f"revoke token [{leaked.uuid}] named '{safe(name)}'" in tty.stdout, tty.stdout
+    assert f"revoke token [{leaked.uuid}] named {quoted(name)}" in tty.stdout, tty.stdout
     assert jenkins.token_works("alice", leaked.value)
+
+
+INVISIBLE = ["\u3164", "\u115f", "\u1160", "\uffa0", "\u034f", "\ufe0f", "\u2800", "\u200b", "\u00a0",
+             "\u3000", "\U000e0041", "\u180e"]
+
+
+@pytest.mark.parametrize("char", INVISIBLE)
+def test_invisible_and_odd_spaces_are_escaped(char: str) -> None:
+    assert safe(f"alice{char}") == f"alice\\{'U' if ord(char) > 0xFFFF else 'u' if ord(char) > 0xFF else 'x'}" \
+        f"{ord(char):0{8 if ord(char) > 0xFFFF else 4 if ord(char) > 0xFF else 2}x}"
+    assert safe("Zoë 日本 alice bob") == "Zoë 日本 alice bob"  # letters of any script, a single space: kept
+
+
+def test_revocation_plan_cannot_be_wrapped_into_a_fake_entry(tmp_path: Path, jenkins: JenkinsTestServer) -> None:
+    """A name padded with plain spaces soft-wrapped on a 120-column terminal into a plan entry of its own
+    (``2. bob at ...: revoke token [...] named 'release'``); invisible characters faked an empty name."""
+    jenkins.add_user("bob", password="pw-bob")
+    jenkins.create_token("bob", name="release")
+    fake = f"  2. bob at {jenkins.url.rstrip('/')}: revoke token [9b2f0c4e-1d7a-4c55-8f7e-3a6d2b1c0e99] named 'release"
+    name = "deploy'" + " " * 150 + fake + "".join(INVISIBLE)
+    leaked = jenkins.create_token("alice", name=name)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ci.sh").write_text(leak("alice", leaked.value, jenkins.url))
+    run = jts("scan", str(src), "--revoke", "--as", "self", "--dry-run", "--jenkins-url", jenkins.url,
+              "--no-color", "--no-progress", *FAST, env={"XDG_STATE_HOME": str(tmp_path / "state")})
+    assert run.code == 1, run.output
+    for output in (run.stderr, run.stdout):  # the plan, and the text report's revocation line
+        assert not any(c in output for c in INVISIBLE), [c for c in INVISIBLE if c in output]
+        assert "' " + " " * 20 not in output  # no run of padding survives
+    line = next(text for text in run.stderr.splitlines() if text.startswith("  1. "))
+    assert f"revoke token [{leaked.uuid}] named 'deploy\\'\\x20\\x20" in line
+    assert line.endswith("…'") and len(line) < 250  # bounded: the fake entry never gets that far
+    assert "release" not in run.stderr
 
 
 class _HostileWhoAmI(BaseHTTPRequestHandler):

@@ -108,30 +108,32 @@ def show_plan(plans: list, run: RevocationRun) -> None:
     is shown from a terminal-safe copy, and a token is named by its UUID first, so no name can
     redraw or impersonate a line of the plan the user confirms.
     """
-    from scanner.terminal import safe, safe_value
+    from scanner.terminal import bounded, quoted, safe, safe_value
 
-    admin = safe(run.admin_user) if run.actor == "admin" and run.admin_user else ""
+    admin = quoted(run.admin_user) if run.actor == "admin" and run.admin_user else ""
     click.echo(f"Revocation plan ({len(plans)} token(s), acting as {run.actor}{' ' + admin if admin else ''}):",
                err=True)
     for number, plan in enumerate(plans, start=1):
+        # every field someone else chose is bounded (and names quoted): no padding can wrap a fake entry
         plan = safe_value(plan)
         if plan.action == "revoke_all":
-            names = ", ".join(f"'{name}'" for name in plan.user_tokens) or "none listed"
+            names = ", ".join(quoted(name) for name in plan.user_tokens) or "none listed"
             what = f"ALL {len(plan.user_tokens)} tokens of the user ({names})"
             if plan.token_uuid:
-                what = f"legacy token [{plan.token_uuid}] first, then if still live {what}"
+                what = f"legacy token [{bounded(plan.token_uuid, 40)}] first, then if still live {what}"
         else:
-            what = f"token [{plan.token_uuid}] named '{plan.token_name}'{' (legacy)' if plan.legacy else ''}"
-        click.echo(f"  {number}. {plan.user} at {plan.jenkins_url}: revoke {what}", err=True)
+            what = (f"token [{bounded(plan.token_uuid, 40)}] named {quoted(plan.token_name)}"
+                    f"{' (legacy)' if plan.legacy else ''}")
+        click.echo(f"  {number}. {quoted(plan.user)} at {bounded(plan.jenkins_url, 120)}: revoke {what}", err=True)
         for place in plan.places[:5]:
-            click.echo(f"       leaked in {place}", err=True)
+            click.echo(f"       leaked in {bounded(place, 200)}", err=True)
         if len(plan.places) > 5:
             click.echo(f"       ... and {len(plan.places) - 5} more place(s)", err=True)
         if plan.rotate:
-            click.echo(f"       first: a replacement named '{plan.token_name}' is saved in {safe(run.rotate_dir)}",
-                       err=True)
+            click.echo(f"       first: a replacement named {quoted(plan.token_name)} is saved in "
+                       f"{safe(run.rotate_dir)}", err=True)
         if plan.note:
-            click.echo(f"       note: {plan.note}", err=True)
+            click.echo(f"       note: {bounded(plan.note, 400)}", err=True)
 
 
 def start_revocation(requested: bool, params: dict) -> RevocationRun | None:

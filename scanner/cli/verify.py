@@ -225,7 +225,7 @@ def check_cmd(jenkins_url: str, user: str, timeout: float, ca_bundle: str | None
     )
     from scanner.findings import scrub
     from scanner.redaction import KnownSecrets
-    from scanner.terminal import safe, safe_value
+    from scanner.terminal import bounded, safe, safe_value
 
     token = os.environ.get("JENKINS_API_TOKEN", "").strip()
     if not token:
@@ -249,10 +249,10 @@ def check_cmd(jenkins_url: str, user: str, timeout: float, ca_bundle: str | None
     answered.reason = scrub(known.scrub(answered.reason)) if answered.reason else answered.reason
     verdict = safe_value(answered)  # Jenkins' words, escaped for the terminal
     if verdict.status == "live":
-        click.echo(f"Authenticated as: {verdict.authenticated_as}")
+        click.echo(f"Authenticated as: {bounded(verdict.authenticated_as)}")
         click.echo("Authorities:")
         for authority in verdict.authorities:
-            click.echo(f"  {authority}")
+            click.echo(f"  {bounded(authority, 200)}")
         if verdict.jenkins_version:
             click.echo(f"Jenkins version: {verdict.jenkins_version}")
         click.get_current_context().exit(0)

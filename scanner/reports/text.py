@@ -25,7 +25,7 @@ from scanner.reports import (
     sorted_locations,
     verification_status,
 )
-from scanner.terminal import safe_value
+from scanner.terminal import bounded, quoted, safe_value
 from scanner.reports import inventory_view
 from scanner.reports import suppressed_view
 from scanner.reports.settings_view import change_lines
@@ -151,9 +151,10 @@ def verification_lines(v: Verification, style: Style) -> list[str]:
         lines.append(f"  Verification: {verdict} ({', '.join(details)})")
     if v.status == "live":
         # Same wording as Jenkins' own `who-am-i` CLI command, which operators already know.
-        lines.append(f"    Authenticated as: {v.authenticated_as or v.user or '?'}")
+        # Jenkins' words: bounded, so no padding wraps into a line of the report
+        lines.append(f"    Authenticated as: {bounded(v.authenticated_as or v.user or '?')}")
         lines.append("    Authorities:")
-        lines.extend(f"      {authority}" for authority in v.authorities)
+        lines.extend(f"      {bounded(authority, 200)}" for authority in v.authorities)
     return lines
 
 
@@ -161,7 +162,8 @@ def revocation_line(r: Revocation, style: Style) -> str:
     line = f"  Revocation: {style(r.status.replace('_', ' '), **REVOCATION_STYLE.get(r.status, {}))}"
     details = []
     if r.token_name or r.token_uuid:
-        details.append(f"token {r.token_name or ''}{f' [{r.token_uuid}]' if r.token_uuid else ''}".rstrip())
+        name = quoted(r.token_name) if r.token_name else ""  # chosen by whoever holds the token
+        details.append(f"token {name}{f' [{bounded(r.token_uuid, 40)}]' if r.token_uuid else ''}".rstrip())
     if r.actor:
         details.append(f"by {r.actor}")
     if r.at:

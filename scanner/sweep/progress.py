@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from scanner.terminal import safe
+from scanner.terminal import bounded, safe
 
 REDRAW_SECONDS = 0.2
 
@@ -83,7 +83,7 @@ class SweepProgress:
             self._redraw(force=self.counters.done >= self.counters.total)
             return
         c = self.counters
-        self.stream.write(f"jts: sweep [{c.done}/{c.total}] {safe(key)}: {safe(status)}{safe(detail)}; "
+        self.stream.write(f"jts: sweep [{c.done}/{c.total}] {bounded(key, 400)}: {safe(status)}{safe(detail)}; "
                           f"{c.findings} secrets, {c.live} live, ETA {self.eta()}\n")
         self.stream.flush()
 
