@@ -469,6 +469,12 @@ def extract(view: TextView, start: int, end: int, secret: str, extractors: tuple
         # a secret stored base64-encoded (a Kubernetes Secret's data) has encoded neighbours: read them decoded
         encoded = split and decode_base64_value(view.text[start:end]) == secret
         _user_and_url_keys(ctx, view, line, window, secret, decode_base64_value if encoded else str)
+        if ctx.url is not None and jenkins_base_url(ctx.url) is None:
+            # an unreadable URL key nearby loses to a readable URL on the token's own line (curl ... URL)
+            own = next((base for u in URL_RE.finditer(logical) if not is_other_service(u.group(0))
+                        and (base := jenkins_base_url(u.group(0)))), None)
+            if own:
+                ctx.url, ctx.url_evidence = own, looks_like_jenkins_evidence(own)
     if ctx.url is None and "cli_url" in extractors:
         cli_url = view.memo(("cli_url", first, last), lambda: CLI_URL_RE.search(logical)) if not split \
             else CLI_URL_RE.search(logical)
