@@ -65,11 +65,12 @@ def git_deadline(input: bytes | None) -> float:
 
 def run_git(cwd: Path | str | None, args: Sequence[str], *, input: bytes | None = None,
             check: bool = True, what: str | None = None, remote: bool = False,
-            timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
+            timeout: float | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run ``git args`` in ``cwd``, capturing output; a failure or overrun becomes ``GitSourceError``.
 
     ``timeout``: default ``git_deadline`` for local commands, none for ``remote`` ones (a clone
-    of a big repository takes what it takes).
+    of a big repository takes what it takes). ``env``: added to git's hardened environment (how a
+    URL's credentials reach git without being on its command line).
     """
     where = "" if cwd is None else f" in {cwd}"
     label = what or f"git {args[0]}"
@@ -78,7 +79,8 @@ def run_git(cwd: Path | str | None, args: Sequence[str], *, input: bytes | None 
     try:
         child = subprocess.Popen(git_argv(*args, remote=remote), cwd=None if cwd is None else str(cwd),
                                  stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(remote=remote))
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 env={**git_env(remote=remote), **(env or {})})
     except OSError as exc:  # e.g. cwd vanished, git not executable
         raise GitSourceError(f"cannot run git{where}: {exc.strerror or exc}") from None
     guard: Watchdog | None = None

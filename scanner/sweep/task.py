@@ -12,7 +12,6 @@ import functools
 import os
 import re
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,7 +20,7 @@ from urllib.parse import unquote
 
 from scanner.findings import Location, fingerprint_of, scrub
 from scanner.reports import strip_userinfo
-from scanner.sources.git_cmd import GitSourceError, first_error_line, git_argv, git_env, run_git
+from scanner.sources.git_cmd import GitSourceError, run_git
 from scanner.sweep.targets import RepoTarget, public_target
 
 if TYPE_CHECKING:
@@ -140,16 +139,13 @@ def _config_env(settings: dict[str, str]) -> dict[str, str]:
 def _git(args: list[str], cwd: str | None = None, env: dict[str, str] | None = None) -> None:
     """Run a git command that talks to a remote; failure -> one-line GitSourceError without credentials.
 
-    As ``run_git(remote=True)`` (the hardening, never prompts, only plain transports, no deadline),
-    with ``env`` added: how a URL's credentials reach git without being on any command line.
+    ``run_git(remote=True)`` (the hardening, never prompts, only plain transports, no deadline), with
+    ``env`` added: how a URL's credentials reach git without being on any command line.
     """
     try:
-        proc = subprocess.run(git_argv(*args, remote=True), cwd=cwd, stdin=subprocess.DEVNULL,
-                              capture_output=True, env={**git_env(remote=True), **(env or {})})
-    except OSError as exc:  # e.g. cwd vanished, git not executable
-        raise GitSourceError(_one_line(f"cannot run git: {exc.strerror or exc}")) from None
-    if proc.returncode != 0:
-        raise GitSourceError(_one_line(first_error_line(proc.stderr, default=f"git {args[0]} failed")))
+        run_git(cwd, args, remote=True, env=env, what=f"git {args[0]}")
+    except GitSourceError as exc:
+        raise GitSourceError(_one_line(str(exc))) from None
 
 
 def ensure_mirror(repo: RepoTarget, cache_dir: Path) -> tuple[Path, list[str]]:
