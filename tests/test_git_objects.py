@@ -951,3 +951,71 @@ def test_objects_over_the_limit_are_not_read(tmp_path: Path, monkeypatch: pytest
         assert not isinstance(base_too_large.value, git_objects.ObjectTooLarge) and not base_too_large.value.final
         assert store.read(ids[small]) == ("blob", small)
     assert assert_same_as_git(repo) == 5  # under the default limit, each reads as git reads it
+
+
+# -- which copy of an id several packs hold: git's, never one a pack claims over other bytes ---------
+
+def _two_claims(tmp_path: Path) -> tuple[Path, Path, str, bytes, bytes]:
+    """A repository packing a blob (older .pack) and an alternate whose newer pack's index names
+    that blob's id over other bytes: git reads the repository's own pack first."""
+    repo = tmp_path / "repo"
+    init_repo(repo)
+    true = b"the blob's own bytes\n" * 3
+    commit(repo, {"a.txt": true.decode()}, "one")
+    git(repo, "repack", "-adq")
+    oid = git(repo, "rev-parse", "HEAD:a.txt")
+    old = 1_600_000_000
+    for path in (repo / ".git" / "objects" / "pack").iterdir():
+        os.utime(path, (old, old))
+    alt = tmp_path / "alt" / "objects"
+    other = b"bytes of another object\n"
+    write_pack(alt, [(oid, TYPES["blob"], b"", other)])
+    (repo / ".git" / "objects" / "info" / "alternates").write_text(f"{alt}\n")
+    return repo, alt, oid, true, other
+
+
+def test_an_alternates_pack_claiming_a_local_id_does_not_decide_its_bytes(tmp_path: Path) -> None:
+    repo, _alt, oid, true, _other = _two_claims(tmp_path)
+    assert cat_file_batch(repo, [oid])[oid] == ("blob", true)
+    with open_store(repo / ".git" / "objects") as store:
+        assert store.read(oid) == ("blob", true)
+        assert store.info(oid) == ("blob", len(true))
+
+
+def test_packs_are_searched_in_gits_order(tmp_path: Path) -> None:
+    """Own packs first, then alternates'; newest .pack first, in whole seconds (git's time_t)."""
+    repo, alt, oid, true, other = _two_claims(tmp_path)
+    # a second own pack, newer, claiming the id over other bytes: git reads it first
+    newer = write_pack(repo / ".git" / "objects", [(oid, TYPES["blob"], b"", other)])
+    with open_store(repo / ".git" / "objects") as store:
+        assert [(p.local, p.pack_path == newer) for p in store.packs][:2] == [(True, True), (True, False)]
+        assert not store.packs[-1].local
+    assert cat_file_batch(repo, [oid])[oid] == ("blob", other)  # git's own answer ...
+    with open_store(repo / ".git" / "objects") as store:
+        assert store._locate(bytes.fromhex(oid), oid)[0].pack_path == newer  # ... is the copy located
+        assert store.read(oid) == ("blob", true)  # and read only once its id is checked
+
+
+def test_a_pack_git_reads_first_but_this_reader_cannot_leaves_the_id_to_git(tmp_path: Path) -> None:
+    """An index git reads (version 1) before the pack holding an id: git is asked for it."""
+    repo, _alt, oid, true, other = _two_claims(tmp_path)
+    newer = write_pack(repo / ".git" / "objects", [(oid, TYPES["blob"], b"", other)])
+    newer.with_suffix(".idx").unlink()
+    git(repo, "index-pack", "--index-version=1", str(newer))
+    with open_store(repo / ".git" / "objects") as store:
+        assert store.info(oid) is None and store.read(oid) is None
+        store.check_chain(oid)  # vetted where it can be read: no error
+
+
+def test_alternates_are_followed_depth_first_as_written(tmp_path: Path) -> None:
+    """git's order: each alternate followed by its own alternates; a C-quoted path unquoted; a
+    line taken as written (a trailing space is part of the path)."""
+    dirs = {name: tmp_path / name / "objects" for name in ("a", "a b", "c", "d")}
+    for path in dirs.values():
+        (path / "info").mkdir(parents=True)
+    main = tmp_path / "main" / "objects"
+    (main / "info").mkdir(parents=True)
+    (main / "info" / "alternates").write_text(f'{dirs["a"]}\n"{dirs["a b"]}"\n{dirs["d"]} \n')
+    (dirs["a"] / "info" / "alternates").write_text(f"{dirs['c']}\n")
+    got = git_objects._object_dirs(main)
+    assert got == [main, *(Path(os.path.realpath(dirs[name])) for name in ("a", "c", "a b"))]

@@ -1284,3 +1284,57 @@ def test_a_crafted_commit_graph_cannot_cut_off_the_history_holding_a_token(repo:
     graph.write_bytes(bytes(data))
     assert repo.git("log", "--format=%H") == tip  # git itself now sees a one-commit history
     assert [loc.commit for loc in locs(scan_history(repo.path, SPEC), tok)] == [leak]
+
+
+def _alternate_claiming(repo: Repo, tmp_path: Path, tok: str) -> None:
+    """The token's blob in the repository's own (older) pack; an alternate's newer pack holds a
+    blob the history borrows (read first: git's cat-file then searches that pack first) and
+    claims the token blob's id over clean bytes."""
+    import hashlib
+    import struct
+    import zlib
+
+    alt = tmp_path / "alt" / "objects"
+    (alt / "pack").mkdir(parents=True)
+    (repo.path / ".git" / "objects" / "info" / "alternates").write_text(f"{alt}\n")
+    borrowed = b"a file this history borrows from its alternate\n"
+    clean = b"url: https://ci.example.com\nuser: alice\n"
+    ids = {"borrowed": hashlib.sha1(b"blob %d\0" % len(borrowed) + borrowed).hexdigest()}
+    loose = alt / ids["borrowed"][:2] / ids["borrowed"][2:]  # for the commit; the pack serves it later
+    loose.parent.mkdir()
+    loose.write_bytes(zlib.compress(b"blob %d\0" % len(borrowed) + borrowed))
+    repo.git("update-index", "--add", "--cacheinfo", f"100644,{ids['borrowed']},a.txt")
+    repo.commit({"b.env": config(tok)}, msg="leak")
+    ids["token"] = repo.git("rev-parse", "HEAD:b.env")
+    repo.git("repack", "-adlq")  # -l: the borrowed blob stays in the alternate only
+    for path in (repo.path / ".git" / "objects" / "pack").iterdir():
+        os.utime(path, (1_600_000_000, 1_600_000_000))
+    entries = sorted([(ids["borrowed"], borrowed), (ids["token"], clean)])
+    body = bytearray(b"PACK" + struct.pack(">II", 2, len(entries)))
+    offsets, crcs = [], []
+    for _oid, data in entries:
+        offsets.append(len(body))
+        raw = bytes([0x30 | (len(data) & 0x0F) | 0x80, len(data) >> 4]) + zlib.compress(data)
+        crcs.append(zlib.crc32(raw))
+        body += raw
+    body += hashlib.sha1(body).digest()
+    fanout = [sum(1 for oid, _ in entries if int(oid[:2], 16) <= first) for first in range(256)]
+    idx = bytearray(b"\377tOc" + struct.pack(">I", 2) + struct.pack(">256I", *fanout))
+    idx += b"".join(bytes.fromhex(oid) for oid, _ in entries) + struct.pack(f">{len(crcs)}I", *crcs)
+    idx += struct.pack(f">{len(offsets)}I", *offsets) + body[-20:]
+    idx += hashlib.sha1(idx).digest()
+    (alt / "pack" / "pack-liar.pack").write_bytes(bytes(body))
+    (alt / "pack" / "pack-liar.idx").write_bytes(bytes(idx))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_pack_claiming_a_token_blobs_id_over_clean_bytes_cannot_hide_it(repo: Repo, tmp_path: Path,
+                                                                          jobs: int) -> None:
+    """git reads the repository's own packs before its alternates' (and a cat-file, after that,
+    the pack it used last): neither order, nor which blob came before, may pick the clean bytes."""
+    tok = token()
+    _alternate_claiming(repo, tmp_path, tok)
+    assert tok in repo.git("cat-file", "-p", repo.git("rev-parse", "HEAD:b.env"))
+    result = scan_history(repo.path, SPEC, jobs=jobs, parallel_min_bytes=0)
+    assert [loc.path for loc in locs(result, tok)] == ["b.env"]
+    assert not result.errors

@@ -8,13 +8,15 @@ read comes back ``None`` and the caller asks git, which stays the reference.
 
 from __future__ import annotations
 
+import hashlib
 import mmap
 import os
+import stat
 import struct
 import sys
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import pairwise
 from pathlib import Path
 from types import ModuleType
@@ -53,6 +55,10 @@ PACK_FDS = 64  # descriptors a store keeps for pread (headers and inflating); pa
 FIND_SPAN = 48  # entries either side of an id's interpolated place searched first (see _Pack.find)
 LOCATED_MAX = 1 << 18  # ~40 MiB at most
 CHAIN_TYPES_MAX = 1 << 16  # remembered delta chain types (~100 bytes each): ~7 MiB, not 100
+# Ids held outside a repository's largest pack that a store keeps in a set (~80 bytes each, ~5 MiB):
+# an id not among them is looked up in the largest pack alone (see ObjectStore._locate)
+ELSEWHERE_MAX = 1 << 16
+DUPLICATED_MAX = 1 << 16  # ids found in more than one pack, remembered for read() to verify
 
 
 DEFAULT_MAX_BYTES = 50 << 20  # the largest object inflated in-process (callers pass --max-blob-mb)
@@ -121,6 +127,11 @@ class ObjectTooLarge(ObjectStoreError):
         self.size = size
 
 
+class _GitReadsFirst(ObjectStoreError):
+    """A pack git searches before any pack holding the object cannot be read here: git is asked
+    (``info`` and ``read`` say None), whose answer stands."""
+
+
 class _Cache:
     """Resolved pack objects by (pack number, offset): an LRU bounded by bytes."""
 
@@ -161,8 +172,10 @@ class _Pack:
     """
 
     def __init__(self, number: int, idx_path: Path, pack_path: Path, fds: _FdBudget | None = None,
-                 zlib_module: ModuleType = zlib):
+                 zlib_module: ModuleType = zlib, local: bool = True, mtime: int = 0):
         self.number = number
+        self.local = local  # in the repository's own objects dir (not an alternate's): git searches it first
+        self.mtime = mtime  # of the .pack, in whole seconds as git keeps it: newer packs are searched first
         self.zlib = zlib_module  # what inflate() uses (see inflating())
         self.zlib_errors = (zlib.error, zlib_module.error)
         self.idx_path = idx_path
@@ -212,8 +225,8 @@ class _Pack:
         self.offsets_at = IDX_FANOUT_END + count * (SHA_LEN + 4)  # after the sha and crc tables
         self.large_at = self.offsets_at + count * 4
         large_bytes = len(idx) - IDX_TRAILER - self.large_at
-        if large_bytes < 0 or large_bytes % 8:
-            return False  # sizes that only fit another hash length or a damaged index
+        if large_bytes < 0 or large_bytes % 8 or large_bytes > max(count - 1, 0) * 8:
+            return False  # sizes that only fit another hash length or a damaged index (git refuses more too)
         if len(pack) < PACK_HEADER + PACK_TRAILER or pack[:4] != b"PACK":
             return False
         version, pack_count = struct.unpack_from(">II", pack, 4)
@@ -226,6 +239,25 @@ class _Pack:
         self.large_count = large_bytes // 8
         self.data_end = len(pack) - PACK_TRAILER
         return True
+
+    def opened(self) -> bool:
+        """Mapped and readable in-process (mapped now if it was not yet)."""
+        if self.usable is None:
+            self.usable = self._map()
+        return self.usable
+
+    def count(self) -> int:
+        """Its number of objects (0 when unusable)."""
+        return self.fanout[255] if self.opened() else 0
+
+    def ids(self) -> set[bytes]:
+        """Every object id its index names."""
+        if not self.opened():
+            return set()
+        idx = self.idx
+        assert idx is not None
+        table = idx[IDX_FANOUT_END:IDX_FANOUT_END + self.fanout[255] * SHA_LEN]
+        return {table[at:at + SHA_LEN] for at in range(0, len(table), SHA_LEN)}
 
     def find(self, sha: bytes, oid: str) -> int | None:
         """Offset of ``sha`` in the pack, or None."""
@@ -477,9 +509,12 @@ class ObjectStore:
         self.max_bytes = max_bytes  # no object, delta or delta base is inflated past this
         self.fast = fast_deltas()
         self.zlib = inflating()
-        self.packs: list[_Pack] = []
+        self.packs: list[_Pack] = []  # in the order git searches them (see _scan_packs)
         self.pack_dir_stamps: dict[Path, int] = {}
-        self.last: _Pack | None = None  # consecutive objects tend to live in the same pack
+        self.planned = False  # how ids are looked up was decided for these packs (see _plan)
+        self.sole: _Pack | None = None  # the one pack an id outside ``elsewhere`` can be in
+        self.elsewhere: set[bytes] = set()
+        self.duplicated: set[bytes] = set()  # ids more than one pack holds: read() checks the copy's id
         self.cache = _Cache(CACHE_BYTES)
         self.chain_types: dict[tuple[int, int], int] = {}  # delta entry -> type of its chain's base
         self.located: dict[bytes, tuple[_Pack, int]] = {}  # found by info(), soon read(): look up once
@@ -507,7 +542,7 @@ class ObjectStore:
         self.packs = []
         self.object_dirs = []
         self.pack_dir_stamps = {}
-        self.last = None
+        self.sole, self.elsewhere, self.duplicated = None, set(), set()
         self.cache.clear()
         self.chain_types = {}
         self.located = {}
@@ -520,7 +555,10 @@ class ObjectStore:
         sha = _sha(oid)
         if sha is None:
             return None
-        found = self._locate(sha, oid)
+        try:
+            found = self._locate(sha, oid)
+        except _GitReadsFirst:
+            return None
         if found is not None:
             if len(self.located) < LOCATED_MAX:
                 self.located[sha] = found
@@ -539,7 +577,10 @@ class ObjectStore:
         """Raise ObjectStoreError (``final`` for a loop) when ``oid``'s delta chain cannot end; a
         walk over entry headers only, remembered for the chain's other members (nothing inflated)."""
         sha = _sha(oid)
-        found = self._locate(sha, oid) if sha is not None else None
+        try:
+            found = self._locate(sha, oid) if sha is not None else None
+        except _GitReadsFirst:  # git may read a copy this process cannot: the first readable one is vetted
+            found = next(self._readable_copies(sha, oid), None) if sha is not None else None
         if found is None:
             return  # loose (never a delta) or absent: git says so without looping
         pack, offset = found
@@ -553,9 +594,14 @@ class ObjectStore:
         sha = _sha(oid)
         if sha is None:
             return None
-        found = self.located.pop(sha, None) or self._locate(sha, oid)
+        try:
+            found = self.located.pop(sha, None) or self._locate(sha, oid)
+        except _GitReadsFirst:
+            return None
         if found is not None:
             kind, data = self._packed_read(*found, oid)
+            if sha in self.duplicated:
+                return self._true_copy(sha, oid, kind, data)
             return TYPE_NAMES[kind], data
         loose = self._loose_read(oid, asked=True)
         if loose is not None:
@@ -568,33 +614,46 @@ class ObjectStore:
         return None
 
     def _scan_packs(self) -> bool:
-        """Add packs not seen yet, newest first like git; True when there were any."""
+        """Add packs not seen yet and order them all as git searches them; True when there were any.
+
+        git (packfile.c ``prepare_packed_git``) puts each pack it finds first in its list (object
+        dirs in order, each in readdir order), then sorts that list stably: the repository's own
+        packs before its alternates', then the newest ``.pack`` (mtime in whole seconds) first.
+        Its first pack holding an id is the copy ``git cat-file`` shows; any other order would
+        let a pack that claims an id over other bytes (an alternate's) decide what is scanned.
+        """
         known = {pack.idx_path for pack in self.packs}
-        added: list[tuple[int, _Pack]] = []
-        for objects_dir in self.object_dirs:
+        listed = list(self.packs)
+        added = False
+        for depth, objects_dir in enumerate(self.object_dirs):
             pack_dir = objects_dir / "pack"
             try:
                 self.pack_dir_stamps[pack_dir] = os.stat(pack_dir).st_mtime_ns
                 entries = list(os.scandir(pack_dir))
             except OSError:
                 continue
-            names = {entry.name for entry in entries}
             for entry in entries:
-                if not (entry.name.startswith("pack-") and entry.name.endswith(".idx")):
+                if not entry.name.endswith(".idx"):  # git takes any "<name>.idx" with a "<name>.pack"
                     continue
-                pack_name = entry.name[:-4] + ".pack"
                 idx_path = pack_dir / entry.name
-                if pack_name not in names or idx_path in known:
+                pack_path = pack_dir / (entry.name[:-4] + ".pack")
+                if idx_path in known:
                     continue
                 try:
-                    mtime = entry.stat().st_mtime_ns
+                    pack_stat = os.stat(pack_path)
                 except OSError:
                     continue
-                number = len(self.packs) + len(added)
-                added.append((mtime, _Pack(number, idx_path, pack_dir / pack_name, self.fds, self.zlib)))
-        added.sort(key=lambda item: -item[0])
-        self.packs[:0] = [pack for _, pack in added]
-        return bool(added)
+                if not stat.S_ISREG(pack_stat.st_mode):
+                    continue
+                number = len(known)
+                known.add(idx_path)
+                listed.insert(0, _Pack(number, idx_path, pack_path, self.fds, self.zlib, local=depth == 0,
+                                       mtime=pack_stat.st_mtime_ns // 1_000_000_000))
+                added = True
+        listed.sort(key=lambda pack: (not pack.local, -pack.mtime))  # stable, as git's merge sort
+        self.packs = listed
+        self.planned = False
+        return added
 
     def _rescan_packs(self) -> bool:
         for pack_dir, stamp in self.pack_dir_stamps.items():
@@ -606,20 +665,93 @@ class ObjectStore:
                 return self._scan_packs()
         return False
 
+    def _plan(self) -> None:
+        """Decide how ids are looked up in these packs (once per set of packs: every index is read).
+
+        Most repositories hold most objects in one pack: ids of the other packs are kept
+        (``elsewhere``, bounded), so an id not among them is looked up in that pack alone and
+        any other is looked up in every pack, in git's order. With too many such ids, or a pack
+        this process cannot read (git may: it is asked instead, see _copies), every lookup goes
+        through every pack in order.
+        """
+        self.planned = True
+        self.sole, self.elsewhere = None, set()
+        if not self.packs or not all(pack.opened() for pack in self.packs):
+            return
+        largest = max(self.packs, key=lambda pack: pack.count())
+        others = [pack for pack in self.packs if pack is not largest]
+        if sum(pack.count() for pack in others) > ELSEWHERE_MAX:
+            return
+        for pack in others:
+            self.elsewhere |= pack.ids()
+        self.sole = largest
+
     def _locate(self, sha: bytes, oid: str) -> tuple[_Pack, int] | None:
-        last = self.last
-        if last is not None:
-            offset = last.find(sha, oid)
-            if offset is not None:
-                return last, offset
+        """The copy of ``sha`` git would read: in the first pack of git's order that holds it."""
+        if not self.planned:
+            self._plan()
+        sole = self.sole
+        if sole is not None and sha not in self.elsewhere:
+            offset = sole.find(sha, oid)
+            return None if offset is None else (sole, offset)
+        copies = self._copies(sha, oid)
+        if len(copies) > 1 and len(self.duplicated) < DUPLICATED_MAX:
+            self.duplicated.add(sha)
+        return copies[0] if copies else None
+
+    def _copies(self, sha: bytes, oid: str) -> list[tuple[_Pack, int]]:
+        """Every pack's copy of ``sha``, in git's order. A pack this process cannot read (git may
+        read it: a version-1 index, an index size git accepts) before the first copy: the
+        ObjectStoreError has the caller ask git, whose answer stands."""
+        copies: list[tuple[_Pack, int]] = []
         for pack in self.packs:
-            if pack is last:
+            if not pack.opened():
+                if not copies:
+                    raise _GitReadsFirst(f"{oid}: {pack.idx_path.name} cannot be read in-process; git reads it first")
                 continue
             offset = pack.find(sha, oid)
             if offset is not None:
-                self.last = pack
-                return pack, offset
-        return None
+                copies.append((pack, offset))
+        return copies
+
+    def _readable_copies(self, sha: bytes, oid: str) -> Iterator[tuple[_Pack, int]]:
+        """The copies of ``sha`` in the packs this process can read, in git's order."""
+        for pack in self.packs:
+            offset = pack.find(sha, oid)  # None in a pack it cannot read
+            if offset is not None:
+                yield pack, offset
+
+    def _true_copy(self, sha: bytes, oid: str, kind: int, data: bytes) -> tuple[str, bytes]:
+        """Of an id several packs hold, the copy whose content has that id: git reads the first
+        copy of its order, or, in a long-running ``cat-file``, the copy in the pack it used last,
+        so a pack that claims the id over other bytes must not decide what is scanned. The copy
+        in git's order when none matches (what ``git cat-file -p`` shows)."""
+        if _object_id(kind, data) == sha:
+            return TYPE_NAMES[kind], data
+        for pack, offset in self._copies(sha, oid)[1:]:
+            try:
+                other_kind, other = self._packed_read(pack, offset, oid)
+            except ObjectStoreError:
+                continue
+            if _object_id(other_kind, other) == sha:
+                return TYPE_NAMES[other_kind], other
+        return TYPE_NAMES[kind], data
+
+    def true_copy(self, oid: str, kind: str, data: bytes) -> bytes | None:
+        """For content git gave for ``oid``: None when it is fine (its id matches, or no two packs
+        hold ``oid``), else the copy read here (see _true_copy); ``cat-file`` readers ask this."""
+        sha = _sha(oid)
+        if sha is None or sha not in self.duplicated or kind not in TYPE_NUMBERS:
+            return None
+        if _object_id(TYPE_NUMBERS[kind], data) == sha:
+            return None
+        try:
+            got = self.read(oid)
+        except ObjectStoreError:
+            return None
+        if got is None or got[0] != kind or _object_id(TYPE_NUMBERS[kind], got[1]) != sha:
+            return None
+        return got[1]
 
     def _packed_info(self, pack: _Pack, offset: int, oid: str) -> tuple[str, int]:
         kind, size, pos = pack.header(offset, oid)
@@ -754,6 +886,13 @@ class ObjectStore:
                 raise ObjectStoreError(f"{oid}: bad zlib data in loose object ({exc})") from None
             return _parse_loose(raw, oid, self.max_bytes)
         return None
+
+
+def _object_id(kind: int, data: bytes) -> bytes:
+    """The SHA-1 object id of content of type ``kind``."""
+    digest = hashlib.sha1(b"%s %d\0" % (TYPE_NAMES[kind].encode(), len(data)), usedforsecurity=False)
+    digest.update(data)
+    return digest.digest()
 
 
 def _sha(oid: str) -> bytes | None:
@@ -986,29 +1125,65 @@ def alternate_dirs(objects_dir: Path) -> list[Path]:
 
 
 def _object_dirs(objects_dir: Path) -> list[Path]:
-    """This objects dir, then its alternates (breadth first, cycles and depth bounded like git)."""
-    found: list[Path] = []
-    seen: set[str] = set()
-    pending = [(objects_dir, 0)]
-    while pending:
-        current, depth = pending.pop(0)
-        real = os.path.realpath(current)
-        if real in seen or not os.path.isdir(real):
-            continue
-        if depth and _object_format(current.parent / "config") != "sha1":
-            continue
-        seen.add(real)
-        found.append(current)
-        if depth >= MAX_ALTERNATE_DEPTH:
-            continue
+    """This objects dir, then its alternates in git's order (object-file.c ``link_alt_odb_entry``):
+    each alternate followed at once by its own (depth first), a path taken as written (C-quoted
+    when it starts with a quote), relative to the dir whose file names it, normalised, once
+    each, and files nested deeper than MAX_ALTERNATE_DEPTH ignored. The order decides which
+    loose copy is read and how packs tie (see ObjectStore._scan_packs), so it must be git's."""
+    found = [objects_dir]
+    seen = {os.path.realpath(objects_dir)}
+
+    def link(base: Path, depth: int) -> None:
+        if depth > MAX_ALTERNATE_DEPTH:
+            return
         try:
-            lines = (current / "info" / "alternates").read_text(encoding="utf-8", errors="replace").splitlines()
+            text = (base / "info" / "alternates").read_bytes().decode("utf-8", "surrogateescape")
         except OSError:
-            continue
-        for line in lines:
-            line = line.strip()
-            if not line or line.startswith(("#", '"')):
-                continue  # a C-quoted path is left to git
-            path = Path(line)
-            pending.append((path if path.is_absolute() else current / path, depth + 1))
+            return
+        for line in text.split("\n"):
+            if not line or line.startswith("#"):
+                continue
+            entry = _unquote(line) if line.startswith('"') else None
+            path = Path(line if entry is None else entry)
+            real = os.path.realpath(path if path.is_absolute() else Path(os.path.realpath(base)) / path)
+            if real in seen or not os.path.isdir(real):
+                continue
+            seen.add(real)
+            found.append(Path(real))
+            link(Path(real), depth + 1)
+
+    link(objects_dir, 0)
     return found
+
+
+C_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", '"': '"', "\\": "\\"}
+
+
+def _unquote(line: str) -> str | None:
+    """A C-quoted path as git's ``unquote_c_style`` reads it; None when the quoting is broken
+    (git then takes the line as written)."""
+    out: list[str] = []
+    at = 1
+    while at < len(line):
+        char = line[at]
+        at += 1
+        if char == '"':
+            return "".join(out)
+        if char != "\\":
+            out.append(char)
+            continue
+        if at >= len(line):
+            return None
+        char = line[at]
+        at += 1
+        if char in C_ESCAPES:
+            out.append(C_ESCAPES[char])
+        elif char in "0123":  # three octal digits: one byte
+            digits = line[at - 1:at + 2]
+            if len(digits) != 3 or any(d not in "01234567" for d in digits):
+                return None
+            out.append(bytes([int(digits, 8)]).decode("utf-8", "surrogateescape"))
+            at += 2
+        else:
+            return None
+    return None

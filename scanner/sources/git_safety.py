@@ -82,7 +82,9 @@ def _protocols(allowed: frozenset[str]) -> tuple[tuple[str, str], ...]:
 
 # The commit-graph file is a cache git trusts for parents: a crafted one can make any commit a
 # root and hide the history before it (the walks then read commits from their objects).
-NO_HISTORY_CACHES: tuple[tuple[str, str], ...] = (("core.commitGraph", "false"),)
+# The multi-pack-index likewise names, for each id, the pack git reads it from, before any pack's
+# own index: git then reads the copy jts's in-process reader reads (git_objects._scan_packs).
+NO_HISTORY_CACHES: tuple[tuple[str, str], ...] = (("core.commitGraph", "false"), ("core.multiPackIndex", "false"))
 SCAN_CONFIG = OUTPUT_CONFIG + NO_PROGRAMS + NO_CREDENTIAL_PROGRAMS + NO_HISTORY_CACHES + _protocols(frozenset())
 # Clones and fetches keep the user's own credential and ssh settings (a private sweep URL needs them).
 REMOTE_CONFIG = OUTPUT_CONFIG + NO_PROGRAMS + _protocols(CLONE_TRANSPORTS) + (
