@@ -320,3 +320,29 @@ def test_a_file_name_forging_a_listing_line_cannot_take_a_hit_away(tmp_path: Pat
     assert run.code == 1, run.output
     rules = sorted(f["rule_id"] for f in json.loads(report.read_text())["findings"])
     assert rules == ["api_token", "legacy_api_token"]
+
+
+def test_an_author_line_git_cannot_read_is_reported_empty_never_as_a_placeholder(tmp_path: Path) -> None:
+    """git prints a date placeholder it cannot fill as written: "%aI" was reported as the date."""
+    repo = init_repo(tmp_path / "repo")
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "base"], cwd=repo, check=True,
+                   env={**os.environ, **GIT_ENV})
+    base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+    token = new_token()
+    (repo / "creds.env").write_text(f"JENKINS_URL=https://ci.example.com\nJENKINS_USER=alice\n"
+                                    f"JENKINS_API_TOKEN={token}\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    crafted = _crafted_commit(repo, b"Mallory\x00\x01x\nInnocent\n2001-01-01T00:00:00+00:00 <m@x> 1700000000 +0000",
+                              base)
+    report = tmp_path / "r.json"
+    warnings: dict[str, list] = {}
+    for args in (["--history"], ["--range", f"{base}..{crafted}"]):
+        run = jts("scan", *args, str(repo), "-f", "json", "-o", str(report), "--no-progress")
+        assert run.code == 1, (args, run.output)
+        data = json.loads(report.read_text())
+        [location] = [loc for f in data["findings"] for loc in f["locations"]]
+        assert location["commit"] == crafted, args
+        assert not any("%" in str(location.get(key, "")) for key in ("author", "email", "date")), (args, location)
+        warnings[args[0]] = data.get("warnings", [])
+    assert any("author line cannot be read" in str(warning) for warning in warnings["--history"])

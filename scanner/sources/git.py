@@ -292,10 +292,23 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
                         in_head=_in_head(intro.path, intro.hit.secret, head, hits_of))
         result.hits.append((intro.hit, loc))
     _unattributed(result, repo, totals.paths, hits_of, intros, seen, head)
+    result.warnings += unreadable_authors(intros)
     if repo.shallow:
         result.warnings.append(shallow_warning(repo, sum(i.commit.sha in boundary for i in intros)))
     result.hits.sort(key=_chronological)
     return result
+
+
+def unreadable_authors(intros: list[Introduction]) -> list[str]:
+    """One note per commit whose author line git could not read: those fields are reported empty."""
+    notes: dict[str, str] = {}
+    for intro in intros:
+        meta = intro.commit
+        if meta.unreadable and meta.sha not in notes:
+            notes[meta.sha] = (f"commit {meta.sha}: its author line cannot be read, so its "
+                               f"{', '.join(meta.unreadable)} {'is' if len(meta.unreadable) == 1 else 'are'} "
+                               "reported empty")
+    return list(notes.values())
 
 
 def _unattributed(result: HistoryResult, repo: RepoInfo, paths: dict[str, str], hits_of: dict[str, list[Hit]],

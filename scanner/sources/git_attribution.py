@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 # Fields end at newlines: a commit's author line ends at the first one, so no name or email
 # holds one (any other byte, \x01 and \x02 included, a crafted commit may put there).
-LOG_FORMAT = "--format=%x01%H%n%an%n%ae%n%aI"
+LOG_PLACEHOLDERS = ("%an", "%ae", "%aI")  # author name, email, date
+LOG_FORMAT = "--format=%x01%H%n" + "%n".join(LOG_PLACEHOLDERS)
 LOG_ARGS = ("log", "-z", "--raw", "--no-abbrev", "--no-renames", "-c", "--root", "--no-color",
             "--no-ext-diff", "--no-textconv", "--no-mailmap", LOG_FORMAT)
 GITLINK_BYTES = b"160000"
@@ -40,6 +41,7 @@ class CommitMeta:
     author: str
     email: str
     date: str  # ISO 8601 author date
+    unreadable: tuple[str, ...] = ()  # author fields git could not read from the commit (left empty)
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,15 @@ class LogBlobs:
 def _commit(header: bytes) -> CommitMeta:
     """The header's fields; whatever a crafted commit made of them, never an exception."""
     fields = header[1:].decode("utf-8", "replace").split("\n")
-    sha, author, email, date = (fields + [""] * 4)[:4]
-    return CommitMeta(sha=sha, author=author, email=email, date=date)
+    sha, *values = (fields + [""] * 4)[:4]
+    # git prints a placeholder it cannot fill (an author line it cannot parse) as written: "%aI"
+    # is not a date, so such a field is left empty and named
+    # (one placeholder left means git could not parse the line: its empty fields are not data either)
+    broken = any(value in LOG_PLACEHOLDERS for value in values)
+    unreadable = tuple(name for name, value in zip(("author", "email", "date"), values)
+                       if value in LOG_PLACEHOLDERS or (broken and not value))
+    author, email, date = ("" if value in LOG_PLACEHOLDERS else value for value in values)
+    return CommitMeta(sha=sha, author=author, email=email, date=date, unreadable=unreadable)
 
 
 def iter_log(repo: RepoInfo, revs: Iterable[str], want: Callable[[str], bool] | None = None,
