@@ -619,15 +619,34 @@ def test_range_in_shallow_clone(repo: Repo, tmp_path: Path) -> None:
 
 
 def test_range_reaching_the_shallow_boundary_is_an_error(repo: Repo, tmp_path: Path) -> None:
+    repo.git("branch", "side")
     for i in range(3):
         repo.commit({f"f{i}.txt": f"{i}\n"})
+    repo.git("checkout", "-q", "side")
+    base = repo.commit({"side.txt": "s\n"})
+    repo.git("checkout", "-q", "main")
+    clone = tmp_path / "ci"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)], check=True)
+    subprocess.run(["git", "fetch", "-q", "--depth", "1", "origin", base], cwd=clone, check=True,
+                   env={**os.environ, **ENV_BASE})
+    with pytest.raises(GitSourceError, match="shallow boundary"):
+        scan_range(clone, SPEC, f"{base}..HEAD")
+
+
+def test_a_boundary_commit_whose_parent_was_fetched_since_is_diffed_against_it(repo: Repo, tmp_path: Path) -> None:
+    """A shallow clone that fetched the tip's parent later: the tip's shallow entry no longer
+    cuts anything off (its parent is there), so the range is complete."""
+    tok, older = token(), token()
+    repo.commit({"old.txt": config(older)})
+    tip = repo.commit({"cfg.txt": config(tok)})
     clone = tmp_path / "ci"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)], check=True)
     base = repo.git("rev-parse", "HEAD~1")
     subprocess.run(["git", "fetch", "-q", "--depth", "1", "origin", base], cwd=clone, check=True,
                    env={**os.environ, **ENV_BASE})
-    with pytest.raises(GitSourceError, match="shallow boundary"):
-        scan_range(clone, SPEC, f"{base}..HEAD")
+    result = scan_range(clone, SPEC, f"{base}..HEAD")
+    assert [(loc.commit, loc.path) for loc in locs(result, tok)] == [(tip, "cfg.txt")]
+    assert secrets_of(result) == [tok]  # old.txt is not "added" by the tip, as by a root
 
 
 def test_invalid_range(repo: Repo) -> None:
@@ -1338,3 +1357,37 @@ def test_a_pack_claiming_a_token_blobs_id_over_clean_bytes_cannot_hide_it(repo: 
     result = scan_history(repo.path, SPEC, jobs=jobs, parallel_min_bytes=0)
     assert [loc.path for loc in locs(result, tok)] == ["b.env"]
     assert not result.errors
+
+
+def test_a_shallow_file_naming_a_commit_of_a_complete_history_cannot_hide_it(repo: Repo) -> None:
+    """git takes every commit .git/shallow names for a root, whatever its object says; one whose
+    parents are all in the object database cuts nothing off, so it must not hide them."""
+    tok = token()
+    leak = repo.commit({"cfg.txt": config(tok)}, msg="leak")
+    removed = repo.commit({"cfg.txt": None}, rm=("cfg.txt",), msg="removed")
+    repo.commit({"a.txt": "a\n"}, msg="later")
+    (repo.path / ".git" / "shallow").write_text(removed + "\n")
+    assert tok not in repo.git("log", "-p", "--all")  # git itself no longer shows it
+    result = scan_history(repo.path, SPEC)
+    assert [loc.commit for loc in locs(result, tok)] == [leak]
+    assert not result.repo.shallow
+    assert not any("--unshallow" in w for w in result.warnings)  # the history is there: no fetch helps
+    assert any("shallow file names 1 commit" in w and removed[:12] in w for w in result.warnings)
+
+
+def test_a_shallow_clone_keeps_its_real_boundary_when_a_false_one_is_added(repo: Repo, tmp_path: Path) -> None:
+    repo.commit({"a.txt": "1\n"}, msg="before the boundary")
+    repo.commit({"a.txt": "2\n"}, msg="boundary")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)], check=True)
+    shallow = Repo.__new__(Repo)
+    shallow.path, shallow.tick = clone, 100
+    tok = token()
+    leak = shallow.commit({"cfg.txt": config(tok)}, msg="leak")
+    removed = shallow.commit({"cfg.txt": None}, rm=("cfg.txt",), msg="removed")
+    boundary = (clone / ".git" / "shallow").read_text()
+    (clone / ".git" / "shallow").write_text(boundary + removed + "\n")
+    result = scan_history(clone, SPEC)
+    assert [loc.commit for loc in locs(result, tok)] == [leak]
+    assert result.repo.shallow and result.repo.ignored_shallow == (removed,)
+    assert any("shallow clone" in w and "--unshallow" in w for w in result.warnings)

@@ -237,6 +237,13 @@ def shallow_warning(repo: RepoInfo, at_boundary: int) -> str:
             f"been introduced earlier{extra}; run `git fetch --unshallow` for a complete scan")
 
 
+def ignored_shallow_warning(repo: RepoInfo) -> str:
+    count = len(repo.ignored_shallow)
+    return (f"the shallow file names {count} commit(s) ({repo.ignored_shallow[0][:12]}"
+            f"{', ...' if count > 1 else ''}) whose parents are in the object database: git would take them for "
+            "roots and hide the history behind them, so they were not taken for roots and that history was scanned")
+
+
 def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
                  max_blob_bytes: int = MAX_BLOB_BYTES, progress: Callable[[int, int], None] | None = None,
                  include_reflogs: bool = False, parallel_min_bytes: int = PARALLEL_MIN_BYTES,
@@ -293,6 +300,8 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
         result.hits.append((intro.hit, loc))
     _unattributed(result, repo, totals.paths, hits_of, intros, seen, head)
     result.warnings += unreadable_authors(intros)
+    if repo.ignored_shallow:
+        result.warnings.append(ignored_shallow_warning(repo))
     if repo.shallow:
         result.warnings.append(shallow_warning(repo, sum(i.commit.sha in boundary for i in intros)))
     result.hits.sort(key=_chronological)

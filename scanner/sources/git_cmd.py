@@ -80,7 +80,7 @@ def run_git(cwd: Path | str | None, args: Sequence[str], *, input: bytes | None 
         child = subprocess.Popen(git_argv(*args, remote=remote), cwd=None if cwd is None else str(cwd),
                                  stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 env={**git_env(remote=remote), **(env or {})})
+                                 env={**(git_env(remote=True) if remote else _local_env(cwd)), **(env or {})})
     except OSError as exc:  # e.g. cwd vanished, git not executable
         raise GitSourceError(f"cannot run git{where}: {exc.strerror or exc}") from None
     guard: Watchdog | None = None
@@ -113,7 +113,26 @@ def run_git(cwd: Path | str | None, args: Sequence[str], *, input: bytes | None 
 def popen_git(cwd: Path | str, args: Sequence[str], tuning: Sequence[tuple[str, str]] = (),
               **kwargs: Any) -> subprocess.Popen[bytes]:
     """Start ``git args`` in ``cwd`` for streaming (``kwargs``: the pipes); the caller waits for it."""
-    return subprocess.Popen(git_argv(*args, tuning=tuning), cwd=str(cwd), env=git_env(), **kwargs)
+    return subprocess.Popen(git_argv(*args, tuning=tuning), cwd=str(cwd), env=_local_env(cwd), **kwargs)
+
+
+# Repositories whose shallow file names commits whose parents are in the object database: the
+# shallow file git reads there instead ("" for none), see git_repo.open_repo
+_SHALLOW_FILES: dict[str, str] = {}
+
+
+def use_shallow_file(cwd: Path | str, value: str) -> None:
+    """Every later git in ``cwd`` reads ``value`` as its shallow file (GIT_SHALLOW_FILE; "": none)."""
+    _SHALLOW_FILES[os.path.realpath(cwd)] = value
+
+
+def _local_env(cwd: Path | str | None) -> dict[str, str]:
+    env = git_env()
+    if _SHALLOW_FILES and cwd is not None:
+        value = _SHALLOW_FILES.get(os.path.realpath(cwd))
+        if value is not None:
+            env["GIT_SHALLOW_FILE"] = value
+    return env
 
 
 def git_lines(cwd: Path | str, args: Sequence[str], **kw) -> list[str]:

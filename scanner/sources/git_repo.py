@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scanner.sources.git_cmd import GitSourceError, first_error_line, git_executable, git_lines, run_git
+from scanner.sources.git_cmd import (
+    GitSourceError,
+    first_error_line,
+    git_executable,
+    git_lines,
+    run_git,
+    use_shallow_file,
+)
 from scanner.sources.git_safety import import_gitpython
 
 FETCH_MORE = "fetch more history: git fetch --deepen=N, git fetch --unshallow, or git fetch origin {rev}"
@@ -24,6 +34,9 @@ class RepoInfo:
     refs: int  # number of refs (branches, tags, remotes, stash, notes, ...)
     has_stash: bool = True  # False only when there is certainly no stash (saves a git call)
     common_dir: str = ""  # where refs and objects live (differs from git_dir in a linked worktree)
+    # commits the shallow file calls roots although their parents are in the object database:
+    # git is run without those entries (see open_repo), so the history behind them is scanned
+    ignored_shallow: tuple[str, ...] = ()
 
     @property
     def objects_dir(self) -> str | None:
@@ -72,8 +85,85 @@ def open_repo(path: Path | str) -> RepoInfo:
         head = (proc.stdout.decode().strip() or None) if proc.returncode == 0 else None
     shallow_file = common_dir / "shallow"  # what `rev-parse --is-shallow-repository` checks
     shallow = shallow_file.is_file() and shallow_file.stat().st_size > 0
+    ignored: tuple[str, ...] = ()
+    if shallow:
+        shallow, ignored = _check_shallow(root, shallow_file)
     return RepoInfo(path=root, git_dir=git_dir, bare=bare, shallow=shallow, head=head, refs=refs,
-                    has_stash=has_stash, common_dir=str(common_dir))
+                    has_stash=has_stash, common_dir=str(common_dir), ignored_shallow=ignored)
+
+
+OID_LINE = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+def _check_shallow(root: str, shallow_file: Path) -> tuple[bool, tuple[str, ...]]:
+    """(still shallow, entries ignored): git treats each commit the shallow file names as a root,
+    whatever the object says. Writing a commit id there hides a complete history behind it (grafts
+    and commit-graphs are neutralised for the same reason, see git_safety). An entry whose commit's
+    parents are all in the object database cuts nothing off: every later git in ``root`` reads a
+    shallow file without it (GIT_SHALLOW_FILE), so the walks follow the objects."""
+    try:
+        boundary = [line for line in shallow_file.read_text(encoding="ascii", errors="replace").split()
+                    if OID_LINE.fullmatch(line)]
+    except OSError:
+        return True, ()
+    parents = _parents(root, boundary)
+    wanted = sorted({parent for found in parents.values() for parent in found})
+    present = _present(root, wanted)
+    ignored = tuple(c for c in boundary if parents.get(c) and all(p in present for p in parents[c]))
+    if not ignored:
+        return True, ()
+    kept = [c for c in boundary if c not in ignored]
+    use_shallow_file(root, _shallow_copy(kept) if kept else "")
+    return bool(kept), ignored
+
+
+def _parents(root: str, commits: list[str]) -> dict[str, list[str]]:
+    """Each commit's parents as its object lists them (``cat-file`` reads no shallow file)."""
+    out = run_git(root, ["cat-file", "--batch"], input="".join(f"{c}\n" for c in commits).encode(),
+                  check=False).stdout
+    found: dict[str, list[str]] = {}
+    pos = 0
+    while pos < len(out):
+        eol = out.find(b"\n", pos)
+        if eol < 0:
+            break
+        header = out[pos:eol].split()
+        pos = eol + 1
+        if len(header) != 3 or not header[2].isdigit():
+            continue  # "<id> missing": no parents to look for
+        size = int(header[2])
+        body = out[pos:pos + size]
+        pos += size + 1
+        if header[1] == b"commit":
+            head = body.split(b"\n\n", 1)[0].split(b"\n")
+            found[header[0].decode()] = [line[7:].decode("ascii", "replace") for line in head
+                                         if line.startswith(b"parent ")]
+    return found
+
+
+def _present(root: str, oids: list[str]) -> set[str]:
+    """Which of ``oids`` the object database holds."""
+    if not oids:
+        return set()
+    out = run_git(root, ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                  input="".join(f"{oid}\n" for oid in oids).encode(), check=False).stdout
+    return {line.split()[0] for line in out.decode("ascii", "replace").splitlines()
+            if len(line.split()) == 2 and line.split()[1] != "missing"}
+
+
+def _shallow_copy(commits: list[str]) -> str:
+    """A shallow file of these commits only, removed when the process ends."""
+    with tempfile.NamedTemporaryFile("w", prefix="jts-shallow-", delete=False) as file:
+        file.write("".join(f"{c}\n" for c in commits))
+    atexit.register(_remove, file.name)
+    return file.name
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _one_line(exc: BaseException) -> str:
@@ -147,7 +237,7 @@ def shallow_boundary(repo: RepoInfo) -> set[str]:
     rel = run_git(repo.path, ["rev-parse", "--git-path", "shallow"]).stdout.decode().strip()
     shallow_file = Path(repo.path, rel)
     try:
-        return {ln.strip() for ln in shallow_file.read_text().splitlines() if ln.strip()}
+        return {ln.strip() for ln in shallow_file.read_text().splitlines() if ln.strip()} - set(repo.ignored_shallow)
     except OSError:
         return set()
 
