@@ -1391,3 +1391,41 @@ def test_a_shallow_clone_keeps_its_real_boundary_when_a_false_one_is_added(repo:
     assert [loc.commit for loc in locs(result, tok)] == [leak]
     assert result.repo.shallow and result.repo.ignored_shallow == (removed,)
     assert any("shallow clone" in w and "--unshallow" in w for w in result.warnings)
+
+
+def test_every_worktrees_own_refs_and_pseudo_refs_are_scanned_from_any_worktree(repo: Repo, tmp_path: Path) -> None:
+    """--all lists every worktree's HEAD but only the current worktree's refs/bisect and
+    refs/worktree, and no pseudo-ref: what a scan found depended on where it ran."""
+    linked = tmp_path / "linked"
+    repo.git("worktree", "add", "-q", "--detach", str(linked), "HEAD")
+    base = repo.git("rev-parse", "HEAD")
+    made: dict[str, tuple[str, str]] = {}
+
+    def dangling(name: str) -> str:
+        """A commit on top of HEAD holding a token, which no shared ref names."""
+        tok = token()
+        blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, input=config(tok),
+                              capture_output=True, text=True, check=True).stdout.strip()
+        tree = subprocess.run(["git", "mktree"], cwd=repo.path, input=f"100644 blob {blob}\t{name}.env\n",
+                              capture_output=True, text=True, check=True).stdout.strip()
+        sha = repo.git("commit-tree", tree, "-p", base, "-m", name)
+        made[name] = (tok, sha)
+        return sha
+
+    wt = Repo.__new__(Repo)
+    wt.path, wt.tick = linked, 100
+    wt.git("update-ref", "refs/bisect/bad", dangling("linked_bisect"))
+    wt.git("update-ref", "refs/worktree/keep", dangling("linked_worktree_ref"))
+    wt.git("update-ref", "ORIG_HEAD", dangling("linked_orig_head"))
+    repo.git("update-ref", "refs/bisect/good", dangling("main_bisect"))
+    repo.git("update-ref", "MERGE_HEAD", dangling("merge_head"))
+    (repo.path / ".git" / "FETCH_HEAD").write_text(
+        f"{dangling('fetch_head')}\t\tbranch 'x' of /elsewhere\n{dangling('fetch_head_2')}\tnot-for-merge\tbranch 'y'\n"
+        f"{'0' * 39}1\t\tbranch 'pruned' of /elsewhere\n")  # a commit gc pruned since: not an error
+    before = refs_digest(open_repo(repo.path))
+    for where, jobs in ((repo.path, 1), (linked, 2)):  # 2: the log takes the listing over (same tips)
+        result = scan_history(where, SPEC, jobs=jobs, parallel_min_bytes=0)
+        for name, (tok, sha) in made.items():
+            assert [(loc.commit, loc.path) for loc in locs(result, tok)] == [(sha, f"{name}.env")], (where, name)
+    wt.git("update-ref", "refs/bisect/bad", base)
+    assert refs_digest(open_repo(repo.path)) != before  # an incremental sweep sees the move

@@ -50,6 +50,7 @@ from scanner.sources.git_repo import (
     shallow_boundary,
     since_ref_range,
     stash_tips,
+    worktree_tips,
 )
 
 if TYPE_CHECKING:
@@ -255,7 +256,9 @@ def scan_history(path: Path | RepoInfo, spec: DetectorRecipe, *, jobs: int = 0,
     """
     repo = path if isinstance(path, RepoInfo) else open_repo(Path(path))
     result = HistoryResult(repo=repo)
-    tips = stash_tips(repo)
+    # the tips --all misses: older stash entries, other worktrees' own refs, pseudo-refs; the
+    # listing, the log and the hand-over between them all start from these same tips
+    tips = list(dict.fromkeys([*stash_tips(repo), *worktree_tips(repo)]))
     revs = ["--all", *tips, *(["--reflog"] if include_reflogs else [])]
     blobs = BlobSet()
     large = effective_jobs(jobs) > 1 and _looks_large(repo, parallel_min_bytes)

@@ -252,6 +252,52 @@ def stash_tips(repo: RepoInfo) -> list[str]:
     return [ln for ln in proc.stdout.decode().split() if ln]
 
 
+# Root pseudo-refs a worktree's git dir may hold, each naming commits (FETCH_HEAD and MERGE_HEAD one a line)
+PSEUDO_REFS = ("ORIG_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_HEAD", "REBASE_HEAD",
+               "FETCH_HEAD")
+# Refs each worktree keeps for itself: ``--all`` lists only the current worktree's
+PER_WORKTREE_REFS = ("refs/bisect", "refs/worktree", "refs/rewritten")
+
+
+def _worktree_ref_files(common: Path) -> list[Path]:
+    """Files of every worktree's pseudo-refs and per-worktree refs (the main worktree's git dir is
+    the common dir; a linked one's is worktrees/<name>, whose whole refs/ is its own)."""
+    found: list[Path] = []
+    linked = sorted(p for p in (common / "worktrees").glob("*") if p.is_dir())
+    for git_dir in [common, *linked]:
+        found += [git_dir / name for name in PSEUDO_REFS if (git_dir / name).is_file()]
+        bases = [git_dir / ref for ref in PER_WORKTREE_REFS] if git_dir == common else [git_dir / "refs"]
+        for base in bases:
+            for folder, _dirs, files in os.walk(base):  # never follows a symlinked directory
+                found += [Path(folder, name) for name in sorted(files)]
+    return found
+
+
+def worktree_tips(repo: RepoInfo) -> list[str]:
+    """Commits only a worktree's own refs or pseudo-refs hold: ``--all`` covers every worktree's
+    HEAD but only the current worktree's ``refs/bisect``, ``refs/worktree``, ``refs/rewritten``,
+    and no pseudo-ref (ORIG_HEAD, MERGE_HEAD, FETCH_HEAD ...), so a scan from another worktree
+    would miss them. Read from the files (ids at line starts, symbolic refs left to ``--all``);
+    ids that are no commit in the object database (pruned since) are dropped."""
+    common = Path(repo.common_dir or repo.git_dir)
+    ids: dict[str, None] = {}
+    for path in _worktree_ref_files(common):
+        try:
+            text = path.read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            first = line.split(maxsplit=1)[0] if line.strip() else ""
+            if OID_LINE.fullmatch(first):
+                ids[first] = None
+    if not ids:
+        return []
+    out = run_git(repo.path, ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                  input="".join(f"{oid}^{{commit}}\n" for oid in ids).encode(), check=False).stdout
+    commits = (line.split() for line in out.decode("ascii", "replace").splitlines())
+    return list(dict.fromkeys(parts[0] for parts in commits if len(parts) == 2 and parts[1] == "commit"))
+
+
 def head_blobs(repo: RepoInfo, keep: Callable[[str, str], bool], rev: str | None = None) -> dict[str, str] | None:
     """``{path: blob}`` of HEAD's (or ``rev``'s) tree for entries ``keep(path, oid)`` accepts; None without HEAD."""
     commit = rev or repo.head
@@ -305,8 +351,10 @@ def refs_digest(repo: RepoInfo) -> str:
     try:
         heads = [Path(repo.git_dir) / "HEAD", common / "HEAD", *sorted((common / "worktrees").glob("*/HEAD"))]
         refs = sorted(p for p in (common / "refs").rglob("*") if p.is_file())
-        # older stash entries live only in the stash's reflog, and history scans read them too
-        for name in [*dict.fromkeys(heads), common / "packed-refs", common / "logs" / "refs" / "stash", *refs]:
+        # older stash entries live only in the stash's reflog, and history scans read them too, as
+        # every worktree's own refs and pseudo-refs (worktree_tips)
+        for name in [*dict.fromkeys(heads), common / "packed-refs", common / "logs" / "refs" / "stash", *refs,
+                     *_worktree_ref_files(common)]:
             if name.is_file():  # named relative to the repository: moving it is not a change
                 digest.update(b"%s\0%s\0" % (os.path.relpath(name, common).encode(), name.read_bytes()))
     except OSError:
