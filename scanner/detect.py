@@ -85,6 +85,31 @@ def is_binary(data: bytes) -> bool:
     return data.find(b"\x00", 0, BINARY_SNIFF) != -1  # no copy of the first bytes, once per blob
 
 
+# Hex runs that send a binary blob's printable text to the text rules: legacy and API tokens (with an
+# escape before them) up to agent secrets
+TEXT_IN_BINARY_RUNS = (32, 64)
+# Control bytes (NUL included) as spaces, tab, newlines and every other byte kept (UTF-8 stays UTF-8)
+PRINTABLE_ONLY = bytes(b if b in b"\t\n\r" or 0x20 <= b != 0x7F else 0x20 for b in range(256))
+
+
+def utf16_as_utf8(data: bytes) -> bytes | None:
+    """UTF-16 text (a byte-order mark, or ASCII with every other byte NUL) as UTF-8; None otherwise."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        codec = "utf-16"
+    else:
+        sample = data[:BINARY_SNIFF]
+        even, odd = sample[0::2], sample[1::2]
+        if len(sample) < 8:
+            return None
+        if odd.count(0) >= 0.9 * len(odd) and even.count(0) <= 0.1 * len(even):
+            codec = "utf-16-le"
+        elif even.count(0) >= 0.9 * len(even) and odd.count(0) <= 0.1 * len(odd):
+            codec = "utf-16-be"
+        else:
+            return None
+    return data.decode(codec, "replace").encode("utf-8", "surrogatepass")
+
+
 NAMING: Trigger = (("shape", JENKINS_NAMING_SHAPE),)  # could_name_jenkins' byte-level superset
 
 # (patterns, (shortest, longest) hex run): run them on the lines around runs of lowercase hex of
@@ -117,6 +142,7 @@ class Detector:
         # per rule: questions one of which must be a yes for its content patterns to run; an
         # accelerated prefilter answers them all at once, so most rules cost nothing per blob
         self.triggers = [_trigger(rule) for rule in rules]
+        self.binary_rule_ids = {rule.id for rule in rules if rule.binary}
         # path -> per rule (excluded, on its paths): a history holds many versions of each path
         self.path_verdicts: dict[str, tuple[tuple[bool, bool], ...]] = {}
         self._verdict_forms: dict[tuple[tuple[bool, bool], ...], tuple[tuple[bool, bool], ...]] = {}
@@ -195,7 +221,20 @@ class Detector:
         return chosen, facts
 
     def scan_blob(self, path: str, data: bytes, line_offset: int = 0) -> list[Hit]:
-        binary = is_binary(data)
+        if not is_binary(data):
+            return self._scan(path, data, line_offset, False)[0]
+        # key files are read as bytes; a NUL does not make the rest of a file unreadable, though:
+        # UTF-16 text (PowerShell's > and Out-File), a .env behind one NUL, a SQLite page, a .pyc
+        hits, facts = self._scan(path, data, line_offset, True)
+        text = utf16_as_utf8(data)
+        if text is None and facts.hex_window(*TEXT_IN_BINARY_RUNS):  # most binaries hold no such run
+            text = data.translate(PRINTABLE_ONLY)  # same length, same lines: positions stay true
+        if text is not None:
+            found = self._scan(path, text, line_offset, is_binary(text))[0]
+            hits += [h for h in found if h.rule_id not in self.binary_rule_ids]
+        return hits
+
+    def _scan(self, path: str, data: bytes, line_offset: int, binary: bool) -> tuple[list[Hit], Facts]:
         chosen, facts = self._chosen(path, data, binary)
         if not binary and any(rule.binary for rule, _ in chosen) and not _is_utf8(data):
             # Key files such as hudson.util.Secret are random bytes that often hold no NUL at all.
@@ -205,7 +244,7 @@ class Detector:
         has_basic = bool(self.basic_rules) and not binary and any(facts.has(w) for w in BASIC_WORDS) \
             and (not self.shortcuts or facts.has_shape(BASIC_SHAPE))
         if not chosen and not has_basic:
-            return []
+            return [], facts
         text = data.hex() if binary else data.decode("utf-8", "replace")
         view = TextView(text, path)
         offsets = _TextOffsets(data)
@@ -238,7 +277,7 @@ class Detector:
             hits.extend(self._basic_auth_hits(view, spans))
         if hits:
             hits.extend(_every_occurrence(view, hits))
-        return _dedupe(hits, line_offset)
+        return _dedupe(hits, line_offset), facts
 
     def _basic_auth_hits(self, view: TextView, spans: list[tuple[int, int]]) -> list[Hit]:
         """Decode ``Basic base64(user:token)`` and hand the decoded pair to the rules that want it."""

@@ -119,7 +119,7 @@ def test_binary_large_non_utf8_and_symlinks(tmp_path):
     report = json.loads(run.stdout)
     found = {f["secret"]: f for f in report["findings"]}
     assert outside_token not in found  # the link leaves the tree
-    assert binary_token not in found
+    assert found[binary_token]['locations'][0]['path'].endswith('blob.bin')  # binary: its printable text is read too
     assert latin in found
     assert found[big]["locations"][0]["line"] == lines + 1
     assert report["stats"]["skipped_binary"] == 1
@@ -500,3 +500,30 @@ def test_a_merge_that_brings_back_a_removed_token_fails_the_range_gate(tmp_path)
     # an ordinary range: nothing extra, and the removal itself reports nothing
     quiet = jts("scan", "--range", f"{leak}..{base}", "-f", "json", "--no-progress", cwd=repo)
     assert quiet.code == 0 and json.loads(quiet.stdout)["warnings"] == [], quiet.output
+
+
+def test_tokens_in_files_with_nul_bytes_are_found(tmp_path):
+    """A NUL in the first 8 KB made a file binary and its text was never read: UTF-16 text (what
+    PowerShell's > writes), a .env behind one NUL, a database page. The hook and the gate passed."""
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"README": "hello\n"}, "init")
+    toks = [new_token() for _ in range(3)]
+    env = "JENKINS_URL=https://ci.example.com\nJENKINS_USER=alice\nJENKINS_API_TOKEN={}\n"
+    files = {
+        "deploy.ps1": ("\ufeff" + "$env:JENKINS_URL = 'https://ci.example.com'\r\n"
+                       f"$env:JENKINS_API_TOKEN = '{toks[0]}'\r\n").encode("utf-16-le"),
+        "ci.env": b"\x00" + env.format(toks[1]).encode(),
+        "settings.db": b"SQLite format 3\x00" + b"\x00\x01\x02" * 300 + env.format(toks[2]).encode() + b"\x00" * 64,
+    }
+    for name, data in files.items():
+        (repo / name).write_bytes(data)
+    git(repo, "add", "-A")
+    for args in (("--staged",), (".",)):
+        run = jts("scan", *args, "-f", "json", "--no-progress", cwd=repo)
+        assert run.code == 1, (args, run.output)
+        paths = {loc["path"]: f["fingerprint"] for f in json.loads(run.stdout)["findings"] for loc in f["locations"]}
+        assert sorted(paths) == sorted(files), (args, paths)
+        assert not any(t in run.output for t in toks)
+    ps1 = json.loads(jts("scan", ".", "-f", "json", "--no-progress", cwd=repo).stdout)
+    (located,) = [loc for f in ps1["findings"] for loc in f["locations"] if loc["path"] == "deploy.ps1"]
+    assert located["line"] == 2  # UTF-16 is read as the text it is: lines stay true

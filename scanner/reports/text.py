@@ -224,11 +224,10 @@ def summary_lines(report: Report, findings: list[Finding]) -> list[str]:
             lines.append("Verification: " + ", ".join(f"{n} {_status_word(s)}" for s, n in verified.items() if n))
     else:
         lines = [f"Scanned {scanned} ({_size(stats.bytes)}) in {timing}"]
-    skipped = [
-        f"{n} {what}" for n, what in ((stats.skipped_binary, "binary"), (stats.skipped_large, "too large")) if n
-    ]
-    if skipped:
-        lines.append(f"Skipped: {', '.join(skipped)}")
+    if stats.skipped_binary:  # not skipped: read as bytes (key files) and as their printable text
+        lines.append(f"Binary: {stats.skipped_binary} (scanned as bytes and as their text)")
+    if stats.skipped_large:
+        lines.append(f"Skipped: {stats.skipped_large} too large")
     if report.warnings:
         lines.append(f"{len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}")
     if report.errors:
