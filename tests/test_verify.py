@@ -218,35 +218,8 @@ def test_check_own_token(jenkins):
 
 def test_http_proxy_from_environment_is_used(tmp_path, jenkins):
     """HTTP(S)_PROXY is honoured: the who-am-i goes through a forward proxy we run."""
-    import http.client
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from urllib.parse import urlsplit
-
     seen: list[str] = []
-
-    class Proxy(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
-            seen.append(self.path)  # a forward proxy receives the absolute URL
-            target = urlsplit(self.path)
-            upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=5)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")}
-            upstream.request("GET", target.path + (f"?{target.query}" if target.query else ""), headers=headers)
-            answer = upstream.getresponse()
-            body = answer.read()
-            self.send_response(answer.status)
-            for key, value in answer.getheaders():
-                if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):  # noqa: ANN002 - silence
-            pass
-
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    proxy = _forward_proxy(lambda target: (target.hostname or "", target.port or 80), seen)
     try:
         token = jenkins.create_token("alice").value
         (tmp_path / "src").mkdir()
@@ -352,35 +325,8 @@ def test_docker_compose_host_name_is_verified_there(tmp_path, jenkins):
 
     A forward proxy stands in for compose's DNS: it sends every request to the test server.
     """
-    import http.client
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from urllib.parse import urlsplit
-
     hosts: list[str] = []
-
-    class Compose(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
-            target = urlsplit(self.path)
-            hosts.append(target.hostname or "")
-            upstream = http.client.HTTPConnection("127.0.0.1", jenkins.port, timeout=5)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")}
-            upstream.request("GET", target.path, headers=headers)
-            answer = upstream.getresponse()
-            body = answer.read()
-            self.send_response(answer.status)
-            for key, value in answer.getheaders():
-                if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):  # noqa: ANN002 - silence
-            pass
-
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Compose)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    proxy = _forward_proxy(lambda _target: ("127.0.0.1", jenkins.port), hosts, record=lambda t: t.hostname or "")
     try:
         token = jenkins.create_token("alice").value
         (tmp_path / "src").mkdir()
@@ -422,3 +368,37 @@ def test_reflected_credentials_in_a_redirect_are_never_shown(tmp_path, jenkins, 
     check = jts("check", "--jenkins-url", jenkins.url, "--user", "alice", env={**env, "JENKINS_API_TOKEN": checked})
     assert check.code == 1 and "redirected" in check.stderr, check.output
     assert admin not in check.output and checked not in check.output
+
+
+def _forward_proxy(route, seen: list, record=None):  # noqa: ANN001 - callables of a urlsplit result
+    """A forward proxy on 127.0.0.1 (a thread) sending each request to ``route(target)``'s (host, port);
+    ``seen`` gets ``record(target)`` of each (the absolute URL's path by default)."""
+    import http.client
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlsplit
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            target = urlsplit(self.path)  # a forward proxy receives the absolute URL
+            seen.append(record(target) if record else self.path)
+            host, port = route(target)
+            upstream = http.client.HTTPConnection(host, port, timeout=5)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")}
+            upstream.request("GET", target.path + (f"?{target.query}" if target.query else ""), headers=headers)
+            answer = upstream.getresponse()
+            body = answer.read()
+            self.send_response(answer.status)
+            for key, value in answer.getheaders():
+                if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # noqa: ANN002 - silence
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    return proxy
