@@ -160,6 +160,7 @@ class TextView:
     _memo: dict = field(default_factory=dict, repr=False)
     _subsets: dict = field(default_factory=dict, repr=False)
     _matches: dict = field(default_factory=dict, repr=False)
+    allowed_lines: set = field(default_factory=set, repr=False)  # where an allow marker kept a would-be hit out
 
     @cached_property
     def line_starts(self) -> list[int]:

@@ -143,6 +143,7 @@ class Detector:
         # accelerated prefilter answers them all at once, so most rules cost nothing per blob
         self.triggers = [_trigger(rule) for rule in rules]
         self.binary_rule_ids = {rule.id for rule in rules if rule.binary}
+        self.allowed_lines: list[int] = []  # see scan_blob
         # path -> per rule (excluded, on its paths): a history holds many versions of each path
         self.path_verdicts: dict[str, tuple[tuple[bool, bool], ...]] = {}
         self._verdict_forms: dict[tuple[tuple[bool, bool], ...], tuple[tuple[bool, bool], ...]] = {}
@@ -221,6 +222,9 @@ class Detector:
         return chosen, facts
 
     def scan_blob(self, path: str, data: bytes, line_offset: int = 0) -> list[Hit]:
+        """The hits of one blob; ``self.allowed_lines``: after it, the lines (1-based, with
+        ``line_offset``) where an inline allow marker kept a would-be hit out, for the caller's report."""
+        self.allowed_lines: list[int] = []
         if not is_binary(data):
             return self._scan(path, data, line_offset, False)[0]
         # key files are read as bytes; a NUL does not make the rest of a file unreadable, though:
@@ -277,6 +281,7 @@ class Detector:
             hits.extend(self._basic_auth_hits(view, spans))
         if hits:
             hits.extend(_every_occurrence(view, hits))
+        self.allowed_lines.extend(sorted(line + 1 + line_offset for line in view.allowed_lines))
         return _dedupe(hits, line_offset), facts
 
     def _basic_auth_hits(self, view: TextView, spans: list[tuple[int, int]]) -> list[Hit]:
@@ -302,6 +307,9 @@ class Detector:
             return self._check(rule, view, secret, start, end, basic_user)
         except Exception as exc:  # noqa: BLE001 - hostile content must never turn a crash into a miss
             line = view.line_of(start)
+            if _marked(view, line, start):
+                view.allowed_lines.add(line)
+                return None
             column = start - view.line_starts[line] + 1
             return Hit(rule_id=rule.id, secret=secret, line=line + 1, column=column,
                        end_column=column + (end - start), user=basic_user or rule.default_user,
@@ -334,9 +342,9 @@ class Detector:
         if self.shortcuts and self._gated_out(rule, view, on_path):
             return None
         line = view.line_of(start)
-        # line-level answers are shared by every candidate of the line (see TextView.memo)
-        if view.memo(("allowed", line), lambda: _allowed(view, line)) and _allowed_at(view, line, start):
-            return None
+        # line-level answers are shared by every candidate of the line (see TextView.memo); an allowed
+        # candidate is checked to the end all the same, so the report can say a marker kept a hit out
+        allowed = _marked(view, line, start)
         if rule.exclude_line and view.memo(("excluded", rule.id, line), lambda: any(
                 p.search(view.line_text(line)) for p in rule.exclude_line)):
             return None
@@ -357,6 +365,9 @@ class Detector:
         if ctx.not_a_token or (rule.credential_position and (not ctx.credential_position or ctx.hash_key)):
             return None
         if rule.jenkins_context and not has_jenkins_context(view, line, rule.window, ctx):
+            return None
+        if allowed:
+            view.allowed_lines.add(line)
             return None
         column = start - view.line_starts[line] + 1
         return Hit(
@@ -404,6 +415,11 @@ def _allowed(view: TextView, line: int) -> bool:
     return line > 0 and ALLOW_NEXT_MARKER in view.line_text(line - 1)
 
 
+def _marked(view: TextView, line: int, start: int) -> bool:
+    """Does an inline allow marker cover the candidate at ``start``? (once per line, then per candidate)"""
+    return view.memo(("allowed", line), lambda: _allowed(view, line)) and _allowed_at(view, line, start)
+
+
 def _allowed_at(view: TextView, line: int, start: int) -> bool:
     """A marker on the candidate's line (the detector's line, cut at any other line break, so a CR-only
     file's marker covers one line, not the rest of the file), or the next-line marker at the end of
@@ -419,6 +435,20 @@ def _allowed_at(view: TextView, line: int, start: int) -> bool:
         return False
     previous = view.line_text(line - 1).removesuffix("\r")  # CRLF: the \r ends that same line
     return ALLOW_NEXT_MARKER in OTHER_BREAKS_RE.split(previous)[-1]
+
+
+ALLOWED_EXAMPLES = 5
+
+
+def allowed_note(places: dict[str, set[int]]) -> list[str]:
+    """One warning naming where inline allow markers kept would-be findings out ({path: lines}), if any:
+    a marker in scanned content must not hide a finding without the report saying so."""
+    named = [f"{path}:{line}" for path in sorted(places) for line in sorted(places[path])]
+    if not named:
+        return []
+    more = f" and {len(named) - ALLOWED_EXAMPLES} more" if len(named) > ALLOWED_EXAMPLES else ""
+    return [f"{len(named)} place(s) where an inline allow marker (jts:allow, pragma: allowlist secret) kept a "
+            f"finding out of this report: {', '.join(named[:ALLOWED_EXAMPLES])}{more}"]
 
 
 def scan_or_error(detector: Detector, path: str, data: bytes, line_offset: int = 0) -> tuple[list[Hit], str | None]:
@@ -561,8 +591,10 @@ def _every_occurrence(view: TextView, hits: list[Hit]) -> list[Hit]:
         for hit in first.get(m.group(0), ()):
             line = view.line_of(m.start())
             column = m.start() - view.line_starts[line] + 1
-            if (line + 1, column, hit.secret) in seen or (
-                    view.memo(("allowed", line), lambda: _allowed(view, line)) and _allowed_at(view, line, m.start())):
+            if (line + 1, column, hit.secret) in seen:
+                continue
+            if _marked(view, line, m.start()):
+                view.allowed_lines.add(line)
                 continue
             extra.append(Hit(rule_id=hit.rule_id, secret=hit.secret, line=line + 1, column=column,
                              end_column=column + len(hit.secret), user=hit.user, jenkins_url=hit.jenkins_url,

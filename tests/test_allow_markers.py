@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from scanner.detect import Detector, DetectorSpec
-from tests.helpers import new_token
+from tests.helpers import commit, init_repo, jts, new_token
 
 URL = "JENKINS_URL=https://ci.example.com"
 
@@ -49,3 +53,25 @@ def test_industry_semantics_are_kept(detector: Detector) -> None:
     assert not found(detector, f"{URL}\r\nJENKINS_API_TOKEN={token}  # pragma: allowlist secret\r\n", token)
     assert not found(detector, f"{URL}\n# pragma: allowlist nextline secret\nJENKINS_API_TOKEN={token}\n", token)
     assert found(detector, f"{URL}\n# pragma: allowlist nextline secret\n\nJENKINS_API_TOKEN={token}\n", token)
+
+
+def test_what_a_marker_keeps_out_is_said_in_every_mode(tmp_path: Path) -> None:
+    """A marker in scanned content may be an attacker's: the finding it hides is named in the report's
+    warnings (working tree, hook, history), never dropped in silence; a marked placeholder is not counted."""
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"README": "hello\n"}, "init")
+    token = new_token()
+    (repo / "ci.env").write_text("JENKINS_URL=https://ci.example.com\nJENKINS_USER=alice\n"
+                                 f"JENKINS_API_TOKEN={token}  # jts:allow\nexample=11{'x' * 32}  # jts:allow\n")
+    subprocess.run(["git", "-C", str(repo), "add", "ci.env"], check=True)
+    for args in ((".",), ("--staged",)):
+        run = jts("scan", *args, "-f", "json", "--no-progress", cwd=repo)
+        report = json.loads(run.stdout)
+        assert run.code == 0 and report["findings"] == [], run.output
+        assert [w for w in report["warnings"] if "allow marker" in w] == [
+            "1 place(s) where an inline allow marker (jts:allow, pragma: allowlist secret) kept a finding out of "
+            "this report: ci.env:3"], report["warnings"]
+        assert token not in run.output
+    commit(repo, {}, "marked")
+    run = jts("scan", "--history", ".", "-f", "json", "--no-progress", cwd=repo)
+    assert any("ci.env:3" in w and "allow marker" in w for w in json.loads(run.stdout)["warnings"]), run.output

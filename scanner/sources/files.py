@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from scanner.detect import Detector, Hit, is_binary, scan_or_error
+from scanner.detect import Detector, Hit, allowed_note, is_binary, scan_or_error
 from scanner.errors import JtsError
 from scanner.excludes import Excludes
 from scanner.findings import Location
@@ -42,8 +42,11 @@ class FileScanResult:
     skipped_binary: int = 0
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # content that could not be scanned
+    allowed: dict[str, set[int]] = field(default_factory=dict)  # path -> lines an allow marker kept a hit off
 
     def merge(self, other: FileScanResult) -> None:
+        for path, lines in other.allowed.items():
+            self.allowed.setdefault(path, set()).update(lines)
         self.hits.extend(other.hits)
         self.files += other.files
         self.bytes += other.bytes
@@ -182,6 +185,8 @@ def scan_stream(detector: Detector, handle: BinaryIO, display: str, result: File
             first = False
             result.bytes += len(data)
             found, error = scan_or_error(detector, display, data, line_offset)
+            if getattr(detector, "allowed_lines", None):
+                result.allowed.setdefault(display, set()).update(detector.allowed_lines)
             if error:
                 result.errors.append(f"{display}: lines {line_offset + 1}+ not scanned: {error}")
             for hit in found:
@@ -255,6 +260,7 @@ def scan_paths(detector: Detector, targets: list[Path], *, use_gitignore: bool =
         _scan_listed(detector, files, cwd, result, progress and (lambda done: progress(done, len(files))))
     if progress:
         progress(len(files), len(files))
+    result.warnings += allowed_note(result.allowed)
     return result
 
 
@@ -310,4 +316,5 @@ def scan_stdin(detector: Detector, handle: BinaryIO, name: str = "<stdin>") -> F
     """Piped content, streamed in chunks like a file: ``/dev/zero`` costs time, not memory."""
     result = FileScanResult()
     scan_stream(detector, handle, name, result, source="stdin")
+    result.warnings += allowed_note(result.allowed)
     return result

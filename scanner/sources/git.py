@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scanner.detect import allowed_note
 from scanner.findings import Location
 from scanner.sources.git_attribution import DiffEntry, Introduction, PrefetchedLog, introductions, iter_log
 from scanner.sources.git_blobs import BlobEntry, BlobSet, LogHandOver, index_blobs, iter_history_blobs, sized_blobs
@@ -202,6 +203,7 @@ def _at_other_paths(repo: RepoInfo, spec: DetectorRecipe, pairs: Iterable[tuple[
 
 
 def _account(result: HistoryResult, blobs: BlobSet, totals: ScanTotals, what: str) -> None:
+    result.warnings += allowed_note(totals.allowed)
     result.blobs += totals.blobs
     result.bytes += totals.bytes
     result.skipped_binary += totals.binary

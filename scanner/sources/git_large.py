@@ -61,6 +61,8 @@ def _stream_one(repo_path: Path | str, detector: Detector, blob: BlobEntry, tota
     totals.binary += found.skipped_binary
     totals.warnings += found.warnings
     totals.errors += found.errors
+    for path, lines in found.allowed.items():
+        totals.allowed.setdefault(path, set()).update(lines)
     hits = [hit for hit, _location in found.hits]
     if hits:  # found before any failure below: reported whatever happens next
         totals.hits[blob.oid] = hits

@@ -61,8 +61,11 @@ class ScanTotals:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # blobs that could not be scanned
     large: list[BlobEntry] = field(default_factory=list)  # over the size limit, found by the reader: not read
+    allowed: dict[str, set[int]] = field(default_factory=dict)  # path -> lines an allow marker kept a hit off
 
     def merge(self, other: ScanTotals) -> None:
+        for path, lines in other.allowed.items():
+            self.allowed.setdefault(path, set()).update(lines)
         self.hits.update(other.hits)
         self.paths.update(other.paths)
         self.blobs += other.blobs
@@ -89,6 +92,8 @@ def scan_chunk(reader: BlobReader, detector: Detecting, chunk: Sequence[tuple[st
         if data.find(b"\0", 0, BINARY_SNIFF) != -1:
             totals.binary += 1  # counted only: the detector decides (binary credential stores exist)
         found, error = scan_or_error(detector, path, data)
+        if getattr(detector, "allowed_lines", None):
+            totals.allowed.setdefault(path or oid, set()).update(detector.allowed_lines)
         if error:
             totals.errors.append(f"blob {oid} ({path or 'no path'}) not scanned: {error}")
             continue
