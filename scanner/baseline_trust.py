@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.baseline import OUR_TYPES, load_baseline, normalize_path, parse_baseline
+from scanner.findings import some_of
 from scanner.settings_trust import SettingsChange
 
 GATE_MODES = ("staged", "range")
@@ -114,7 +115,7 @@ def baseline_change(rel: str, trusted: dict[str, Any], changed: dict[str, Any], 
     if not added and not removed:
         return None
     files = sorted({name for name, _ in added})
-    shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    shown = some_of(files, 3)
     if added:
         what = (f"adds {len(added)} baseline entr{'y' if len(added) == 1 else 'ies'} ({shown})"
                 + ("" if present else f"; {at} has no such file"))

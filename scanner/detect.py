@@ -21,7 +21,7 @@ from scanner.context import (
     extract,
     has_jenkins_context,
 )
-from scanner.findings import is_high_entropy
+from scanner.findings import is_high_entropy, some_of
 from scanner.placeholders import is_placeholder
 from scanner.prefilter import Facts, Prefilter, Questions, Trigger, hex_runs
 from scanner.rules import Rule, load_rules
@@ -437,18 +437,14 @@ def _allowed_at(view: TextView, line: int, start: int) -> bool:
     return ALLOW_NEXT_MARKER in OTHER_BREAKS_RE.split(previous)[-1]
 
 
-ALLOWED_EXAMPLES = 5
-
-
 def allowed_note(places: dict[str, set[int]]) -> list[str]:
     """One warning naming where inline allow markers kept would-be findings out ({path: lines}), if any:
     a marker in scanned content must not hide a finding without the report saying so."""
     named = [f"{path}:{line}" for path in sorted(places) for line in sorted(places[path])]
     if not named:
         return []
-    more = f" and {len(named) - ALLOWED_EXAMPLES} more" if len(named) > ALLOWED_EXAMPLES else ""
     return [f"{len(named)} place(s) where an inline allow marker (jts:allow, pragma: allowlist secret) kept a "
-            f"finding out of this report: {', '.join(named[:ALLOWED_EXAMPLES])}{more}"]
+            f"finding out of this report: {some_of(named)}"]
 
 
 def scan_or_error(detector: Detector, path: str, data: bytes, line_offset: int = 0) -> tuple[list[Hit], str | None]:

@@ -89,6 +89,11 @@ def scrub(text: str) -> str:
     return HEX_RUN.sub(lambda m: redact(m.group(0)), text)
 
 
+def some_of(names: list[str], limit: int = 5) -> str:
+    """The first ``limit`` names, then how many more: what a warning names of a long list."""
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def posix_path(path: str) -> str:
     """A report path with ``/`` separators and no leading ``./``.
 

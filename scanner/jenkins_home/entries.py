@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from scanner.findings import some_of
+
 # What a damaged archive or gzip stream raises while being read; turned into OSError so every
 # reader (and scan_stream) reports it as a read error of that file, never as a crash.
 STREAM_ERRORS = (EOFError, zlib.error, lzma.LZMAError, tarfile.TarError, ValueError)
@@ -36,19 +38,14 @@ class SourceProblems:
         out = []
         if self.outside:
             out.append(f"{len(self.outside)} archive member(s) with an absolute or '..' path, not read as part of "
-                       f"the home (nothing is ever extracted): {_some(self.outside)}")
+                       f"the home (nothing is ever extracted): {some_of(self.outside)}")
         if self.links:
             out.append(f"{len(self.links)} symbolic or hard link(s) leading out of the home, not followed: "
-                       f"{_some(self.links)}")
+                       f"{some_of(self.links)}")
         if self.special:
-            out.append(f"{len(self.special)} fifo(s), socket(s) or device(s), not opened: {_some(self.special)}")
+            out.append(f"{len(self.special)} fifo(s), socket(s) or device(s), not opened: {some_of(self.special)}")
         out.extend(self.unreadable)
         return out
-
-
-def _some(names: list[str]) -> str:
-    shown = ", ".join(names[:5])
-    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 class SafeReader:

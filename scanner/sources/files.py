@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from scanner.detect import Detector, Hit, allowed_note, is_binary, scan_or_error
 from scanner.errors import JtsError
 from scanner.excludes import Excludes
-from scanner.findings import Location
+from scanner.findings import Location, some_of
 from scanner.sources.git_cmd import GitSourceError, first_error_line, run_git
 from scanner.sources.workers import dead_workers, die_with_parent, process_context, shutdown
 
@@ -238,9 +238,8 @@ def _scan_listed(detector: Detector, files: list[tuple[str, str]], cwd: str, res
             continue
         scan_file(detector, path, display, result)
     if outside:
-        named = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
         result.warnings.append(f"{len(outside)} path(s) lead outside the scanned tree through a symbolic link "
-                               f"and were not followed: {named}")
+                               f"and were not followed: {some_of(outside)}")
 
 
 def scan_paths(detector: Detector, targets: list[Path], *, use_gitignore: bool = True,

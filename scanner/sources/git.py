@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scanner.detect import allowed_note
-from scanner.findings import Location
+from scanner.findings import Location, some_of
 from scanner.sources.git_attribution import DiffEntry, Introduction, PrefetchedLog, introductions, iter_log
 from scanner.sources.git_blobs import BlobEntry, BlobSet, LogHandOver, index_blobs, iter_history_blobs, sized_blobs
 from scanner.sources.git_catfile import CatFile
@@ -73,7 +73,7 @@ class HistoryResult:
     hits: list[tuple[Hit, Location]] = field(default_factory=list)
     blobs: int = 0  # blobs read and detected
     bytes: int = 0
-    skipped_large: int = 0
+    skipped_large: int = 0  # always 0 now (large blobs are streamed): kept for the report's stats
     skipped_binary: int = 0  # binary blobs: counted, still offered to the detector
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # blobs that could not be scanned
@@ -148,10 +148,9 @@ def _stream_large(repo: RepoInfo, spec: DetectorRecipe, blobs: BlobSet, totals: 
         return
     totals.merge(stream_blobs(repo.path, spec, large))
     large.sort(key=lambda b: (b.path, b.oid))  # by path: workers that find them report in the order they finish
-    named = ", ".join(f"{b.path or b.oid} ({_mib(b.size)})" for b in large[:EXAMPLES])
-    more = f" and {len(large) - EXAMPLES} more" if len(large) > EXAMPLES else ""
+    named = some_of([f"{b.path or b.oid} ({_mib(b.size)})" for b in large], EXAMPLES)
     totals.warnings.append(f"{len(large)} {what} larger than {_mib(max_blob_bytes)} were streamed from git in "
-                           f"chunks rather than read whole (slower): {named}{more}")
+                           f"chunks rather than read whole (slower): {named}")
 
 
 def _sizer(repo: RepoInfo, reader: BlobReader, in_process: bool,
@@ -168,7 +167,7 @@ def _sizer(repo: RepoInfo, reader: BlobReader, in_process: bool,
 
 
 def _small(listing: Iterable[BlobEntry], blobs: BlobSet, max_blob_bytes: int) -> Iterator[BlobEntry]:
-    """The listed blobs to read; the large ones are kept in ``blobs`` for the report."""
+    """The listed blobs to read whole; the large ones are kept in ``blobs`` to be streamed."""
     for blob in listing:
         if blob.size > max_blob_bytes:
             blobs.large.append(blob)
@@ -207,7 +206,6 @@ def _account(result: HistoryResult, blobs: BlobSet, totals: ScanTotals, what: st
     result.blobs += totals.blobs
     result.bytes += totals.bytes
     result.skipped_binary += totals.binary
-    result.skipped_large += len(blobs.large)
     result.warnings += _skip_warnings(blobs, what) + totals.warnings
     result.errors += totals.errors
 
@@ -406,13 +404,14 @@ def scan_range(path: Path, spec: DetectorRecipe, rev_range: str, *, jobs: int = 
     hit_blobs = set(hits_of) | {oid for (oid, _path), hits in at_path.items() if hits}
     hits_of.update(_old_sides(repo, spec, entries, hit_blobs, added, max_blob_bytes, result))
     intros = introductions(entries, hits_of, at_path)
-    tip = head_blobs(repo, lambda _p, oid: oid in hit_blobs, rev=rng.tip)
+    tip_tree = head_blobs(repo, lambda _p, _oid: True, rev=rng.tip) or {}  # listed once: _merged_in reads it too
+    tip = {path: oid for path, oid in tip_tree.items() if oid in hit_blobs}
     for intro in intros:
         loc = _location(intro.hit, intro.path, "range", repo, blob=intro.blob, intro=intro,
                         in_head=_in_head(intro.path, intro.hit.secret, tip, hits_of, at_path))
         result.hits.append((intro.hit, loc))
     introduced = {i.hit.secret for i in intros}
-    result.hits += _merged_in(repo, spec, rng, added, introduced, max_blob_bytes, result)
+    result.hits += _merged_in(repo, spec, rng, tip_tree, added, introduced, max_blob_bytes, result)
     introduced |= {h.secret for h, _loc in result.hits}
     older = {h.secret for oid in added for h in hits_of.get(oid, ()) if h.secret not in introduced}
     if older:
@@ -422,8 +421,9 @@ def scan_range(path: Path, spec: DetectorRecipe, rev_range: str, *, jobs: int = 
     return result
 
 
-def _merged_in(repo: RepoInfo, spec: DetectorRecipe, rng: CommitRange, added: Mapping[str, str],
-               introduced: set[str], max_blob_bytes: int, result: HistoryResult) -> list[tuple[Hit, Location]]:
+def _merged_in(repo: RepoInfo, spec: DetectorRecipe, rng: CommitRange, tip_tree: Mapping[str, str],
+               added: Mapping[str, str], introduced: set[str], max_blob_bytes: int,
+               result: HistoryResult) -> list[tuple[Hit, Location]]:
     """Secrets the tip holds and the base did not, in content no commit of the range added.
 
     A merge's combined diff leaves out a path equal to one parent, so a merge that keeps a side
@@ -431,7 +431,7 @@ def _merged_in(repo: RepoInfo, spec: DetectorRecipe, rng: CommitRange, added: Ma
     range's net change (BASE's tree against TIP's) is checked for such blobs too.
     """
     base = head_blobs(repo, lambda _p, _oid: True, rev=rng.base) or {}
-    tip = head_blobs(repo, lambda p, oid: oid not in added and base.get(p) != oid, rev=rng.tip) or {}
+    tip = {p: oid for p, oid in tip_tree.items() if oid not in added and base.get(p) != oid}
     if not tip:
         return []
     firsts: dict[str, str] = {}

@@ -143,12 +143,18 @@ def _parents(root: str, commits: list[str]) -> dict[str, list[str]]:
 
 def _present(root: str, oids: list[str]) -> set[str]:
     """Which of ``oids`` the object database holds."""
-    if not oids:
-        return set()
+    return set(_object_types(root, oids))
+
+
+def _object_types(root: str, names: list[str]) -> dict[str, str]:
+    """``{object id: type}`` of the objects ``names`` (ids, or ``id^{commit}``) resolve to; none for
+    a name that resolves to nothing (one ``cat-file``, in input order)."""
+    if not names:
+        return {}
     out = run_git(root, ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
-                  input="".join(f"{oid}\n" for oid in oids).encode(), check=False).stdout
-    return {line.split()[0] for line in out.decode("ascii", "replace").splitlines()
-            if len(line.split()) == 2 and line.split()[1] != "missing"}
+                  input="".join(f"{name}\n" for name in names).encode(), check=False).stdout
+    found = (line.split() for line in out.decode("ascii", "replace").splitlines())
+    return {parts[0]: parts[1] for parts in found if len(parts) == 2 and parts[1] != "missing"}
 
 
 def _shallow_copy(commits: list[str]) -> str:
@@ -290,12 +296,8 @@ def worktree_tips(repo: RepoInfo) -> list[str]:
             first = line.split(maxsplit=1)[0] if line.strip() else ""
             if OID_LINE.fullmatch(first):
                 ids[first] = None
-    if not ids:
-        return []
-    out = run_git(repo.path, ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
-                  input="".join(f"{oid}^{{commit}}\n" for oid in ids).encode(), check=False).stdout
-    commits = (line.split() for line in out.decode("ascii", "replace").splitlines())
-    return list(dict.fromkeys(parts[0] for parts in commits if len(parts) == 2 and parts[1] == "commit"))
+    types = _object_types(repo.path, [f"{oid}^{{commit}}" for oid in ids])
+    return [oid for oid, kind in types.items() if kind == "commit"]
 
 
 def head_blobs(repo: RepoInfo, keep: Callable[[str, str], bool], rev: str | None = None) -> dict[str, str] | None:
