@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -53,6 +54,13 @@ def jts(*args: str, cwd: Path | None = None, stdin: str | None = None, env: dict
     done = subprocess.run([sys.executable, "-m", "scanner", *args], cwd=cwd, input=stdin, text=True,
                           capture_output=True, env=full_env, timeout=timeout)
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+def findings_by_secret(tree: Path) -> dict[str, dict]:
+    """``jts scan .`` of ``tree`` with full secrets: each JSON finding by its secret."""
+    run = jts("scan", ".", "-f", "json", "--show-secrets", "--no-progress", cwd=tree)
+    assert run.code in (0, 1), run.output
+    return {f["secret"]: f for f in json.loads(run.stdout)["findings"]}
 
 
 def write_files(tree: Path, files: dict[str, str]) -> None:

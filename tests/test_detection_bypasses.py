@@ -9,19 +9,13 @@ a Makefile ``?=`` assignment; a token base64-encoded in a Kubernetes Secret.
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 from pathlib import Path
 
-from tests.helpers import jts, new_token, write_files
+from tests.helpers import findings_by_secret as scan
+from tests.helpers import new_token, write_files
 
 URL = "https://jenkins.example.com"
-
-
-def scan(tree: Path) -> dict[str, dict]:
-    run = jts("scan", ".", "-f", "json", "--show-secrets", "--no-progress", cwd=tree)
-    assert run.code in (0, 1), run.output
-    return {f["secret"]: f for f in json.loads(run.stdout)["findings"]}
 
 
 def test_a_crumb_or_hash_on_the_line_hides_only_itself(tmp_path: Path) -> None:

@@ -14,15 +14,10 @@ import json
 import secrets
 from pathlib import Path
 
-from tests.helpers import jts, write_files
+from tests.helpers import findings_by_secret as scan
+from tests.helpers import write_files
 
 URL = "https://jenkins.example.com"
-
-
-def scan(tree: Path) -> dict[str, dict]:
-    run = jts("scan", ".", "-f", "json", "--show-secrets", "--no-progress", cwd=tree)
-    assert run.code in (0, 1), run.output
-    return {f["secret"]: f for f in json.loads(run.stdout)["findings"]}
 
 
 def test_split_secrets_are_found_joined(tmp_path: Path) -> None:
